@@ -1,0 +1,677 @@
+//! The directory: tenants with their Global Administrator, app registrations with their
+//! credentials, and the service principals that admin consent creates in a tenant.
+//!
+//! Pure data and rules; [`crate::state`] persists every change.
+
+use crate::crypto::{self, SecretHasher};
+use mdep_model::permissions::{self, WINDOWS_DEFENDER_ATP_APP_ID};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A tenant (directory).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tenant {
+    /// Tenant id.
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// Verified domain, lower case (e.g. `contoso.onmicrosoft.com`).
+    pub domain: String,
+    /// The tenant's one Global Administrator.
+    pub admin: Admin,
+    /// Number of devices the Defender data generator creates.
+    #[serde(default)]
+    pub devices: u32,
+    /// Number of alerts the Defender data generator creates.
+    #[serde(default)]
+    pub alerts: u32,
+    /// Seed of the Defender data generator.
+    #[serde(default)]
+    pub seed: u64,
+    /// Object id of WindowsDefenderATP's service principal in this tenant.
+    pub defender_sp_object_id: Uuid,
+    /// When the tenant was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+}
+
+/// A Global Administrator.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Admin {
+    /// User principal name, lower case.
+    pub user: String,
+    /// Object id of the user.
+    pub object_id: Uuid,
+    /// PBKDF2 hash of the password.
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin")
+            .field("user", &self.user)
+            .field("object_id", &self.object_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An app registration (lives in its home tenant).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct App {
+    /// Application (client) id.
+    pub client_id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// The publisher's tenant.
+    pub home_tenant: Uuid,
+    /// "Accounts in any organizational directory".
+    pub multi_tenant: bool,
+    /// Registered redirect URIs (Web platform).
+    pub redirect_uris: Vec<String>,
+    /// Required WindowsDefenderATP application permissions (role values).
+    pub permissions: Vec<String>,
+    /// Client secrets (hashed).
+    pub secrets: Vec<Secret>,
+    /// Certificates (public parts).
+    pub certificates: Vec<Certificate>,
+    /// When the app was registered.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+}
+
+/// A client secret, stored only as a keyed hash.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Secret {
+    /// The secret's id (what the portal calls "Secret ID"; not the value).
+    pub key_id: Uuid,
+    /// First three characters of the value, as Entra keeps them.
+    pub hint: String,
+    /// Keyed hash of the value.
+    pub hash: String,
+    /// Expiry; none means it never expires.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires: Option<OffsetDateTime>,
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secret")
+            .field("key_id", &self.key_id)
+            .field("hint", &self.hint)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A certificate credential: the public certificate, named by its thumbprints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Certificate {
+    /// The key credential's id.
+    pub key_id: Uuid,
+    /// SHA-1 of the DER certificate, upper-case hex (what `x5t` names).
+    pub thumbprint_sha1: String,
+    /// SHA-256 of the DER certificate, upper-case hex (what `x5t#S256` names).
+    pub thumbprint_sha256: String,
+    /// Subject, for display.
+    pub subject: String,
+    /// Not-after of the certificate.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+    /// The DER certificate, base64.
+    pub der: String,
+    /// The RSA public key (PKCS#1 DER, base64) used to verify assertions.
+    pub public_key: String,
+}
+
+/// The service principal admin consent creates for an app in a tenant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServicePrincipal {
+    /// The tenant it lives in.
+    pub tenant: Uuid,
+    /// The app it represents.
+    pub app: Uuid,
+    /// Its object id (the token's `oid` and `sub`).
+    pub object_id: Uuid,
+    /// WindowsDefenderATP roles granted at consent time.
+    pub roles: Vec<String>,
+    /// When consent was (last) granted.
+    #[serde(with = "time::serde::rfc3339")]
+    pub consented: OffsetDateTime,
+}
+
+/// Why a directory change was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DirectoryError {
+    /// Something named does not exist.
+    #[error("{kind} '{id}' not found")]
+    NotFound {
+        /// What kind of object.
+        kind: &'static str,
+        /// Its id as given.
+        id: String,
+    },
+    /// The object exists already.
+    #[error("{0}")]
+    Conflict(String),
+    /// The input is invalid.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn invalid(msg: impl Into<String>) -> DirectoryError {
+    DirectoryError::Invalid(msg.into())
+}
+
+/// A request to create a tenant.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTenant {
+    /// Tenant id; generated when absent.
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    /// Display name.
+    pub name: String,
+    /// Verified domain; `<name>.onmicrosoft.com` when absent.
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// The Global Administrator.
+    pub admin: NewAdmin,
+    /// Devices to generate.
+    #[serde(default)]
+    pub devices: u32,
+    /// Alerts to generate.
+    #[serde(default)]
+    pub alerts: u32,
+    /// Generator seed.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// The administrator of a new tenant.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAdmin {
+    /// User principal name.
+    pub user: String,
+    /// Password (hashed on arrival).
+    pub password: String,
+}
+
+impl std::fmt::Debug for NewAdmin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAdmin")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request to register an app.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewApp {
+    /// Client id; generated when absent.
+    #[serde(default)]
+    pub client_id: Option<Uuid>,
+    /// Display name.
+    pub name: String,
+    /// Home tenant id.
+    pub home_tenant: Uuid,
+    /// Multi-tenant or not (default true: the partner flow needs it).
+    #[serde(default = "yes")]
+    pub multi_tenant: bool,
+    /// Redirect URIs.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// WindowsDefenderATP application permissions.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// True when `s` is a plausible verified domain name.
+pub fn valid_domain(s: &str) -> bool {
+    let labels: Vec<&str> = s.split('.').collect();
+    s.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        && labels
+            .last()
+            .is_some_and(|l| l.chars().all(|c| c.is_ascii_alphabetic()))
+}
+
+/// Checks a redirect URI as Entra does for the Web platform: absolute `https`, or `http`
+/// only for `localhost`/`127.0.0.1`; no fragment.
+pub fn check_redirect_uri(uri: &str) -> Result<(), DirectoryError> {
+    let lower = uri.to_ascii_lowercase();
+    let rest = if let Some(rest) = lower.strip_prefix("https://") {
+        rest
+    } else if let Some(rest) = lower.strip_prefix("http://") {
+        let host = rest.split(['/', '?']).next().unwrap_or("");
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        if host != "localhost" && host != "127.0.0.1" {
+            return Err(invalid(format!(
+                "redirect URI '{uri}' must use https (http is allowed only for localhost)"
+            )));
+        }
+        rest
+    } else {
+        return Err(invalid(format!(
+            "redirect URI '{uri}' must be an absolute https URL"
+        )));
+    };
+    if rest.is_empty() || rest.starts_with('/') || uri.contains('#') || uri.len() > 256 {
+        return Err(invalid(format!(
+            "redirect URI '{uri}' is not valid: it needs a host, no fragment, 256 characters at most"
+        )));
+    }
+    if uri.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(invalid(format!("redirect URI '{uri}' contains spaces or control characters")));
+    }
+    Ok(())
+}
+
+/// Checks permission values against the WindowsDefenderATP catalog.
+pub fn check_permissions(perms: &[String]) -> Result<(), DirectoryError> {
+    for p in perms {
+        if permissions::app_role(p).is_none() {
+            return Err(invalid(format!(
+                "'{p}' is not an application permission of WindowsDefenderATP ({WINDOWS_DEFENDER_ATP_APP_ID})"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn dedup(v: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(v.len());
+    for s in v {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out
+}
+
+/// The whole directory in memory.
+#[derive(Debug, Default, Clone)]
+pub struct Directory {
+    /// Tenants by id.
+    pub tenants: BTreeMap<Uuid, Tenant>,
+    /// Tenant ids by lower-case domain.
+    pub domains: HashMap<String, Uuid>,
+    /// Apps by client id.
+    pub apps: BTreeMap<Uuid, App>,
+    /// Service principals by (tenant, app).
+    pub service_principals: BTreeMap<(Uuid, Uuid), ServicePrincipal>,
+}
+
+/// The outcome of resolving a tenant path segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantRef {
+    /// A known tenant.
+    Known(Uuid),
+    /// A well-formed GUID or domain that names no tenant (AADSTS90002).
+    Unknown,
+    /// Neither a GUID nor a DNS name (AADSTS900023).
+    Malformed,
+    /// `common`, `organizations` or `consumers`.
+    Alias(TenantAlias),
+}
+
+/// Multi-tenant path aliases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantAlias {
+    /// `/common`.
+    Common,
+    /// `/organizations`.
+    Organizations,
+    /// `/consumers`.
+    Consumers,
+}
+
+impl Directory {
+    /// Resolves a `{tenant}` path segment: a GUID, a verified domain or an alias.
+    pub fn resolve(&self, segment: &str) -> TenantRef {
+        match segment.to_ascii_lowercase().as_str() {
+            "common" => return TenantRef::Alias(TenantAlias::Common),
+            "organizations" => return TenantRef::Alias(TenantAlias::Organizations),
+            "consumers" => return TenantRef::Alias(TenantAlias::Consumers),
+            _ => {}
+        }
+        if let Ok(id) = Uuid::try_parse(segment) {
+            return if self.tenants.contains_key(&id) {
+                TenantRef::Known(id)
+            } else {
+                TenantRef::Unknown
+            };
+        }
+        let lower = segment.to_ascii_lowercase();
+        if !valid_domain(&lower) {
+            return TenantRef::Malformed;
+        }
+        match self.domains.get(&lower) {
+            Some(id) => TenantRef::Known(*id),
+            None => TenantRef::Unknown,
+        }
+    }
+
+    /// Creates a tenant.
+    pub fn create_tenant(&mut self, req: NewTenant) -> Result<Tenant, DirectoryError> {
+        let id = req.id.unwrap_or_else(Uuid::new_v4);
+        if id.is_nil() {
+            return Err(invalid("the tenant id must not be the nil GUID"));
+        }
+        if self.tenants.contains_key(&id) {
+            return Err(DirectoryError::Conflict(format!("tenant {id} exists already")));
+        }
+        let name = req.name.trim().to_owned();
+        if name.is_empty() || name.len() > 256 {
+            return Err(invalid("the tenant name must be 1 to 256 characters"));
+        }
+        let domain = match req.domain {
+            Some(d) => d.trim().to_ascii_lowercase(),
+            None => {
+                let label: String = name
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric())
+                    .collect::<String>()
+                    .to_ascii_lowercase();
+                if label.is_empty() {
+                    return Err(invalid("give the tenant a domain (its name has no letters to make one from)"));
+                }
+                format!("{label}.onmicrosoft.com")
+            }
+        };
+        if !valid_domain(&domain) {
+            return Err(invalid(format!("'{domain}' is not a valid domain name")));
+        }
+        if self.domains.contains_key(&domain) {
+            return Err(DirectoryError::Conflict(format!(
+                "domain {domain} is verified in another tenant already"
+            )));
+        }
+        let user = req.admin.user.trim().to_ascii_lowercase();
+        let Some((local, user_domain)) = user.split_once('@') else {
+            return Err(invalid(format!("admin user '{user}' must be a user principal name (user@domain)")));
+        };
+        if local.is_empty() || user_domain != domain {
+            return Err(invalid(format!(
+                "admin user '{user}' must be in the tenant's domain {domain}"
+            )));
+        }
+        if req.admin.password.is_empty() {
+            return Err(invalid("the admin password must not be empty"));
+        }
+        let tenant = Tenant {
+            id,
+            name,
+            domain: domain.clone(),
+            admin: Admin {
+                user,
+                object_id: Uuid::new_v4(),
+                password_hash: crypto::hash_password(&req.admin.password),
+            },
+            devices: req.devices,
+            alerts: req.alerts,
+            seed: req.seed,
+            defender_sp_object_id: Uuid::new_v4(),
+            created: OffsetDateTime::now_utc(),
+        };
+        self.insert_tenant(tenant.clone());
+        Ok(tenant)
+    }
+
+    /// Inserts a loaded tenant.
+    pub fn insert_tenant(&mut self, tenant: Tenant) {
+        self.domains.insert(tenant.domain.clone(), tenant.id);
+        self.tenants.insert(tenant.id, tenant);
+    }
+
+    /// Registers an app.
+    pub fn register_app(&mut self, req: NewApp) -> Result<App, DirectoryError> {
+        let client_id = req.client_id.unwrap_or_else(Uuid::new_v4);
+        if client_id.is_nil() || client_id.to_string() == WINDOWS_DEFENDER_ATP_APP_ID {
+            return Err(invalid(format!("client id {client_id} is reserved")));
+        }
+        if self.apps.contains_key(&client_id) {
+            return Err(DirectoryError::Conflict(format!("app {client_id} exists already")));
+        }
+        if !self.tenants.contains_key(&req.home_tenant) {
+            return Err(DirectoryError::NotFound {
+                kind: "tenant",
+                id: req.home_tenant.to_string(),
+            });
+        }
+        let name = req.name.trim().to_owned();
+        if name.is_empty() || name.len() > 120 {
+            return Err(invalid("the app name must be 1 to 120 characters"));
+        }
+        for uri in &req.redirect_uris {
+            check_redirect_uri(uri)?;
+        }
+        check_permissions(&req.permissions)?;
+        let app = App {
+            client_id,
+            name,
+            home_tenant: req.home_tenant,
+            multi_tenant: req.multi_tenant,
+            redirect_uris: dedup(&req.redirect_uris),
+            permissions: dedup(&req.permissions),
+            secrets: Vec::new(),
+            certificates: Vec::new(),
+            created: OffsetDateTime::now_utc(),
+        };
+        self.apps.insert(client_id, app.clone());
+        // Registering in the portal also creates the app's service principal in its home
+        // tenant, with no roles until an administrator grants consent there.
+        self.service_principals.insert(
+            (req.home_tenant, client_id),
+            ServicePrincipal {
+                tenant: req.home_tenant,
+                app: client_id,
+                object_id: Uuid::new_v4(),
+                roles: Vec::new(),
+                consented: app.created,
+            },
+        );
+        Ok(app)
+    }
+
+    fn app_mut(&mut self, client_id: Uuid) -> Result<&mut App, DirectoryError> {
+        self.apps.get_mut(&client_id).ok_or(DirectoryError::NotFound {
+            kind: "app",
+            id: client_id.to_string(),
+        })
+    }
+
+    /// Adds a secret with a known value (scenario files) or a new random one; returns the
+    /// app and the secret's value (the only time it is available).
+    pub fn add_secret(
+        &mut self,
+        client_id: Uuid,
+        value: Option<String>,
+        expires: Option<OffsetDateTime>,
+        hasher: &SecretHasher,
+    ) -> Result<(App, Secret, String), DirectoryError> {
+        let value = value.unwrap_or_else(crypto::new_client_secret);
+        if value.len() < 16 || value.len() > 512 {
+            return Err(invalid("a client secret must be 16 to 512 characters"));
+        }
+        let app = self.app_mut(client_id)?;
+        if app.secrets.iter().any(|s| hasher.verify(&value, &s.hash)) {
+            return Err(DirectoryError::Conflict("the app has this secret already".into()));
+        }
+        let secret = Secret {
+            key_id: Uuid::new_v4(),
+            hint: value.chars().take(3).collect(),
+            hash: hasher.hash(&value),
+            expires,
+        };
+        app.secrets.push(secret.clone());
+        Ok((app.clone(), secret, value))
+    }
+
+    /// Removes a secret.
+    pub fn remove_secret(&mut self, client_id: Uuid, key_id: Uuid) -> Result<App, DirectoryError> {
+        let app = self.app_mut(client_id)?;
+        let before = app.secrets.len();
+        app.secrets.retain(|s| s.key_id != key_id);
+        if app.secrets.len() == before {
+            return Err(DirectoryError::NotFound { kind: "secret", id: key_id.to_string() });
+        }
+        Ok(app.clone())
+    }
+
+    /// Adds a certificate from its PEM (or DER) form.
+    pub fn add_certificate(&mut self, client_id: Uuid, pem_or_der: &[u8]) -> Result<(App, Certificate), DirectoryError> {
+        let cert = parse_certificate(pem_or_der)?;
+        let app = self.app_mut(client_id)?;
+        if app.certificates.iter().any(|c| c.thumbprint_sha256 == cert.thumbprint_sha256) {
+            return Err(DirectoryError::Conflict(format!(
+                "certificate {} is registered already",
+                cert.thumbprint_sha1
+            )));
+        }
+        app.certificates.push(cert.clone());
+        Ok((app.clone(), cert))
+    }
+
+    /// Removes a certificate.
+    pub fn remove_certificate(&mut self, client_id: Uuid, key_id: Uuid) -> Result<App, DirectoryError> {
+        let app = self.app_mut(client_id)?;
+        let before = app.certificates.len();
+        app.certificates.retain(|c| c.key_id != key_id);
+        if app.certificates.len() == before {
+            return Err(DirectoryError::NotFound { kind: "certificate", id: key_id.to_string() });
+        }
+        Ok(app.clone())
+    }
+
+    /// Adds a required permission. Tenants that consented before do not get it until they
+    /// consent again.
+    pub fn add_permission(&mut self, client_id: Uuid, permission: &str) -> Result<App, DirectoryError> {
+        check_permissions(&[permission.to_owned()])?;
+        let app = self.app_mut(client_id)?;
+        if !app.permissions.iter().any(|p| p == permission) {
+            app.permissions.push(permission.to_owned());
+        }
+        Ok(app.clone())
+    }
+
+    /// Removes a required permission (granted roles stay until consent changes).
+    pub fn remove_permission(&mut self, client_id: Uuid, permission: &str) -> Result<App, DirectoryError> {
+        let app = self.app_mut(client_id)?;
+        let before = app.permissions.len();
+        app.permissions.retain(|p| p != permission);
+        if app.permissions.len() == before {
+            return Err(DirectoryError::NotFound { kind: "permission", id: permission.to_owned() });
+        }
+        Ok(app.clone())
+    }
+
+    /// Grants admin consent for `app` in `tenant`: creates the service principal, or
+    /// updates its roles. Without `roles`, the app's permissions at this moment.
+    pub fn grant_consent(
+        &mut self,
+        tenant: Uuid,
+        client_id: Uuid,
+        roles: Option<Vec<String>>,
+    ) -> Result<ServicePrincipal, DirectoryError> {
+        if !self.tenants.contains_key(&tenant) {
+            return Err(DirectoryError::NotFound { kind: "tenant", id: tenant.to_string() });
+        }
+        let app = self.apps.get(&client_id).ok_or(DirectoryError::NotFound {
+            kind: "app",
+            id: client_id.to_string(),
+        })?;
+        if !app.multi_tenant && app.home_tenant != tenant {
+            return Err(invalid(format!(
+                "app {client_id} is single-tenant: it can only be consented in its home tenant {}",
+                app.home_tenant
+            )));
+        }
+        let roles = match roles {
+            Some(r) => {
+                check_permissions(&r)?;
+                dedup(&r)
+            }
+            None => app.permissions.clone(),
+        };
+        let now = OffsetDateTime::now_utc();
+        let sp = self
+            .service_principals
+            .entry((tenant, client_id))
+            .and_modify(|sp| {
+                sp.roles = roles.clone();
+                sp.consented = now;
+            })
+            .or_insert_with(|| ServicePrincipal {
+                tenant,
+                app: client_id,
+                object_id: Uuid::new_v4(),
+                roles,
+                consented: now,
+            });
+        Ok(sp.clone())
+    }
+
+    /// Revokes consent: deletes the service principal.
+    pub fn revoke_consent(&mut self, tenant: Uuid, client_id: Uuid) -> Result<ServicePrincipal, DirectoryError> {
+        self.service_principals
+            .remove(&(tenant, client_id))
+            .ok_or(DirectoryError::NotFound {
+                kind: "consent",
+                id: format!("{tenant}/{client_id}"),
+            })
+    }
+}
+
+/// Parses an X.509 certificate (PEM or DER) into a certificate credential.
+pub fn parse_certificate(input: &[u8]) -> Result<Certificate, DirectoryError> {
+    let der = if input.starts_with(b"-----") || input.iter().take(64).any(|b| *b == b'-') {
+        let (_, pem) = x509_parser::pem::parse_x509_pem(input)
+            .map_err(|e| invalid(format!("not a PEM certificate: {e}")))?;
+        if pem.label != "CERTIFICATE" {
+            return Err(invalid(format!(
+                "expected a PEM 'CERTIFICATE' block, found '{}' (upload the public certificate only)",
+                pem.label
+            )));
+        }
+        pem.contents
+    } else {
+        input.to_vec()
+    };
+    let (_, cert) = x509_parser::parse_x509_certificate(&der)
+        .map_err(|e| invalid(format!("not an X.509 certificate: {e}")))?;
+    let spki = cert.public_key();
+    if spki.algorithm.algorithm != x509_parser::oid_registry::OID_PKCS1_RSAENCRYPTION {
+        return Err(invalid(
+            "the certificate's key is not RSA: Entra accepts RS256/PS256 client assertions only",
+        ));
+    }
+    let not_after = OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp())
+        .map_err(|_| invalid("the certificate's validity is out of range"))?;
+    Ok(Certificate {
+        key_id: Uuid::new_v4(),
+        thumbprint_sha1: crypto::hex_upper(&crypto::sha1(&der)),
+        thumbprint_sha256: crypto::hex_upper(&crypto::sha256(&der)),
+        subject: cert.subject().to_string(),
+        not_after,
+        public_key: crypto::b64(&spki.subject_public_key.data),
+        der: crypto::b64(&der),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,228 @@
+//! The emulator's SQLite database: every directory object, signing key and setting, so
+//! that all state survives a restart when the database is a file.
+//!
+//! Objects are stored as JSON beside their key: the emulator's runtime copy lives in
+//! memory ([`crate::state`]) and every change is written through here.
+
+use crate::directory::{App, Directory, ServicePrincipal, Tenant};
+use crate::keys::StoredKey;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use uuid::Uuid;
+
+/// Schema version this build writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite said no.
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// A stored row does not decode.
+    #[error("database row does not decode: {0}")]
+    Decode(#[from] serde_json::Error),
+    /// The database was written by a newer emulator.
+    #[error("database schema version {0} is newer than this emulator's ({SCHEMA_VERSION}); upgrade mdep")]
+    TooNew(i64),
+}
+
+/// The SQLite store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+/// Everything loaded at start.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// The directory.
+    pub directory: Directory,
+    /// Signing keys.
+    pub keys: Vec<StoredKey>,
+}
+
+impl Store {
+    /// Opens (creating if needed) a database file, or an in-memory one for `None`.
+    pub fn open(path: Option<&Path>) -> Result<Self, StoreError> {
+        let conn = match path {
+            Some(p) => Connection::open(p)?,
+            None => Connection::open_in_memory()?,
+        };
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        if path.is_some() {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        let store = Self { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew(version));
+        }
+        if version < 1 {
+            self.conn.execute_batch(
+                "BEGIN;
+                 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, json TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS apps (client_id TEXT PRIMARY KEY, json TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS service_principals (
+                     tenant TEXT NOT NULL, app TEXT NOT NULL, json TEXT NOT NULL,
+                     PRIMARY KEY (tenant, app));
+                 CREATE TABLE IF NOT EXISTS signing_keys (
+                     kid TEXT PRIMARY KEY, created TEXT NOT NULL, json TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS assertion_jti (
+                     client_id TEXT NOT NULL, jti TEXT NOT NULL, expires INTEGER NOT NULL,
+                     PRIMARY KEY (client_id, jti));
+                 PRAGMA user_version = 1;
+                 COMMIT;",
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Reads everything.
+    pub fn load(&self) -> Result<Snapshot, StoreError> {
+        let mut snap = Snapshot::default();
+        let mut stmt = self.conn.prepare("SELECT json FROM tenants")?;
+        for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            let t: Tenant = serde_json::from_str(&row?)?;
+            snap.directory.insert_tenant(t);
+        }
+        let mut stmt = self.conn.prepare("SELECT json FROM apps")?;
+        for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            let a: App = serde_json::from_str(&row?)?;
+            snap.directory.apps.insert(a.client_id, a);
+        }
+        let mut stmt = self.conn.prepare("SELECT json FROM service_principals")?;
+        for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            let sp: ServicePrincipal = serde_json::from_str(&row?)?;
+            snap.directory.service_principals.insert((sp.tenant, sp.app), sp);
+        }
+        let mut stmt = self.conn.prepare("SELECT json FROM signing_keys ORDER BY created, kid")?;
+        for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            snap.keys.push(serde_json::from_str(&row?)?);
+        }
+        Ok(snap)
+    }
+
+    /// A setting.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Sets a setting.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Writes a tenant.
+    pub fn put_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO tenants (id, json) VALUES (?1, ?2)",
+            params![t.id.to_string(), serde_json::to_string(t)?],
+        )?;
+        Ok(())
+    }
+
+    /// Writes an app.
+    pub fn put_app(&self, a: &App) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO apps (client_id, json) VALUES (?1, ?2)",
+            params![a.client_id.to_string(), serde_json::to_string(a)?],
+        )?;
+        Ok(())
+    }
+
+    /// Writes a service principal.
+    pub fn put_service_principal(&self, sp: &ServicePrincipal) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO service_principals (tenant, app, json) VALUES (?1, ?2, ?3)",
+            params![sp.tenant.to_string(), sp.app.to_string(), serde_json::to_string(sp)?],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes a service principal.
+    pub fn delete_service_principal(&self, tenant: Uuid, app: Uuid) -> Result<(), StoreError> {
+        self.conn.execute(
+            "DELETE FROM service_principals WHERE tenant = ?1 AND app = ?2",
+            params![tenant.to_string(), app.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Writes signing keys in one transaction.
+    pub fn put_keys(&mut self, keys: &[&StoredKey]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for k in keys {
+            tx.execute(
+                "INSERT OR REPLACE INTO signing_keys (kid, created, json) VALUES (?1, ?2, ?3)",
+                params![
+                    k.kid,
+                    k.created
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default(),
+                    serde_json::to_string(k)?
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records a client assertion's `jti`; false when it was seen before (a replay).
+    /// Expired entries are pruned on the way.
+    pub fn record_jti(&self, client_id: Uuid, jti: &str, expires: i64, now: i64) -> Result<bool, StoreError> {
+        self.conn
+            .execute("DELETE FROM assertion_jti WHERE expires < ?1", [now])?;
+        let inserted = self.conn.execute(
+            "INSERT OR IGNORE INTO assertion_jti (client_id, jti, expires) VALUES (?1, ?2, ?3)",
+            params![client_id.to_string(), jti, expires],
+        )?;
+        Ok(inserted == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_database_round_trips_and_rejects_replayed_jti() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("e.db");
+        {
+            let s = Store::open(Some(&path)).expect("open");
+            s.set_meta("admin_key", "k1").expect("meta");
+            assert!(s.record_jti(Uuid::nil(), "j1", 100, 10).expect("jti"));
+            assert!(!s.record_jti(Uuid::nil(), "j1", 100, 10).expect("jti"));
+        }
+        let s = Store::open(Some(&path)).expect("reopen");
+        assert_eq!(s.meta("admin_key").expect("meta").as_deref(), Some("k1"));
+        assert!(!s.record_jti(Uuid::nil(), "j1", 100, 50).expect("still seen"));
+        assert!(s.record_jti(Uuid::nil(), "j1", 300, 200).expect("pruned after expiry"));
+    }
+
+    #[test]
+    fn refuses_newer_schema() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("e.db");
+        Connection::open(&path)
+            .and_then(|c| c.execute_batch("PRAGMA user_version = 99;"))
+            .expect("set");
+        assert!(matches!(Store::open(Some(&path)), Err(StoreError::TooNew(99))));
+    }
+}

@@ -1,0 +1,10 @@
+//! Pure types shared by the mdep toolkit and the emulator; no I/O lives here.
+//!
+//! - [`permissions`]: the WindowsDefenderATP application and its application roles.
+//! - [`aadsts`]: the Entra ID error codes of the client-credentials and consent flows,
+//!   with the OAuth `error` value, HTTP status and a hint a person can act on.
+
+pub mod aadsts;
+pub mod permissions;
+
+pub use permissions::{AppRole, WINDOWS_DEFENDER_ATP_APP_ID, MDE_RESOURCES};
