@@ -10,7 +10,9 @@ use std::path::PathBuf;
 #[derive(Debug, Subcommand)]
 pub enum EmulatorCommand {
     /// Serve the emulator (Entra ID token, discovery and consent endpoints, admin API).
-    #[command(after_help = "Examples:\n  mdep emulator serve\n  mdep emulator serve --listen 127.0.0.1:0 --scenario examples/scenario.toml --db emulator.db\n  mdep emulator serve --tls off --listen 127.0.0.1:8080")]
+    #[command(
+        after_help = "Examples:\n  mdep emulator serve\n  mdep emulator serve --listen 127.0.0.1:0 --scenario examples/scenario.toml --db emulator.db\n  mdep emulator serve --tls off --listen 127.0.0.1:8080"
+    )]
     Serve(ServeArgs),
     /// Tenants.
     #[command(subcommand)]
@@ -63,20 +65,32 @@ pub struct Conn {
     #[arg(long, env = "MDEP_EMULATOR_URL", global = true)]
     url: Option<String>,
     /// Admin key; read from ready.json when absent.
-    #[arg(long, env = "MDEP_EMULATOR_ADMIN_KEY", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "MDEP_EMULATOR_ADMIN_KEY",
+        hide_env_values = true,
+        global = true
+    )]
     admin_key: Option<String>,
     /// CA certificate to trust; read from ready.json when absent.
     #[arg(long, env = "MDEP_EMULATOR_CA_FILE", global = true)]
     ca_file: Option<PathBuf>,
     /// The emulator's state directory (where ready.json is).
-    #[arg(long, value_name = "DIR", env = "MDEP_EMULATOR_STATE_DIR", global = true)]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "MDEP_EMULATOR_STATE_DIR",
+        global = true
+    )]
     state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TenantCommand {
     /// Create a tenant with its Global Administrator.
-    #[command(after_help = "Example:\n  mdep emulator tenant add --name Contoso --domain contoso.onmicrosoft.com \\\n      --admin-user admin@contoso.onmicrosoft.com --admin-password 'P@ssw0rd!'")]
+    #[command(
+        after_help = "Example:\n  mdep emulator tenant add --name Contoso --domain contoso.onmicrosoft.com \\\n      --admin-user admin@contoso.onmicrosoft.com --admin-password 'P@ssw0rd!'"
+    )]
     Add {
         /// Display name.
         #[arg(long)]
@@ -110,7 +124,9 @@ pub enum TenantCommand {
 #[derive(Debug, Subcommand)]
 pub enum AppCommand {
     /// Register an app (multi-tenant unless --single-tenant).
-    #[command(after_help = "Example:\n  mdep emulator app register --name 'Fabrikam SOC' --home-tenant <GUID> \\\n      --redirect-uri https://portal.azure.com --permission Alert.Read.All")]
+    #[command(
+        after_help = "Example:\n  mdep emulator app register --name 'Fabrikam SOC' --home-tenant <GUID> \\\n      --redirect-uri https://portal.azure.com --permission Alert.Read.All"
+    )]
     Register {
         /// Display name.
         #[arg(long)]
@@ -147,7 +163,9 @@ pub enum AppCommand {
 #[derive(Debug, Subcommand)]
 pub enum SecretCommand {
     /// Add a secret; its value is printed once.
-    #[command(after_help = "Example:\n  mdep emulator app secret add --app <CLIENT_ID> --expires 2027-12-31T00:00:00Z")]
+    #[command(
+        after_help = "Example:\n  mdep emulator app secret add --app <CLIENT_ID> --expires 2027-12-31T00:00:00Z"
+    )]
     Add {
         /// Client id.
         #[arg(long)]
@@ -159,7 +177,9 @@ pub enum SecretCommand {
         conn: Conn,
     },
     /// Remove a secret by its id.
-    #[command(after_help = "Example:\n  mdep emulator app secret remove --app <CLIENT_ID> --key-id <SECRET_ID>")]
+    #[command(
+        after_help = "Example:\n  mdep emulator app secret remove --app <CLIENT_ID> --key-id <SECRET_ID>"
+    )]
     Remove {
         /// Client id.
         #[arg(long)]
@@ -175,7 +195,9 @@ pub enum SecretCommand {
 #[derive(Debug, Subcommand)]
 pub enum CertCommand {
     /// Upload a certificate's public part (PEM).
-    #[command(after_help = "Example:\n  mdep emulator app cert add --app <CLIENT_ID> --pem certs/soc.crt")]
+    #[command(
+        after_help = "Example:\n  mdep emulator app cert add --app <CLIENT_ID> --pem certs/soc.crt"
+    )]
     Add {
         /// Client id.
         #[arg(long)]
@@ -187,7 +209,9 @@ pub enum CertCommand {
         conn: Conn,
     },
     /// Remove a certificate by its key id.
-    #[command(after_help = "Example:\n  mdep emulator app cert remove --app <CLIENT_ID> --key-id <KEY_ID>")]
+    #[command(
+        after_help = "Example:\n  mdep emulator app cert remove --app <CLIENT_ID> --key-id <KEY_ID>"
+    )]
     Remove {
         /// Client id.
         #[arg(long)]
@@ -203,7 +227,9 @@ pub enum CertCommand {
 #[derive(Debug, Subcommand)]
 pub enum PermissionCommand {
     /// Add a required WindowsDefenderATP application permission.
-    #[command(after_help = "Example:\n  mdep emulator app permission add --app <CLIENT_ID> --permission Machine.Isolate")]
+    #[command(
+        after_help = "Example:\n  mdep emulator app permission add --app <CLIENT_ID> --permission Machine.Isolate"
+    )]
     Add {
         /// Client id.
         #[arg(long)]
@@ -215,7 +241,9 @@ pub enum PermissionCommand {
         conn: Conn,
     },
     /// Remove a required permission.
-    #[command(after_help = "Example:\n  mdep emulator app permission remove --app <CLIENT_ID> --permission Machine.Isolate")]
+    #[command(
+        after_help = "Example:\n  mdep emulator app permission remove --app <CLIENT_ID> --permission Machine.Isolate"
+    )]
     Remove {
         /// Client id.
         #[arg(long)]
@@ -231,7 +259,9 @@ pub enum PermissionCommand {
 #[derive(Debug, Subcommand)]
 pub enum ConsentCommand {
     /// Grant admin consent (as the tenant's administrator clicking Accept would).
-    #[command(after_help = "Example:\n  mdep emulator consent grant --tenant <TENANT_ID> --app <CLIENT_ID>")]
+    #[command(
+        after_help = "Example:\n  mdep emulator consent grant --tenant <TENANT_ID> --app <CLIENT_ID>"
+    )]
     Grant {
         /// Tenant id.
         #[arg(long)]
@@ -246,7 +276,9 @@ pub enum ConsentCommand {
         conn: Conn,
     },
     /// Revoke consent (deletes the service principal: tokens fail with AADSTS700016).
-    #[command(after_help = "Example:\n  mdep emulator consent revoke --tenant <TENANT_ID> --app <CLIENT_ID>")]
+    #[command(
+        after_help = "Example:\n  mdep emulator consent revoke --tenant <TENANT_ID> --app <CLIENT_ID>"
+    )]
     Revoke {
         /// Tenant id.
         #[arg(long)]
@@ -270,49 +302,143 @@ pub async fn run(cmd: EmulatorCommand) -> Result<()> {
     match cmd {
         EmulatorCommand::Serve(args) => serve(args).await,
         EmulatorCommand::State(conn) => print(admin(&conn, "GET", "/_emulator/state", None).await?),
-        EmulatorCommand::Tenant(TenantCommand::Add { name, id, domain, admin_user, admin_password, devices, alerts, seed, conn }) => {
+        EmulatorCommand::Tenant(TenantCommand::Add {
+            name,
+            id,
+            domain,
+            admin_user,
+            admin_password,
+            devices,
+            alerts,
+            seed,
+            conn,
+        }) => {
             let body = json!({"id": id, "name": name, "domain": domain, "admin": {"user": admin_user, "password": admin_password}, "devices": devices, "alerts": alerts, "seed": seed});
             print(admin(&conn, "POST", "/_emulator/tenants", Some(strip_nulls(body))).await?)
         }
-        EmulatorCommand::App(AppCommand::Register { name, home_tenant, client_id, single_tenant, redirect_uris, permissions, conn }) => {
+        EmulatorCommand::App(AppCommand::Register {
+            name,
+            home_tenant,
+            client_id,
+            single_tenant,
+            redirect_uris,
+            permissions,
+            conn,
+        }) => {
             let body = json!({"client_id": client_id, "name": name, "home_tenant": home_tenant, "multi_tenant": !single_tenant, "redirect_uris": redirect_uris, "permissions": permissions});
             print(admin(&conn, "POST", "/_emulator/apps", Some(strip_nulls(body))).await?)
         }
         EmulatorCommand::App(AppCommand::Secret(SecretCommand::Add { app, expires, conn })) => {
-            let v = admin(&conn, "POST", &format!("/_emulator/apps/{}/secrets", seg(&app)), Some(strip_nulls(json!({"expires": expires})))).await?;
+            let v = admin(
+                &conn,
+                "POST",
+                &format!("/_emulator/apps/{}/secrets", seg(&app)),
+                Some(strip_nulls(json!({"expires": expires}))),
+            )
+            .await?;
             eprintln!("The secret's value is shown now only; store it safely.");
             print(v)
         }
         EmulatorCommand::App(AppCommand::Secret(SecretCommand::Remove { app, key_id, conn })) => {
-            admin(&conn, "DELETE", &format!("/_emulator/apps/{}/secrets/{}", seg(&app), seg(&key_id)), None).await?;
+            admin(
+                &conn,
+                "DELETE",
+                &format!("/_emulator/apps/{}/secrets/{}", seg(&app), seg(&key_id)),
+                None,
+            )
+            .await?;
             println!("removed secret {key_id}");
             Ok(())
         }
         EmulatorCommand::App(AppCommand::Cert(CertCommand::Add { app, pem, conn })) => {
-            let pem_text = std::fs::read_to_string(&pem).with_context(|| format!("reading {}", pem.display()))?;
-            print(admin(&conn, "POST", &format!("/_emulator/apps/{}/certificates", seg(&app)), Some(json!({"pem": pem_text}))).await?)
+            let pem_text = std::fs::read_to_string(&pem)
+                .with_context(|| format!("reading {}", pem.display()))?;
+            print(
+                admin(
+                    &conn,
+                    "POST",
+                    &format!("/_emulator/apps/{}/certificates", seg(&app)),
+                    Some(json!({"pem": pem_text})),
+                )
+                .await?,
+            )
         }
         EmulatorCommand::App(AppCommand::Cert(CertCommand::Remove { app, key_id, conn })) => {
-            admin(&conn, "DELETE", &format!("/_emulator/apps/{}/certificates/{}", seg(&app), seg(&key_id)), None).await?;
+            admin(
+                &conn,
+                "DELETE",
+                &format!(
+                    "/_emulator/apps/{}/certificates/{}",
+                    seg(&app),
+                    seg(&key_id)
+                ),
+                None,
+            )
+            .await?;
             println!("removed certificate {key_id}");
             Ok(())
         }
-        EmulatorCommand::App(AppCommand::Permission(PermissionCommand::Add { app, permission, conn })) => {
-            print(admin(&conn, "POST", &format!("/_emulator/apps/{}/permissions", seg(&app)), Some(json!({"permission": permission}))).await?)
-        }
-        EmulatorCommand::App(AppCommand::Permission(PermissionCommand::Remove { app, permission, conn })) => {
-            print(admin(&conn, "DELETE", &format!("/_emulator/apps/{}/permissions/{}", seg(&app), seg(&permission)), None).await?)
-        }
-        EmulatorCommand::Consent(ConsentCommand::Grant { tenant, app, roles, conn }) => {
+        EmulatorCommand::App(AppCommand::Permission(PermissionCommand::Add {
+            app,
+            permission,
+            conn,
+        })) => print(
+            admin(
+                &conn,
+                "POST",
+                &format!("/_emulator/apps/{}/permissions", seg(&app)),
+                Some(json!({"permission": permission})),
+            )
+            .await?,
+        ),
+        EmulatorCommand::App(AppCommand::Permission(PermissionCommand::Remove {
+            app,
+            permission,
+            conn,
+        })) => print(
+            admin(
+                &conn,
+                "DELETE",
+                &format!(
+                    "/_emulator/apps/{}/permissions/{}",
+                    seg(&app),
+                    seg(&permission)
+                ),
+                None,
+            )
+            .await?,
+        ),
+        EmulatorCommand::Consent(ConsentCommand::Grant {
+            tenant,
+            app,
+            roles,
+            conn,
+        }) => {
             let body = json!({"tenant": tenant, "app": app, "roles": if roles.is_empty() { Value::Null } else { json!(roles) }});
-            print(admin(&conn, "POST", "/_emulator/consents", Some(strip_nulls(body))).await?)
+            print(
+                admin(
+                    &conn,
+                    "POST",
+                    "/_emulator/consents",
+                    Some(strip_nulls(body)),
+                )
+                .await?,
+            )
         }
         EmulatorCommand::Consent(ConsentCommand::Revoke { tenant, app, conn }) => {
-            admin(&conn, "DELETE", &format!("/_emulator/consents/{}/{}", seg(&tenant), seg(&app)), None).await?;
+            admin(
+                &conn,
+                "DELETE",
+                &format!("/_emulator/consents/{}/{}", seg(&tenant), seg(&app)),
+                None,
+            )
+            .await?;
             println!("revoked consent of app {app} in tenant {tenant}");
             Ok(())
         }
-        EmulatorCommand::Keys(KeysCommand::Rotate(conn)) => print(admin(&conn, "POST", "/_emulator/keys/rotate", None).await?),
+        EmulatorCommand::Keys(KeysCommand::Rotate(conn)) => {
+            print(admin(&conn, "POST", "/_emulator/keys/rotate", None).await?)
+        }
     }
 }
 
@@ -342,10 +468,11 @@ fn print(v: Value) -> Result<()> {
 
 async fn serve(args: ServeArgs) -> Result<()> {
     let state_dir = args.state_dir.unwrap_or_else(server::default_state_dir);
-    if let Some(db) = &args.db {
-        if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-        }
+    if let Some(db) = &args.db
+        && let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
     let opts = ServeOptions {
         listen: args.listen,
@@ -365,11 +492,17 @@ async fn serve(args: ServeArgs) -> Result<()> {
     println!("  ready file:     {}", running.ready_file.display());
     println!(
         "  database:       {}",
-        args.db.as_ref().map_or_else(|| "in memory (state is lost on exit; use --db FILE to keep it)".to_owned(), |p| p.display().to_string())
+        args.db.as_ref().map_or_else(
+            || "in memory (state is lost on exit; use --db FILE to keep it)".to_owned(),
+            |p| p.display().to_string()
+        )
     );
     let settings = running.emulator.settings();
     if settings.admin_key_generated {
-        println!("  admin key:      {} (generated; also in ready.json)", settings.admin_key.expose());
+        println!(
+            "  admin key:      {} (generated; also in ready.json)",
+            settings.admin_key.expose()
+        );
     }
     if let Some(s) = &running.applied {
         println!(
@@ -399,13 +532,14 @@ async fn serve(args: ServeArgs) -> Result<()> {
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -425,20 +559,47 @@ struct Target {
 
 fn target(conn: &Conn) -> Result<Target> {
     let ready: Option<Value> = if conn.url.is_none() || conn.admin_key.is_none() {
-        let dir = conn.state_dir.clone().unwrap_or_else(server::default_state_dir);
+        let dir = conn
+            .state_dir
+            .clone()
+            .unwrap_or_else(server::default_state_dir);
         let path = dir.join("ready.json");
         let text = std::fs::read_to_string(&path).with_context(|| {
             format!("no --url/--admin-key given and {} cannot be read: is `mdep emulator serve` running with this state directory?", path.display())
         })?;
-        Some(serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?)
+        Some(
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not valid JSON", path.display()))?,
+        )
     } else {
         None
     };
-    let from_ready = |k: &str| ready.as_ref().and_then(|r| r.get(k)).and_then(Value::as_str).map(str::to_owned);
-    let url = conn.url.clone().or_else(|| from_ready("base_url")).context("the emulator URL is unknown (--url)")?;
-    let key = conn.admin_key.clone().or_else(|| from_ready("admin_key")).context("the admin key is unknown (--admin-key)")?;
-    let ca = conn.ca_file.clone().or_else(|| from_ready("ca_file").map(PathBuf::from));
-    Ok(Target { url: url.trim_end_matches('/').to_owned(), key, ca })
+    let from_ready = |k: &str| {
+        ready
+            .as_ref()
+            .and_then(|r| r.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let url = conn
+        .url
+        .clone()
+        .or_else(|| from_ready("base_url"))
+        .context("the emulator URL is unknown (--url)")?;
+    let key = conn
+        .admin_key
+        .clone()
+        .or_else(|| from_ready("admin_key"))
+        .context("the admin key is unknown (--admin-key)")?;
+    let ca = conn
+        .ca_file
+        .clone()
+        .or_else(|| from_ready("ca_file").map(PathBuf::from));
+    Ok(Target {
+        url: url.trim_end_matches('/').to_owned(),
+        key,
+        ca,
+    })
 }
 
 async fn admin(conn: &Conn, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
@@ -446,7 +607,8 @@ async fn admin(conn: &Conn, method: &str, path: &str, body: Option<Value>) -> Re
     let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
     if let Some(ca) = &t.ca {
         let pem = std::fs::read(ca).with_context(|| format!("reading CA file {}", ca.display()))?;
-        let cert = reqwest::Certificate::from_pem(&pem).with_context(|| format!("{} is not a PEM certificate", ca.display()))?;
+        let cert = reqwest::Certificate::from_pem(&pem)
+            .with_context(|| format!("{} is not a PEM certificate", ca.display()))?;
         builder = builder.tls_certs_only([cert]);
     }
     let client = builder.build()?;
@@ -469,7 +631,11 @@ async fn admin(conn: &Conn, method: &str, path: &str, body: Option<Value>) -> Re
     if !status.is_success() {
         let msg = serde_json::from_str::<Value>(&text)
             .ok()
-            .and_then(|v| v.pointer("/error/message").and_then(Value::as_str).map(str::to_owned))
+            .and_then(|v| {
+                v.pointer("/error/message")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .unwrap_or(text);
         bail!("the emulator answered {status}: {msg}");
     }

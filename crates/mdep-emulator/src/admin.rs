@@ -28,26 +28,39 @@ pub struct AdminError {
 
 impl AdminError {
     fn bad(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, code: "BadRequest", message: message.into() }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "BadRequest",
+            message: message.into(),
+        }
     }
 }
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"code": self.code, "message": self.message}});
-        (self.status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response()
     }
 }
 
 impl From<StateError> for AdminError {
     fn from(e: StateError) -> Self {
         match e {
-            StateError::Directory(DirectoryError::NotFound { .. }) => {
-                Self { status: StatusCode::NOT_FOUND, code: "NotFound", message: e.to_string() }
-            }
-            StateError::Directory(DirectoryError::Conflict(_)) => {
-                Self { status: StatusCode::CONFLICT, code: "Conflict", message: e.to_string() }
-            }
+            StateError::Directory(DirectoryError::NotFound { .. }) => Self {
+                status: StatusCode::NOT_FOUND,
+                code: "NotFound",
+                message: e.to_string(),
+            },
+            StateError::Directory(DirectoryError::Conflict(_)) => Self {
+                status: StatusCode::CONFLICT,
+                code: "Conflict",
+                message: e.to_string(),
+            },
             StateError::Directory(DirectoryError::Invalid(_)) => Self::bad(e.to_string()),
             other => {
                 tracing::error!(error = %other, "admin API storage failure");
@@ -91,7 +104,10 @@ async fn require_admin_key(State(state): State<AppState>, req: Request, next: Ne
                 message: "the admin API needs 'Authorization: Bearer <admin_key>' (the key is in ready.json and the start banner)".into(),
             }
             .into_response();
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
             r
         }
     }
@@ -106,9 +122,15 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/_emulator/apps/{app}/secrets", post(add_secret))
         .route("/_emulator/apps/{app}/secrets/{key}", delete(remove_secret))
         .route("/_emulator/apps/{app}/certificates", post(add_certificate))
-        .route("/_emulator/apps/{app}/certificates/{key}", delete(remove_certificate))
+        .route(
+            "/_emulator/apps/{app}/certificates/{key}",
+            delete(remove_certificate),
+        )
         .route("/_emulator/apps/{app}/permissions", post(add_permission))
-        .route("/_emulator/apps/{app}/permissions/{permission}", delete(remove_permission))
+        .route(
+            "/_emulator/apps/{app}/permissions/{permission}",
+            delete(remove_permission),
+        )
         .route("/_emulator/consents", post(grant_consent))
         .route("/_emulator/consents/{tenant}/{app}", delete(revoke_consent))
         .route("/_emulator/keys/rotate", post(rotate_keys))
@@ -140,7 +162,8 @@ fn sp_json(sp: &crate::directory::ServicePrincipal) -> Value {
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 async fn state_view(State(state): State<AppState>) -> Response {
@@ -149,7 +172,10 @@ async fn state_view(State(state): State<AppState>) -> Response {
     let keys = emu.keys();
     let now = OffsetDateTime::now_utc();
     let grace = emu.settings().key_grace;
-    let published: Vec<&str> = keys.published(now, grace).map(|k| k.stored.kid.as_str()).collect();
+    let published: Vec<&str> = keys
+        .published(now, grace)
+        .map(|k| k.stored.kid.as_str())
+        .collect();
     axum::Json(json!({
         "tenants": dir.tenants.values().map(tenant_json).collect::<Vec<_>>(),
         "apps": dir.apps.values().map(app_json).collect::<Vec<_>>(),
@@ -185,15 +211,30 @@ struct NewSecret {
     expires: Option<OffsetDateTime>,
 }
 
-async fn add_secret(State(state): State<AppState>, Path(app): Path<String>, body: Bytes) -> Result<Response> {
+async fn add_secret(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
     let app = id(&app, "app")?;
-    let req: NewSecret = if body.is_empty() { NewSecret { expires: None } } else { json_body(&body)? };
+    let req: NewSecret = if body.is_empty() {
+        NewSecret { expires: None }
+    } else {
+        json_body(&body)?
+    };
     let (s, value) = state.emu.add_secret(app, None, req.expires)?;
-    Ok(created(json!({"key_id": s.key_id, "value": value, "hint": s.hint, "expires": s.expires.map(rfc3339)})))
+    Ok(created(
+        json!({"key_id": s.key_id, "value": value, "hint": s.hint, "expires": s.expires.map(rfc3339)}),
+    ))
 }
 
-async fn remove_secret(State(state): State<AppState>, Path((app, key)): Path<(String, String)>) -> Result<Response> {
-    state.emu.remove_secret(id(&app, "app")?, id(&key, "secret")?)?;
+async fn remove_secret(
+    State(state): State<AppState>,
+    Path((app, key)): Path<(String, String)>,
+) -> Result<Response> {
+    state
+        .emu
+        .remove_secret(id(&app, "app")?, id(&key, "secret")?)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -203,15 +244,24 @@ struct NewCertificate {
     pem: String,
 }
 
-async fn add_certificate(State(state): State<AppState>, Path(app): Path<String>, body: Bytes) -> Result<Response> {
+async fn add_certificate(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
     let app = id(&app, "app")?;
     let req: NewCertificate = json_body(&body)?;
     let c = state.emu.add_certificate(app, req.pem.as_bytes())?;
     Ok(created(cert_json(&c)))
 }
 
-async fn remove_certificate(State(state): State<AppState>, Path((app, key)): Path<(String, String)>) -> Result<Response> {
-    state.emu.remove_certificate(id(&app, "app")?, id(&key, "certificate")?)?;
+async fn remove_certificate(
+    State(state): State<AppState>,
+    Path((app, key)): Path<(String, String)>,
+) -> Result<Response> {
+    state
+        .emu
+        .remove_certificate(id(&app, "app")?, id(&key, "certificate")?)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -221,13 +271,22 @@ struct NewPermission {
     permission: String,
 }
 
-async fn add_permission(State(state): State<AppState>, Path(app): Path<String>, body: Bytes) -> Result<Response> {
+async fn add_permission(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
     let req: NewPermission = json_body(&body)?;
-    let a = state.emu.add_permission(id(&app, "app")?, &req.permission)?;
+    let a = state
+        .emu
+        .add_permission(id(&app, "app")?, &req.permission)?;
     Ok(axum::Json(app_json(&a)).into_response())
 }
 
-async fn remove_permission(State(state): State<AppState>, Path((app, permission)): Path<(String, String)>) -> Result<Response> {
+async fn remove_permission(
+    State(state): State<AppState>,
+    Path((app, permission)): Path<(String, String)>,
+) -> Result<Response> {
     let a = state.emu.remove_permission(id(&app, "app")?, &permission)?;
     Ok(axum::Json(app_json(&a)).into_response())
 }
@@ -247,8 +306,13 @@ async fn grant_consent(State(state): State<AppState>, body: Bytes) -> Result<Res
     Ok(created(sp_json(&sp)))
 }
 
-async fn revoke_consent(State(state): State<AppState>, Path((tenant, app)): Path<(String, String)>) -> Result<Response> {
-    state.emu.revoke_consent(id(&tenant, "tenant")?, id(&app, "app")?)?;
+async fn revoke_consent(
+    State(state): State<AppState>,
+    Path((tenant, app)): Path<(String, String)>,
+) -> Result<Response> {
+    state
+        .emu
+        .revoke_consent(id(&tenant, "tenant")?, id(&app, "app")?)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -114,7 +114,11 @@ pub fn hash_password(password: &str) -> String {
         password.as_bytes(),
         &mut out,
     );
-    format!("pbkdf2-sha256${PASSWORD_ITERATIONS}${}${}", b64(&salt), b64(&out))
+    format!(
+        "pbkdf2-sha256${PASSWORD_ITERATIONS}${}${}",
+        b64(&salt),
+        b64(&out)
+    )
 }
 
 /// Checks a password against [`hash_password`]'s output, in constant time.

@@ -276,7 +276,9 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), DirectoryError> {
         )));
     }
     if uri.chars().any(|c| c.is_control() || c == ' ') {
-        return Err(invalid(format!("redirect URI '{uri}' contains spaces or control characters")));
+        return Err(invalid(format!(
+            "redirect URI '{uri}' contains spaces or control characters"
+        )));
     }
     Ok(())
 }
@@ -373,7 +375,9 @@ impl Directory {
             return Err(invalid("the tenant id must not be the nil GUID"));
         }
         if self.tenants.contains_key(&id) {
-            return Err(DirectoryError::Conflict(format!("tenant {id} exists already")));
+            return Err(DirectoryError::Conflict(format!(
+                "tenant {id} exists already"
+            )));
         }
         let name = req.name.trim().to_owned();
         if name.is_empty() || name.len() > 256 {
@@ -388,7 +392,9 @@ impl Directory {
                     .collect::<String>()
                     .to_ascii_lowercase();
                 if label.is_empty() {
-                    return Err(invalid("give the tenant a domain (its name has no letters to make one from)"));
+                    return Err(invalid(
+                        "give the tenant a domain (its name has no letters to make one from)",
+                    ));
                 }
                 format!("{label}.onmicrosoft.com")
             }
@@ -403,7 +409,9 @@ impl Directory {
         }
         let user = req.admin.user.trim().to_ascii_lowercase();
         let Some((local, user_domain)) = user.split_once('@') else {
-            return Err(invalid(format!("admin user '{user}' must be a user principal name (user@domain)")));
+            return Err(invalid(format!(
+                "admin user '{user}' must be a user principal name (user@domain)"
+            )));
         };
         if local.is_empty() || user_domain != domain {
             return Err(invalid(format!(
@@ -445,7 +453,9 @@ impl Directory {
             return Err(invalid(format!("client id {client_id} is reserved")));
         }
         if self.apps.contains_key(&client_id) {
-            return Err(DirectoryError::Conflict(format!("app {client_id} exists already")));
+            return Err(DirectoryError::Conflict(format!(
+                "app {client_id} exists already"
+            )));
         }
         if !self.tenants.contains_key(&req.home_tenant) {
             return Err(DirectoryError::NotFound {
@@ -489,10 +499,12 @@ impl Directory {
     }
 
     fn app_mut(&mut self, client_id: Uuid) -> Result<&mut App, DirectoryError> {
-        self.apps.get_mut(&client_id).ok_or(DirectoryError::NotFound {
-            kind: "app",
-            id: client_id.to_string(),
-        })
+        self.apps
+            .get_mut(&client_id)
+            .ok_or(DirectoryError::NotFound {
+                kind: "app",
+                id: client_id.to_string(),
+            })
     }
 
     /// Adds a secret with a known value (scenario files) or a new random one; returns the
@@ -510,7 +522,9 @@ impl Directory {
         }
         let app = self.app_mut(client_id)?;
         if app.secrets.iter().any(|s| hasher.verify(&value, &s.hash)) {
-            return Err(DirectoryError::Conflict("the app has this secret already".into()));
+            return Err(DirectoryError::Conflict(
+                "the app has this secret already".into(),
+            ));
         }
         let secret = Secret {
             key_id: Uuid::new_v4(),
@@ -528,16 +542,27 @@ impl Directory {
         let before = app.secrets.len();
         app.secrets.retain(|s| s.key_id != key_id);
         if app.secrets.len() == before {
-            return Err(DirectoryError::NotFound { kind: "secret", id: key_id.to_string() });
+            return Err(DirectoryError::NotFound {
+                kind: "secret",
+                id: key_id.to_string(),
+            });
         }
         Ok(app.clone())
     }
 
     /// Adds a certificate from its PEM (or DER) form.
-    pub fn add_certificate(&mut self, client_id: Uuid, pem_or_der: &[u8]) -> Result<(App, Certificate), DirectoryError> {
+    pub fn add_certificate(
+        &mut self,
+        client_id: Uuid,
+        pem_or_der: &[u8],
+    ) -> Result<(App, Certificate), DirectoryError> {
         let cert = parse_certificate(pem_or_der)?;
         let app = self.app_mut(client_id)?;
-        if app.certificates.iter().any(|c| c.thumbprint_sha256 == cert.thumbprint_sha256) {
+        if app
+            .certificates
+            .iter()
+            .any(|c| c.thumbprint_sha256 == cert.thumbprint_sha256)
+        {
             return Err(DirectoryError::Conflict(format!(
                 "certificate {} is registered already",
                 cert.thumbprint_sha1
@@ -548,19 +573,30 @@ impl Directory {
     }
 
     /// Removes a certificate.
-    pub fn remove_certificate(&mut self, client_id: Uuid, key_id: Uuid) -> Result<App, DirectoryError> {
+    pub fn remove_certificate(
+        &mut self,
+        client_id: Uuid,
+        key_id: Uuid,
+    ) -> Result<App, DirectoryError> {
         let app = self.app_mut(client_id)?;
         let before = app.certificates.len();
         app.certificates.retain(|c| c.key_id != key_id);
         if app.certificates.len() == before {
-            return Err(DirectoryError::NotFound { kind: "certificate", id: key_id.to_string() });
+            return Err(DirectoryError::NotFound {
+                kind: "certificate",
+                id: key_id.to_string(),
+            });
         }
         Ok(app.clone())
     }
 
     /// Adds a required permission. Tenants that consented before do not get it until they
     /// consent again.
-    pub fn add_permission(&mut self, client_id: Uuid, permission: &str) -> Result<App, DirectoryError> {
+    pub fn add_permission(
+        &mut self,
+        client_id: Uuid,
+        permission: &str,
+    ) -> Result<App, DirectoryError> {
         check_permissions(&[permission.to_owned()])?;
         let app = self.app_mut(client_id)?;
         if !app.permissions.iter().any(|p| p == permission) {
@@ -570,12 +606,19 @@ impl Directory {
     }
 
     /// Removes a required permission (granted roles stay until consent changes).
-    pub fn remove_permission(&mut self, client_id: Uuid, permission: &str) -> Result<App, DirectoryError> {
+    pub fn remove_permission(
+        &mut self,
+        client_id: Uuid,
+        permission: &str,
+    ) -> Result<App, DirectoryError> {
         let app = self.app_mut(client_id)?;
         let before = app.permissions.len();
         app.permissions.retain(|p| p != permission);
         if app.permissions.len() == before {
-            return Err(DirectoryError::NotFound { kind: "permission", id: permission.to_owned() });
+            return Err(DirectoryError::NotFound {
+                kind: "permission",
+                id: permission.to_owned(),
+            });
         }
         Ok(app.clone())
     }
@@ -589,7 +632,10 @@ impl Directory {
         roles: Option<Vec<String>>,
     ) -> Result<ServicePrincipal, DirectoryError> {
         if !self.tenants.contains_key(&tenant) {
-            return Err(DirectoryError::NotFound { kind: "tenant", id: tenant.to_string() });
+            return Err(DirectoryError::NotFound {
+                kind: "tenant",
+                id: tenant.to_string(),
+            });
         }
         let app = self.apps.get(&client_id).ok_or(DirectoryError::NotFound {
             kind: "app",
@@ -627,7 +673,11 @@ impl Directory {
     }
 
     /// Revokes consent: deletes the service principal.
-    pub fn revoke_consent(&mut self, tenant: Uuid, client_id: Uuid) -> Result<ServicePrincipal, DirectoryError> {
+    pub fn revoke_consent(
+        &mut self,
+        tenant: Uuid,
+        client_id: Uuid,
+    ) -> Result<ServicePrincipal, DirectoryError> {
         self.service_principals
             .remove(&(tenant, client_id))
             .ok_or(DirectoryError::NotFound {

@@ -82,13 +82,16 @@ impl SigningKey {
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new())
             .map_err(|e| KeyError(e.to_string()))?;
         params.distinguished_name = rcgen::DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "accounts.accesscontrol.windows.net");
+        params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            "accounts.accesscontrol.windows.net",
+        );
         let now = OffsetDateTime::now_utc();
         params.not_before = now - Duration::days(1);
         params.not_after = now + Duration::days(5 * 365);
-        let cert = params.self_signed(&kp).map_err(|e| KeyError(e.to_string()))?;
+        let cert = params
+            .self_signed(&kp)
+            .map_err(|e| KeyError(e.to_string()))?;
         let cert_der = cert.der().to_vec();
         let stored = StoredKey {
             kid: crypto::b64url(&crypto::sha1(&cert_der)),
@@ -103,12 +106,13 @@ impl SigningKey {
 
     /// Loads a stored key.
     pub fn load(stored: StoredKey) -> Result<Self, KeyError> {
-        let pkcs8 = crypto::b64_decode(&stored.pkcs8).ok_or_else(|| KeyError("bad base64".into()))?;
+        let pkcs8 =
+            crypto::b64_decode(&stored.pkcs8).ok_or_else(|| KeyError("bad base64".into()))?;
         let pair = RsaKeyPair::from_pkcs8(&pkcs8).map_err(|e| KeyError(e.to_string()))?;
         let cert_der =
             crypto::b64_decode(&stored.cert_der).ok_or_else(|| KeyError("bad base64".into()))?;
-        let (_, cert) = x509_parser::parse_x509_certificate(&cert_der)
-            .map_err(|e| KeyError(e.to_string()))?;
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(&cert_der).map_err(|e| KeyError(e.to_string()))?;
         let rsa = match cert.public_key().parsed() {
             Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => rsa,
             _ => return Err(KeyError("certificate key is not RSA".into())),
@@ -163,11 +167,17 @@ pub struct KeySet {
 impl KeySet {
     /// The key that signs new tokens.
     pub fn active(&self) -> Option<&Arc<SigningKey>> {
-        self.keys.iter().find(|k| k.stored.status == KeyStatus::Active)
+        self.keys
+            .iter()
+            .find(|k| k.stored.status == KeyStatus::Active)
     }
 
     /// Keys published now: active, next, and retired keys within `grace`.
-    pub fn published(&self, now: OffsetDateTime, grace: Duration) -> impl Iterator<Item = &Arc<SigningKey>> {
+    pub fn published(
+        &self,
+        now: OffsetDateTime,
+        grace: Duration,
+    ) -> impl Iterator<Item = &Arc<SigningKey>> {
         self.keys.iter().filter(move |k| match k.stored.retired {
             Some(at) => k.stored.status != KeyStatus::Retired || now < at + grace,
             None => true,
@@ -175,7 +185,12 @@ impl KeySet {
     }
 
     /// A published key by `kid`.
-    pub fn find_published(&self, kid: &str, now: OffsetDateTime, grace: Duration) -> Option<&Arc<SigningKey>> {
+    pub fn find_published(
+        &self,
+        kid: &str,
+        now: OffsetDateTime,
+        grace: Duration,
+    ) -> Option<&Arc<SigningKey>> {
         self.published(now, grace).find(|k| k.stored.kid == kid)
     }
 }
@@ -207,7 +222,9 @@ mod tests {
         let mut retired = SigningKey::generate(KeyStatus::Retired).expect("key");
         let now = OffsetDateTime::now_utc();
         retired.stored.retired = Some(now - Duration::hours(2));
-        let set = KeySet { keys: vec![Arc::new(retired)] };
+        let set = KeySet {
+            keys: vec![Arc::new(retired)],
+        };
         assert_eq!(set.published(now, Duration::hours(3)).count(), 1);
         assert_eq!(set.published(now, Duration::hours(1)).count(), 0);
     }

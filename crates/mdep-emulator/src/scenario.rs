@@ -2,8 +2,8 @@
 //! with. Reference: `docs/scenario.md`. A scenario with any error is refused whole, with
 //! the file, line and reason; nothing of it is applied.
 
-use crate::directory::{Directory, DirectoryError, NewAdmin, NewApp, NewTenant};
 use crate::crypto::SecretHasher;
+use crate::directory::{Directory, DirectoryError, NewAdmin, NewApp, NewTenant};
 use crate::state::{Emulator, StateError};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -84,7 +84,9 @@ struct AdminEntry {
 
 impl std::fmt::Debug for AdminEntry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AdminEntry").field("user", &self.user).finish_non_exhaustive()
+        f.debug_struct("AdminEntry")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
     }
 }
 
@@ -119,7 +121,9 @@ struct SecretEntry {
 
 impl std::fmt::Debug for SecretEntry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretEntry").field("expires", &self.expires).finish_non_exhaustive()
+        f.debug_struct("SecretEntry")
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
     }
 }
 
@@ -142,9 +146,20 @@ struct ConsentEntry {
 enum Op {
     Tenant(NewTenantOwned),
     App(NewApp),
-    Secret { app: Uuid, value: String, expires: Option<OffsetDateTime> },
-    Certificate { app: Uuid, pem: Vec<u8> },
-    Consent { tenant: Uuid, app: Uuid, roles: Option<Vec<String>> },
+    Secret {
+        app: Uuid,
+        value: String,
+        expires: Option<OffsetDateTime>,
+    },
+    Certificate {
+        app: Uuid,
+        pem: Vec<u8>,
+    },
+    Consent {
+        tenant: Uuid,
+        app: Uuid,
+        roles: Option<Vec<String>>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -176,14 +191,20 @@ pub struct Scenario {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
     (line, col)
 }
 
 impl Scenario {
     /// Reads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::parse(&text, path)
     }
 
@@ -191,7 +212,12 @@ impl Scenario {
     pub fn parse(text: &str, path: &Path) -> Result<Self, ScenarioError> {
         let at = |span: std::ops::Range<usize>, message: String| {
             let (line, column) = line_col(text, span.start);
-            ScenarioError::At { path: path.to_owned(), line, column, message }
+            ScenarioError::At {
+                path: path.to_owned(),
+                line,
+                column,
+                message,
+            }
         };
         let file: File = toml::from_str(text).map_err(|e| {
             let span = e.span().unwrap_or(0..0);
@@ -203,15 +229,24 @@ impl Scenario {
         let mut scratch = Directory::default();
         let hasher = SecretHasher::new(b"scenario-validation");
         let dir_err = |span: std::ops::Range<usize>, e: DirectoryError| at(span, e.to_string());
-        if let Some(m) = &file.emulator.token_lifetime_minutes {
-            if !(5..=1440).contains(m.get_ref()) {
-                return Err(at(m.span(), format!("token_lifetime_minutes must be 5 to 1440, not {}", m.get_ref())));
-            }
+        if let Some(m) = &file.emulator.token_lifetime_minutes
+            && !(5..=1440).contains(m.get_ref())
+        {
+            return Err(at(
+                m.span(),
+                format!(
+                    "token_lifetime_minutes must be 5 to 1440, not {}",
+                    m.get_ref()
+                ),
+            ));
         }
-        if let Some(k) = &file.emulator.admin_key {
-            if k.get_ref().len() < 16 {
-                return Err(at(k.span(), "admin_key must be at least 16 characters".into()));
-            }
+        if let Some(k) = &file.emulator.admin_key
+            && k.get_ref().len() < 16
+        {
+            return Err(at(
+                k.span(),
+                "admin_key must be at least 16 characters".into(),
+            ));
         }
         for t in &file.tenants {
             let entry = t.get_ref();
@@ -219,7 +254,10 @@ impl Scenario {
                 id: Some(*entry.id.get_ref()),
                 name: entry.name.clone(),
                 domain: entry.domain.as_ref().map(|d| d.get_ref().clone()),
-                admin: NewAdmin { user: entry.admin.user.clone(), password: entry.admin.password.clone() },
+                admin: NewAdmin {
+                    user: entry.admin.user.clone(),
+                    password: entry.admin.password.clone(),
+                },
                 devices: entry.devices,
                 alerts: entry.alerts,
                 seed: entry.seed,
@@ -241,14 +279,24 @@ impl Scenario {
                 name: entry.name.clone(),
                 home_tenant: *entry.home_tenant.get_ref(),
                 multi_tenant: entry.multi_tenant,
-                redirect_uris: entry.redirect_uris.iter().map(|r| r.get_ref().clone()).collect(),
-                permissions: entry.permissions.iter().map(|p| p.get_ref().clone()).collect(),
+                redirect_uris: entry
+                    .redirect_uris
+                    .iter()
+                    .map(|r| r.get_ref().clone())
+                    .collect(),
+                permissions: entry
+                    .permissions
+                    .iter()
+                    .map(|p| p.get_ref().clone())
+                    .collect(),
             };
             for r in &entry.redirect_uris {
-                crate::directory::check_redirect_uri(r.get_ref()).map_err(|e| dir_err(r.span(), e))?;
+                crate::directory::check_redirect_uri(r.get_ref())
+                    .map_err(|e| dir_err(r.span(), e))?;
             }
             for p in &entry.permissions {
-                crate::directory::check_permissions(std::slice::from_ref(p.get_ref())).map_err(|e| dir_err(p.span(), e))?;
+                crate::directory::check_permissions(std::slice::from_ref(p.get_ref()))
+                    .map_err(|e| dir_err(p.span(), e))?;
             }
             scratch.register_app(req.clone()).map_err(|e| match e {
                 DirectoryError::NotFound { kind: "tenant", id } => at(
@@ -273,35 +321,60 @@ impl Scenario {
                 scratch
                     .add_secret(client_id, Some(se.value.clone()), expires, &hasher)
                     .map_err(|e| dir_err(s.span(), e))?;
-                ops.push(Op::Secret { app: client_id, value: se.value.clone(), expires });
+                ops.push(Op::Secret {
+                    app: client_id,
+                    value: se.value.clone(),
+                    expires,
+                });
             }
             for c in &entry.certificates {
                 let rel = c.get_ref().pem.get_ref();
                 let file_path = base.join(rel);
-                let pem = std::fs::read(&file_path)
-                    .map_err(|e| at(c.get_ref().pem.span(), format!("cannot read certificate {}: {e}", file_path.display())))?;
+                let pem = std::fs::read(&file_path).map_err(|e| {
+                    at(
+                        c.get_ref().pem.span(),
+                        format!("cannot read certificate {}: {e}", file_path.display()),
+                    )
+                })?;
                 scratch
                     .add_certificate(client_id, &pem)
                     .map_err(|e| dir_err(c.get_ref().pem.span(), e))?;
-                ops.push(Op::Certificate { app: client_id, pem });
+                ops.push(Op::Certificate {
+                    app: client_id,
+                    pem,
+                });
             }
         }
         for c in &file.consents {
             let entry = c.get_ref();
             let (tenant, app) = (*entry.tenant.get_ref(), *entry.app.get_ref());
             if !scratch.tenants.contains_key(&tenant) {
-                return Err(at(entry.tenant.span(), format!("consent names tenant {tenant}, which is not a tenant of this scenario")));
+                return Err(at(
+                    entry.tenant.span(),
+                    format!(
+                        "consent names tenant {tenant}, which is not a tenant of this scenario"
+                    ),
+                ));
             }
             if !scratch.apps.contains_key(&app) {
-                return Err(at(entry.app.span(), format!("consent names app {app}, which is not an app of this scenario")));
+                return Err(at(
+                    entry.app.span(),
+                    format!("consent names app {app}, which is not an app of this scenario"),
+                ));
             }
             if let Some(roles) = &entry.roles {
                 for r in roles {
-                    crate::directory::check_permissions(std::slice::from_ref(r.get_ref())).map_err(|e| dir_err(r.span(), e))?;
+                    crate::directory::check_permissions(std::slice::from_ref(r.get_ref()))
+                        .map_err(|e| dir_err(r.span(), e))?;
                 }
             }
-            let roles = entry.roles.as_ref().map(|r| r.iter().map(|s| s.get_ref().clone()).collect::<Vec<_>>());
-            scratch.grant_consent(tenant, app, roles.clone()).map_err(|e| dir_err(c.span(), e))?;
+            let roles = entry
+                .roles
+                .as_ref()
+                .map(|r| r.iter().map(|s| s.get_ref().clone()).collect::<Vec<_>>());
+            scratch
+                .grant_consent(tenant, app, roles.clone())
+                .map_err(|e| dir_err(c.span(), e))?;
             ops.push(Op::Consent { tenant, app, roles });
         }
         Ok(Self {
@@ -342,7 +415,8 @@ impl Scenario {
         for op in &self.ops {
             match op {
                 Op::Tenant(NewTenantOwned(t)) => {
-                    let exists = t.id.is_some_and(|id| emu.directory().tenants.contains_key(&id));
+                    let exists =
+                        t.id.is_some_and(|id| emu.directory().tenants.contains_key(&id));
                     if exists {
                         sum.skipped += 1;
                     } else {
@@ -351,7 +425,9 @@ impl Scenario {
                     }
                 }
                 Op::App(a) => {
-                    let exists = a.client_id.is_some_and(|id| emu.directory().apps.contains_key(&id));
+                    let exists = a
+                        .client_id
+                        .is_some_and(|id| emu.directory().apps.contains_key(&id));
                     if exists {
                         sum.skipped += 1;
                     } else {
@@ -362,7 +438,11 @@ impl Scenario {
                         sum.apps += 1;
                     }
                 }
-                Op::Secret { app, value, expires } if new_apps.contains(app) => {
+                Op::Secret {
+                    app,
+                    value,
+                    expires,
+                } if new_apps.contains(app) => {
                     emu.add_secret(*app, Some(value.clone()), *expires)?;
                 }
                 Op::Certificate { app, pem } if new_apps.contains(app) => {
@@ -370,7 +450,10 @@ impl Scenario {
                 }
                 Op::Secret { .. } | Op::Certificate { .. } => {}
                 Op::Consent { tenant, app, roles } => {
-                    let exists = emu.directory().service_principals.contains_key(&(*tenant, *app));
+                    let exists = emu
+                        .directory()
+                        .service_principals
+                        .contains_key(&(*tenant, *app));
                     if exists && !new_apps.contains(app) {
                         sum.skipped += 1;
                     } else {

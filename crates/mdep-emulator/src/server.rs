@@ -52,7 +52,11 @@ pub fn default_state_dir() -> PathBuf {
         return PathBuf::from(s).join("mdep").join("emulator");
     }
     if let Some(h) = std::env::var_os("HOME").filter(|s| !s.is_empty()) {
-        return PathBuf::from(h).join(".local").join("state").join("mdep").join("emulator");
+        return PathBuf::from(h)
+            .join(".local")
+            .join("state")
+            .join("mdep")
+            .join("emulator");
     }
     PathBuf::from(".mdep-emulator")
 }
@@ -101,7 +105,8 @@ pub struct Running {
 impl Running {
     /// Stops accepting, lets in-flight requests finish (up to 5 s), and removes `ready.json`.
     pub async fn shutdown(self) {
-        self.handle.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+        self.handle
+            .graceful_shutdown(Some(std::time::Duration::from_secs(5)));
         let _ = self.task.await;
         let _ = std::fs::remove_file(&self.ready_file);
     }
@@ -144,7 +149,9 @@ pub async fn serve(opts: ServeOptions) -> Result<Running, ServeError> {
         None => None,
     };
     let open = OpenOptions {
-        admin_key: scenario.as_ref().and_then(|s| s.admin_key().map(str::to_owned)),
+        admin_key: scenario
+            .as_ref()
+            .and_then(|s| s.admin_key().map(str::to_owned)),
         token_lifetime_minutes: scenario.as_ref().and_then(Scenario::token_lifetime_minutes),
         key_grace_minutes: scenario.as_ref().and_then(Scenario::key_grace_minutes),
     };
@@ -156,10 +163,15 @@ pub async fn serve(opts: ServeOptions) -> Result<Running, ServeError> {
         Some(s) => Some(s.apply(&emulator)?),
         None => None,
     };
-    std::fs::create_dir_all(&opts.state_dir)
-        .map_err(io(format!("creating state directory {}", opts.state_dir.display())))?;
-    let listener = std::net::TcpListener::bind(opts.listen).map_err(io(format!("binding {}", opts.listen)))?;
-    let addr = listener.local_addr().map_err(io("reading the bound address"))?;
+    std::fs::create_dir_all(&opts.state_dir).map_err(io(format!(
+        "creating state directory {}",
+        opts.state_dir.display()
+    )))?;
+    let listener =
+        std::net::TcpListener::bind(opts.listen).map_err(io(format!("binding {}", opts.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(io("reading the bound address"))?;
     let handle = axum_server::Handle::new();
     let (scheme, ca_file, task) = match opts.tls {
         TlsMode::Auto => {
@@ -169,15 +181,20 @@ pub async fn serve(opts: ServeOptions) -> Result<Running, ServeError> {
                 .map_err(|e| io("creating TLS material")(std::io::Error::other(e)))??;
             let config = tls::server_config(&files)?;
             let app = crate::app(emulator.clone(), "https");
-            let server = axum_server::from_tcp_rustls(listener, axum_server::tls_rustls::RustlsConfig::from_config(config))
-                .map_err(io("serving"))?
-                .handle(handle.clone());
+            let server = axum_server::from_tcp_rustls(
+                listener,
+                axum_server::tls_rustls::RustlsConfig::from_config(config),
+            )
+            .map_err(io("serving"))?
+            .handle(handle.clone());
             let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
             ("https", Some(files.ca_file), task)
         }
         TlsMode::Off => {
             let app = crate::app(emulator.clone(), "http");
-            let server = axum_server::from_tcp(listener).map_err(io("serving"))?.handle(handle.clone());
+            let server = axum_server::from_tcp(listener)
+                .map_err(io("serving"))?
+                .handle(handle.clone());
             let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
             ("http", None, task)
         }
@@ -187,7 +204,13 @@ pub async fn serve(opts: ServeOptions) -> Result<Running, ServeError> {
         SocketAddr::V4(a) => a.ip().to_string(),
         SocketAddr::V6(a) => format!("[{}]", a.ip()),
     };
-    let host = if host == "0.0.0.0" { "127.0.0.1".to_owned() } else if host == "[::]" { "[::1]".to_owned() } else { host };
+    let host = if host == "0.0.0.0" {
+        "127.0.0.1".to_owned()
+    } else if host == "[::]" {
+        "[::1]".to_owned()
+    } else {
+        host
+    };
     let base_url = format!("{scheme}://{host}:{}", addr.port());
     let ready_file = opts.state_dir.join("ready.json");
     let ready = serde_json::json!({
@@ -195,6 +218,16 @@ pub async fn serve(opts: ServeOptions) -> Result<Running, ServeError> {
         "ca_file": ca_file.as_ref().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
         "admin_key": emulator.settings().admin_key.expose(),
     });
-    write_private(&ready_file, &format!("{ready:#}\n")).map_err(io(format!("writing {}", ready_file.display())))?;
-    Ok(Running { base_url, addr, ca_file, ready_file, emulator, applied, handle, task })
+    write_private(&ready_file, &format!("{ready:#}\n"))
+        .map_err(io(format!("writing {}", ready_file.display())))?;
+    Ok(Running {
+        base_url,
+        addr,
+        ca_file,
+        ready_file,
+        emulator,
+        applied,
+        handle,
+        task,
+    })
 }

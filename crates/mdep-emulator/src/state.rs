@@ -3,7 +3,8 @@
 
 use crate::crypto::{self, SecretHasher};
 use crate::directory::{
-    App, Certificate, Directory, DirectoryError, NewApp, NewTenant, Secret, ServicePrincipal, Tenant,
+    App, Certificate, Directory, DirectoryError, NewApp, NewTenant, Secret, ServicePrincipal,
+    Tenant,
 };
 use crate::keys::{KeyError, KeySet, KeyStatus, SigningKey};
 use crate::store::{Store, StoreError};
@@ -349,7 +350,10 @@ impl Emulator {
         self.store().put_keys(&refs)?;
         rebuilt.push(Arc::new(new_next));
         keys.keys = rebuilt;
-        Ok(keys.active().map(|k| k.stored.kid.clone()).unwrap_or_default())
+        Ok(keys
+            .active()
+            .map(|k| k.stored.kid.clone())
+            .unwrap_or_default())
     }
 
     /// Starts a consent session; returns its id.
@@ -359,7 +363,11 @@ impl Emulator {
         sessions.retain(|_, s| s.created.elapsed() < std::time::Duration::from_secs(900));
         if sessions.len() > 10_000 {
             // Bound memory under a flood of abandoned sign-ins: drop the oldest.
-            if let Some(oldest) = sessions.iter().min_by_key(|(_, s)| s.created).map(|(k, _)| k.clone()) {
+            if let Some(oldest) = sessions
+                .iter()
+                .min_by_key(|(_, s)| s.created)
+                .map(|(k, _)| k.clone())
+            {
                 sessions.remove(&oldest);
             }
         }

@@ -23,7 +23,9 @@ pub enum StoreError {
     #[error("database row does not decode: {0}")]
     Decode(#[from] serde_json::Error),
     /// The database was written by a newer emulator.
-    #[error("database schema version {0} is newer than this emulator's ({SCHEMA_VERSION}); upgrade mdep")]
+    #[error(
+        "database schema version {0} is newer than this emulator's ({SCHEMA_VERSION}); upgrade mdep"
+    )]
     TooNew(i64),
 }
 
@@ -60,7 +62,9 @@ impl Store {
     }
 
     fn migrate(&self) -> Result<(), StoreError> {
-        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > SCHEMA_VERSION {
             return Err(StoreError::TooNew(version));
         }
@@ -101,9 +105,13 @@ impl Store {
         let mut stmt = self.conn.prepare("SELECT json FROM service_principals")?;
         for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
             let sp: ServicePrincipal = serde_json::from_str(&row?)?;
-            snap.directory.service_principals.insert((sp.tenant, sp.app), sp);
+            snap.directory
+                .service_principals
+                .insert((sp.tenant, sp.app), sp);
         }
-        let mut stmt = self.conn.prepare("SELECT json FROM signing_keys ORDER BY created, kid")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT json FROM signing_keys ORDER BY created, kid")?;
         for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
             snap.keys.push(serde_json::from_str(&row?)?);
         }
@@ -150,7 +158,11 @@ impl Store {
     pub fn put_service_principal(&self, sp: &ServicePrincipal) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT OR REPLACE INTO service_principals (tenant, app, json) VALUES (?1, ?2, ?3)",
-            params![sp.tenant.to_string(), sp.app.to_string(), serde_json::to_string(sp)?],
+            params![
+                sp.tenant.to_string(),
+                sp.app.to_string(),
+                serde_json::to_string(sp)?
+            ],
         )?;
         Ok(())
     }
@@ -185,7 +197,13 @@ impl Store {
 
     /// Records a client assertion's `jti`; false when it was seen before (a replay).
     /// Expired entries are pruned on the way.
-    pub fn record_jti(&self, client_id: Uuid, jti: &str, expires: i64, now: i64) -> Result<bool, StoreError> {
+    pub fn record_jti(
+        &self,
+        client_id: Uuid,
+        jti: &str,
+        expires: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         self.conn
             .execute("DELETE FROM assertion_jti WHERE expires < ?1", [now])?;
         let inserted = self.conn.execute(
@@ -212,8 +230,14 @@ mod tests {
         }
         let s = Store::open(Some(&path)).expect("reopen");
         assert_eq!(s.meta("admin_key").expect("meta").as_deref(), Some("k1"));
-        assert!(!s.record_jti(Uuid::nil(), "j1", 100, 50).expect("still seen"));
-        assert!(s.record_jti(Uuid::nil(), "j1", 300, 200).expect("pruned after expiry"));
+        assert!(
+            !s.record_jti(Uuid::nil(), "j1", 100, 50)
+                .expect("still seen")
+        );
+        assert!(
+            s.record_jti(Uuid::nil(), "j1", 300, 200)
+                .expect("pruned after expiry")
+        );
     }
 
     #[test]
@@ -223,6 +247,9 @@ mod tests {
         Connection::open(&path)
             .and_then(|c| c.execute_batch("PRAGMA user_version = 99;"))
             .expect("set");
-        assert!(matches!(Store::open(Some(&path)), Err(StoreError::TooNew(99))));
+        assert!(matches!(
+            Store::open(Some(&path)),
+            Err(StoreError::TooNew(99))
+        ));
     }
 }

@@ -41,12 +41,18 @@ fn read(path: &Path) -> Result<Option<String>, TlsError> {
     match std::fs::read_to_string(path) {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(TlsError::Io { path: path.to_owned(), source }),
+        Err(source) => Err(TlsError::Io {
+            path: path.to_owned(),
+            source,
+        }),
     }
 }
 
 fn write(path: &Path, contents: &str, private: bool) -> Result<(), TlsError> {
-    let io = |source| TlsError::Io { path: path.to_owned(), source };
+    let io = |source| TlsError::Io {
+        path: path.to_owned(),
+        source,
+    };
     let tmp = path.with_extension("tmp");
     {
         use std::io::Write;
@@ -72,7 +78,10 @@ fn cert_err(e: impl std::fmt::Display) -> TlsError {
 
 /// Creates (once) or reuses the CA and the server certificate in `dir`.
 pub fn ensure(dir: &Path) -> Result<TlsFiles, TlsError> {
-    std::fs::create_dir_all(dir).map_err(|source| TlsError::Io { path: dir.to_owned(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| TlsError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
     let ca_file = dir.join("ca.pem");
     let ca_key_file = dir.join("ca-key.pem");
     let cert_file = dir.join("server.pem");
@@ -82,10 +91,18 @@ pub fn ensure(dir: &Path) -> Result<TlsFiles, TlsError> {
         _ => {
             let key = KeyPair::generate().map_err(cert_err)?;
             let mut params = CertificateParams::new(Vec::<String>::new()).map_err(cert_err)?;
-            params.distinguished_name.push(DnType::CommonName, "mdep emulator local CA");
-            params.distinguished_name.push(DnType::OrganizationName, "mdep");
+            params
+                .distinguished_name
+                .push(DnType::CommonName, "mdep emulator local CA");
+            params
+                .distinguished_name
+                .push(DnType::OrganizationName, "mdep");
             params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-            params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+            params.key_usages = vec![
+                KeyUsagePurpose::KeyCertSign,
+                KeyUsagePurpose::CrlSign,
+                KeyUsagePurpose::DigitalSignature,
+            ];
             let now = OffsetDateTime::now_utc();
             params.not_before = now - Duration::days(1);
             params.not_after = now + Duration::days(3650);
@@ -108,11 +125,21 @@ pub fn ensure(dir: &Path) -> Result<TlsFiles, TlsError> {
             let ca_key = KeyPair::from_pem(&ca_key_pem).map_err(cert_err)?;
             let issuer = Issuer::from_ca_cert_pem(&ca_pem, ca_key).map_err(cert_err)?;
             let key = KeyPair::generate().map_err(cert_err)?;
-            let mut params = CertificateParams::new(vec!["localhost".to_owned()]).map_err(cert_err)?;
-            params.subject_alt_names.push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
-            params.subject_alt_names.push(SanType::IpAddress(std::net::Ipv6Addr::LOCALHOST.into()));
-            params.distinguished_name.push(DnType::CommonName, "localhost");
-            params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+            let mut params =
+                CertificateParams::new(vec!["localhost".to_owned()]).map_err(cert_err)?;
+            params
+                .subject_alt_names
+                .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
+            params
+                .subject_alt_names
+                .push(SanType::IpAddress(std::net::Ipv6Addr::LOCALHOST.into()));
+            params
+                .distinguished_name
+                .push(DnType::CommonName, "localhost");
+            params.key_usages = vec![
+                KeyUsagePurpose::DigitalSignature,
+                KeyUsagePurpose::KeyEncipherment,
+            ];
             params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
             let now = OffsetDateTime::now_utc();
             params.not_before = now - Duration::days(1);
@@ -125,7 +152,11 @@ pub fn ensure(dir: &Path) -> Result<TlsFiles, TlsError> {
             (c, k)
         }
     };
-    Ok(TlsFiles { ca_file, cert_pem, key_pem })
+    Ok(TlsFiles {
+        ca_file,
+        cert_pem,
+        key_pem,
+    })
 }
 
 fn server_cert_current(pem: &str) -> bool {
@@ -142,16 +173,19 @@ fn server_cert_current(pem: &str) -> bool {
 /// A rustls server configuration for the certificate, on the workspace's provider.
 pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(files.cert_pem.as_bytes())
-        .collect::<Result<_, _>>()
-        .map_err(cert_err)?;
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(files.cert_pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(cert_err)?;
     let key = PrivateKeyDer::from_pem_slice(files.key_pem.as_bytes()).map_err(cert_err)?;
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(cert_err)?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(cert_err)?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(cert_err)?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(cert_err)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -172,7 +206,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("ca-key.pem")).expect("meta").permissions().mode();
+            let mode = std::fs::metadata(dir.path().join("ca-key.pem"))
+                .expect("meta")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o077, 0, "CA key must not be readable by others");
         }
     }

@@ -7,4 +7,4 @@
 pub mod aadsts;
 pub mod permissions;
 
-pub use permissions::{AppRole, WINDOWS_DEFENDER_ATP_APP_ID, MDE_RESOURCES};
+pub use permissions::{AppRole, MDE_RESOURCES, WINDOWS_DEFENDER_ATP_APP_ID};

@@ -117,7 +117,10 @@ mod tests {
 
     #[test]
     fn looks_up_roles_and_resources() {
-        assert_eq!(app_role("Alert.Read.All").map(|r| r.display_name), Some("Read all alerts"));
+        assert_eq!(
+            app_role("Alert.Read.All").map(|r| r.display_name),
+            Some("Read all alerts")
+        );
         assert!(app_role("alert.read.all").is_none());
         assert!(is_mde_resource("https://api.securitycenter.microsoft.com/"));
         assert!(is_mde_resource("FC780465-2017-40D4-A0C5-307022471B92"));

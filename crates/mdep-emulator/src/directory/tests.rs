@@ -1,7 +1,10 @@
 use super::*;
 
 fn admin(user: &str) -> NewAdmin {
-    NewAdmin { user: user.into(), password: "Secret123!".into() }
+    NewAdmin {
+        user: user.into(),
+        password: "Secret123!".into(),
+    }
 }
 
 fn tenant(dir: &mut Directory, name: &str) -> Tenant {
@@ -9,7 +12,10 @@ fn tenant(dir: &mut Directory, name: &str) -> Tenant {
         id: None,
         name: name.into(),
         domain: None,
-        admin: admin(&format!("admin@{}.onmicrosoft.com", name.to_ascii_lowercase())),
+        admin: admin(&format!(
+            "admin@{}.onmicrosoft.com",
+            name.to_ascii_lowercase()
+        )),
         devices: 0,
         alerts: 0,
         seed: 0,
@@ -34,7 +40,10 @@ fn resolves_tenants_by_guid_domain_and_alias() {
     let mut dir = Directory::default();
     let t = tenant(&mut dir, "Contoso");
     assert_eq!(dir.resolve(&t.id.to_string()), TenantRef::Known(t.id));
-    assert_eq!(dir.resolve("CONTOSO.onmicrosoft.com"), TenantRef::Known(t.id));
+    assert_eq!(
+        dir.resolve("CONTOSO.onmicrosoft.com"),
+        TenantRef::Known(t.id)
+    );
     assert_eq!(dir.resolve("common"), TenantRef::Alias(TenantAlias::Common));
     assert_eq!(dir.resolve(&Uuid::new_v4().to_string()), TenantRef::Unknown);
     assert_eq!(dir.resolve("nobody.example.com"), TenantRef::Unknown);
@@ -48,15 +57,28 @@ fn consent_snapshots_permissions_until_granted_again() {
     let partner = tenant(&mut dir, "Fabrikam");
     let customer = tenant(&mut dir, "Contoso");
     let a = app(&mut dir, partner.id, &["Alert.Read.All"]);
-    let sp = dir.grant_consent(customer.id, a.client_id, None).expect("consent");
+    let sp = dir
+        .grant_consent(customer.id, a.client_id, None)
+        .expect("consent");
     assert_eq!(sp.roles, vec!["Alert.Read.All"]);
-    dir.add_permission(a.client_id, "Machine.Isolate").expect("perm");
+    dir.add_permission(a.client_id, "Machine.Isolate")
+        .expect("perm");
     let sp_now = &dir.service_principals[&(customer.id, a.client_id)];
-    assert_eq!(sp_now.roles, vec!["Alert.Read.All"], "no new role without consent");
-    let again = dir.grant_consent(customer.id, a.client_id, None).expect("consent");
+    assert_eq!(
+        sp_now.roles,
+        vec!["Alert.Read.All"],
+        "no new role without consent"
+    );
+    let again = dir
+        .grant_consent(customer.id, a.client_id, None)
+        .expect("consent");
     assert_eq!(again.roles, vec!["Alert.Read.All", "Machine.Isolate"]);
-    assert_eq!(again.object_id, sp.object_id, "re-consent keeps the service principal");
-    dir.revoke_consent(customer.id, a.client_id).expect("revoke");
+    assert_eq!(
+        again.object_id, sp.object_id,
+        "re-consent keeps the service principal"
+    );
+    dir.revoke_consent(customer.id, a.client_id)
+        .expect("revoke");
     assert!(dir.revoke_consent(customer.id, a.client_id).is_err());
 }
 
@@ -73,10 +95,20 @@ fn refuses_bad_input() {
         permissions: vec!["Alert.Read".into()],
     });
     assert!(matches!(bad_perm, Err(DirectoryError::Invalid(m)) if m.contains("Alert.Read")));
-    for uri in ["http://example.com/cb", "ftp://x", "https://", "https://x/#frag", "/relative"] {
+    for uri in [
+        "http://example.com/cb",
+        "ftp://x",
+        "https://",
+        "https://x/#frag",
+        "/relative",
+    ] {
         assert!(check_redirect_uri(uri).is_err(), "{uri} accepted");
     }
-    for uri in ["https://portal.azure.com", "http://localhost:8080/cb", "http://127.0.0.1/landing"] {
+    for uri in [
+        "https://portal.azure.com",
+        "http://localhost:8080/cb",
+        "http://127.0.0.1/landing",
+    ] {
         assert!(check_redirect_uri(uri).is_ok(), "{uri} refused");
     }
     let dup = dir.create_tenant(NewTenant {
@@ -126,11 +158,14 @@ fn secrets_are_hashed_and_removable() {
     let t = tenant(&mut dir, "Fabrikam");
     let a = app(&mut dir, t.id, &[]);
     let hasher = SecretHasher::new(b"key");
-    let (_, secret, value) = dir.add_secret(a.client_id, None, None, &hasher).expect("secret");
+    let (_, secret, value) = dir
+        .add_secret(a.client_id, None, None, &hasher)
+        .expect("secret");
     assert_eq!(value.len(), 40);
     assert!(!secret.hash.contains(&value));
     assert!(hasher.verify(&value, &secret.hash));
     assert!(!format!("{secret:?}").contains(&secret.hash));
-    dir.remove_secret(a.client_id, secret.key_id).expect("removed");
+    dir.remove_secret(a.client_id, secret.key_id)
+        .expect("removed");
     assert!(dir.remove_secret(a.client_id, secret.key_id).is_err());
 }

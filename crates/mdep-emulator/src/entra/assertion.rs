@@ -41,7 +41,10 @@ pub struct AssertionCheck<'a> {
 }
 
 fn malformed(why: &str) -> EntraError {
-    EntraError::new(aadsts::INVALID_ASSERTION, format!("Invalid JWT token. {why}"))
+    EntraError::new(
+        aadsts::INVALID_ASSERTION,
+        format!("Invalid JWT token. {why}"),
+    )
 }
 
 fn b64json(part: &str) -> Option<Value> {
@@ -70,12 +73,22 @@ pub fn verify(state: &AppState, check: &AssertionCheck<'_>) -> Result<(), EntraE
         return Err(malformed("The client assertion is too large."));
     }
     let mut parts = check.assertion.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(malformed("The client assertion must be a JWS in compact form (header.payload.signature)."));
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(malformed(
+            "The client assertion must be a JWS in compact form (header.payload.signature).",
+        ));
     };
-    let header = b64json(h).filter(Value::is_object).ok_or_else(|| malformed("The header is not base64url-encoded JSON."))?;
-    let claims = b64json(p).filter(Value::is_object).ok_or_else(|| malformed("The payload is not base64url-encoded JSON."))?;
-    let sig = crypto::b64_any_decode(s).filter(|s| !s.is_empty()).ok_or_else(|| malformed("The signature is missing or not base64url."))?;
+    let header = b64json(h)
+        .filter(Value::is_object)
+        .ok_or_else(|| malformed("The header is not base64url-encoded JSON."))?;
+    let claims = b64json(p)
+        .filter(Value::is_object)
+        .ok_or_else(|| malformed("The payload is not base64url-encoded JSON."))?;
+    let sig = crypto::b64_any_decode(s)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| malformed("The signature is missing or not base64url."))?;
     let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
     let verify_alg: &'static dyn signature::VerificationAlgorithm = match alg {
         "RS256" => &signature::RSA_PKCS1_2048_8192_SHA256,
@@ -88,16 +101,32 @@ pub fn verify(state: &AppState, check: &AssertionCheck<'_>) -> Result<(), EntraE
         }
     };
     let (thumb_hex, by_sha256) = if let Some(t) = header.get("x5t#S256").and_then(Value::as_str) {
-        (crypto::b64_any_decode(t).filter(|b| b.len() == 32).map(|b| crypto::hex_upper(&b)), true)
+        (
+            crypto::b64_any_decode(t)
+                .filter(|b| b.len() == 32)
+                .map(|b| crypto::hex_upper(&b)),
+            true,
+        )
     } else if let Some(t) = header.get("x5t").and_then(Value::as_str) {
-        (crypto::b64_any_decode(t).filter(|b| b.len() == 20).map(|b| crypto::hex_upper(&b)), false)
+        (
+            crypto::b64_any_decode(t)
+                .filter(|b| b.len() == 20)
+                .map(|b| crypto::hex_upper(&b)),
+            false,
+        )
     } else {
-        return Err(malformed("No certificate thumbprint specified in token header."));
+        return Err(malformed(
+            "No certificate thumbprint specified in token header.",
+        ));
     };
     let thumb_hex = thumb_hex.ok_or_else(|| malformed("The certificate thumbprint in the header is not a SHA-1 (x5t) or SHA-256 (x5t#S256) digest."))?;
     let app = check.app;
     let cert = app.certificates.iter().find(|c| {
-        if by_sha256 { c.thumbprint_sha256 == thumb_hex } else { c.thumbprint_sha1 == thumb_hex }
+        if by_sha256 {
+            c.thumbprint_sha256 == thumb_hex
+        } else {
+            c.thumbprint_sha1 == thumb_hex
+        }
     });
     let Some(cert) = cert else {
         return Err(EntraError::new(
@@ -110,12 +139,19 @@ pub fn verify(state: &AppState, check: &AssertionCheck<'_>) -> Result<(), EntraE
     };
     let public_key = crypto::b64_decode(&cert.public_key).unwrap_or_default();
     let signed = &check.assertion[..h.len() + 1 + p.len()];
-    if UnparsedPublicKey::new(verify_alg, &public_key).verify(signed.as_bytes(), &sig).is_err() {
+    if UnparsedPublicKey::new(verify_alg, &public_key)
+        .verify(signed.as_bytes(), &sig)
+        .is_err()
+    {
         return Err(EntraError::new(
             aadsts::ASSERTION_KEY_INVALID,
             format!(
                 "Client assertion contains an invalid signature. [Reason - Key was found, but use of the key to verify the signature failed., Thumbprint of key used by client: '{}', Found key 'Start=01/01/0001 00:00:00, End={}']",
-                if by_sha256 { &cert.thumbprint_sha256 } else { &cert.thumbprint_sha1 },
+                if by_sha256 {
+                    &cert.thumbprint_sha256
+                } else {
+                    &cert.thumbprint_sha1
+                },
                 cert.not_after.date()
             ),
         ));
@@ -124,7 +160,11 @@ pub fn verify(state: &AppState, check: &AssertionCheck<'_>) -> Result<(), EntraE
     if cert.not_after < now_dt {
         return Err(EntraError::new(
             aadsts::ASSERTION_KEY_INVALID,
-            format!("The certificate with thumbprint '{}' used to sign the client assertion has expired ({}).", cert.thumbprint_sha1, cert.not_after.date()),
+            format!(
+                "The certificate with thumbprint '{}' used to sign the client assertion has expired ({}).",
+                cert.thumbprint_sha1,
+                cert.not_after.date()
+            ),
         ));
     }
     let iss = claims.get("iss").and_then(Value::as_str);
@@ -144,7 +184,10 @@ pub fn verify(state: &AppState, check: &AssertionCheck<'_>) -> Result<(), EntraE
     }
     let aud_ok = match claims.get("aud") {
         Some(Value::String(a)) => audience_ok(a, check),
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).any(|a| audience_ok(a, check)),
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|a| audience_ok(a, check)),
         _ => false,
     };
     if !aud_ok {
@@ -175,7 +218,9 @@ pub fn verify(state: &AppState, check: &AssertionCheck<'_>) -> Result<(), EntraE
         .get("jti")
         .and_then(Value::as_str)
         .filter(|j| !j.is_empty() && j.len() <= 256)
-        .ok_or_else(|| malformed("The client assertion has no 'jti' claim (a unique id per assertion)."))?;
+        .ok_or_else(|| {
+            malformed("The client assertion has no 'jti' claim (a unique id per assertion).")
+        })?;
     let keep_until = exp.unwrap_or(now) as i64 + SKEW_SECONDS as i64;
     let fresh = state
         .emu
@@ -185,7 +230,10 @@ pub fn verify(state: &AppState, check: &AssertionCheck<'_>) -> Result<(), EntraE
     if !fresh {
         return Err(EntraError::new(
             aadsts::ASSERTION_REPLAYED,
-            format!("Assertion is invalid: the client assertion with jti '{}' was already used. Build a new assertion for each request.", truncate(jti)),
+            format!(
+                "Assertion is invalid: the client assertion with jti '{}' was already used. Build a new assertion for each request.",
+                truncate(jti)
+            ),
         ));
     }
     Ok(())
@@ -203,6 +251,9 @@ fn audience_ok(aud: &str, check: &AssertionCheck<'_>) -> bool {
     };
     let tenant_ok = tenant.eq_ignore_ascii_case(check.tenant_segment)
         || Uuid::try_parse(tenant).is_ok_and(|t| t == check.tid)
-        || check.domain.as_deref().is_some_and(|d| tenant.eq_ignore_ascii_case(d));
+        || check
+            .domain
+            .as_deref()
+            .is_some_and(|d| tenant.eq_ignore_ascii_case(d));
     tenant_ok && (path == "oauth2/token" || path == "oauth2/v2.0/token")
 }

@@ -61,13 +61,21 @@ code{{font-size:12px}}
     );
     let mut r = (status, Html(html)).into_response();
     let h = r.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, no-cache"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        ),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     r
 }
 
@@ -91,7 +99,10 @@ fn error_page_for(code: Aadsts, message: &str) -> Response {
 
 /// `GET /error?code=N`: what an `error_uri` points to.
 pub async fn error_page(Query(q): Params) -> Response {
-    let code = q.get("code").and_then(|c| c.parse::<u32>().ok()).and_then(aadsts::lookup);
+    let code = q
+        .get("code")
+        .and_then(|c| c.parse::<u32>().ok())
+        .and_then(aadsts::lookup);
     match code {
         Some(c) => page(
             StatusCode::OK,
@@ -104,7 +115,11 @@ pub async fn error_page(Query(q): Params) -> Response {
                 esc(c.hint)
             ),
         ),
-        None => page(StatusCode::NOT_FOUND, "Error code lookup", "<h1>Unknown error code</h1>"),
+        None => page(
+            StatusCode::NOT_FOUND,
+            "Error code lookup",
+            "<h1>Unknown error code</h1>",
+        ),
     }
 }
 
@@ -121,7 +136,10 @@ fn redirect_to(uri: &str, params: &[(&str, &str)]) -> Response {
     if let Ok(v) = HeaderValue::from_str(&location) {
         r.headers_mut().insert(header::LOCATION, v);
     }
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, no-cache"),
+    );
     r
 }
 
@@ -130,52 +148,99 @@ fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
 }
 
 /// `GET /{tenant}/oauth2/authorize` and `/oauth2/v2.0/authorize`.
-pub async fn authorize(State(state): State<AppState>, Path(tenant): Path<String>, Query(q): Params) -> Response {
+pub async fn authorize(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    Query(q): Params,
+) -> Response {
     if param(&q, "response_type").is_none() {
-        return error_page_for(aadsts::MISSING_PARAMETER, "The request body must contain the following parameter: 'response_type'.");
+        return error_page_for(
+            aadsts::MISSING_PARAMETER,
+            "The request body must contain the following parameter: 'response_type'.",
+        );
     }
     if param(&q, "response_type") != Some("code") {
         return error_page_for(
             aadsts::UNSUPPORTED_GRANT_TYPE,
-            &format!("The emulator's authorize endpoint serves admin consent with response_type=code; '{}' is not supported.", truncate(param(&q, "response_type").unwrap_or(""))),
+            &format!(
+                "The emulator's authorize endpoint serves admin consent with response_type=code; '{}' is not supported.",
+                truncate(param(&q, "response_type").unwrap_or(""))
+            ),
         );
     }
     start(state, tenant, q, ConsentFlow::Authorize)
 }
 
 /// `GET /{tenant}/adminconsent`.
-pub async fn admin_consent_v1(State(state): State<AppState>, Path(tenant): Path<String>, Query(q): Params) -> Response {
+pub async fn admin_consent_v1(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    Query(q): Params,
+) -> Response {
     start(state, tenant, q, ConsentFlow::AdminConsentV1)
 }
 
 /// `GET /{tenant}/v2.0/adminconsent`.
-pub async fn admin_consent_v2(State(state): State<AppState>, Path(tenant): Path<String>, Query(q): Params) -> Response {
+pub async fn admin_consent_v2(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    Query(q): Params,
+) -> Response {
     start(state, tenant, q, ConsentFlow::AdminConsentV2)
 }
 
-fn start(state: AppState, tenant: String, q: HashMap<String, String>, flow: ConsentFlow) -> Response {
+fn start(
+    state: AppState,
+    tenant: String,
+    q: HashMap<String, String>,
+    flow: ConsentFlow,
+) -> Response {
     let emu = &state.emu;
     let Some(client_id_raw) = param(&q, "client_id") else {
-        return error_page_for(aadsts::MISSING_PARAMETER, "The request body must contain the following parameter: 'client_id'.");
+        return error_page_for(
+            aadsts::MISSING_PARAMETER,
+            "The request body must contain the following parameter: 'client_id'.",
+        );
     };
     let tenant_hint = match emu.directory().resolve(&tenant) {
         TenantRef::Known(id) => Some(id),
         TenantRef::Alias(TenantAlias::Common | TenantAlias::Organizations) => None,
         TenantRef::Alias(TenantAlias::Consumers) => {
-            return error_page_for(aadsts::USER_NOT_FOUND, "Admin consent needs a work account: /consumers is for personal Microsoft accounts.");
+            return error_page_for(
+                aadsts::USER_NOT_FOUND,
+                "Admin consent needs a work account: /consumers is for personal Microsoft accounts.",
+            );
         }
         TenantRef::Unknown => {
-            return error_page_for(aadsts::TENANT_NOT_FOUND, &format!("Tenant '{}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", truncate(&tenant)));
+            return error_page_for(
+                aadsts::TENANT_NOT_FOUND,
+                &format!(
+                    "Tenant '{}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.",
+                    truncate(&tenant)
+                ),
+            );
         }
         TenantRef::Malformed => {
-            return error_page_for(aadsts::INVALID_TENANT_IDENTIFIER, &format!("Specified tenant identifier '{}' is neither a valid DNS name, nor a valid external domain.", truncate(&tenant)));
+            return error_page_for(
+                aadsts::INVALID_TENANT_IDENTIFIER,
+                &format!(
+                    "Specified tenant identifier '{}' is neither a valid DNS name, nor a valid external domain.",
+                    truncate(&tenant)
+                ),
+            );
         }
     };
-    let app = Uuid::try_parse(client_id_raw).ok().and_then(|id| emu.directory().apps.get(&id).cloned());
+    let app = Uuid::try_parse(client_id_raw)
+        .ok()
+        .and_then(|id| emu.directory().apps.get(&id).cloned());
     let Some(app) = app else {
         return error_page_for(
             aadsts::APP_NOT_FOUND_IN_DIRECTORY,
-            &format!("Application with identifier '{}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", truncate(client_id_raw), truncate(&tenant)),
+            &format!(
+                "Application with identifier '{}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
+                truncate(client_id_raw),
+                truncate(&tenant)
+            ),
         );
     };
     let redirect_uri = match param(&q, "redirect_uri") {
@@ -183,7 +248,11 @@ fn start(state: AppState, tenant: String, q: HashMap<String, String>, flow: Cons
             if !app.redirect_uris.iter().any(|r| r == uri) {
                 return error_page_for(
                     aadsts::REDIRECT_URI_MISMATCH,
-                    &format!("The redirect URI '{}' specified in the request does not match the redirect URIs configured for the application '{}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal. Navigate to https://aka.ms/redirectUriMismatchError to learn more about how to fix this.", truncate(uri), app.client_id),
+                    &format!(
+                        "The redirect URI '{}' specified in the request does not match the redirect URIs configured for the application '{}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal. Navigate to https://aka.ms/redirectUriMismatchError to learn more about how to fix this.",
+                        truncate(uri),
+                        app.client_id
+                    ),
                 );
             }
             uri.to_owned()
@@ -191,7 +260,13 @@ fn start(state: AppState, tenant: String, q: HashMap<String, String>, flow: Cons
         None => match app.redirect_uris.first() {
             Some(u) => u.clone(),
             None => {
-                return error_page_for(aadsts::NO_REPLY_ADDRESS, &format!("No reply address is registered for the application '{}'.", app.client_id));
+                return error_page_for(
+                    aadsts::NO_REPLY_ADDRESS,
+                    &format!(
+                        "No reply address is registered for the application '{}'.",
+                        app.client_id
+                    ),
+                );
             }
         },
     };
@@ -203,7 +278,10 @@ fn start(state: AppState, tenant: String, q: HashMap<String, String>, flow: Cons
                     if !resource.is_some_and(permissions::is_mde_resource) {
                         return error_page_for(
                             aadsts::INVALID_SCOPE,
-                            &format!("The provided value for the input parameter 'scope' is not valid. The scope {} is not valid: application permissions are requested with <resource>/.default, here https://api.securitycenter.microsoft.com/.default.", truncate(one)),
+                            &format!(
+                                "The provided value for the input parameter 'scope' is not valid. The scope {} is not valid: application permissions are requested with <resource>/.default, here https://api.securitycenter.microsoft.com/.default.",
+                                truncate(one)
+                            ),
                         );
                     }
                 }
@@ -228,9 +306,21 @@ fn start(state: AppState, tenant: String, q: HashMap<String, String>, flow: Cons
     sign_in_page(&tenant, &sid, &app, None, "")
 }
 
-fn sign_in_page(tenant: &str, sid: &str, app: &App, error: Option<(Aadsts, &str)>, login: &str) -> Response {
+fn sign_in_page(
+    tenant: &str,
+    sid: &str,
+    app: &App,
+    error: Option<(Aadsts, &str)>,
+    login: &str,
+) -> Response {
     let err = error
-        .map(|(c, m)| format!(r#"<p class="error" id="passwordError">AADSTS{}: {}</p>"#, c.code, esc(m)))
+        .map(|(c, m)| {
+            format!(
+                r#"<p class="error" id="passwordError">AADSTS{}: {}</p>"#,
+                c.code,
+                esc(m)
+            )
+        })
         .unwrap_or_default();
     page(
         StatusCode::OK,
@@ -264,11 +354,18 @@ fn form_map(body: &[u8]) -> HashMap<String, String> {
 }
 
 fn session_expired() -> Response {
-    error_page_for(aadsts::MISSING_PARAMETER, "The sign-in session is missing or has expired (15 minutes). Open the consent link again.")
+    error_page_for(
+        aadsts::MISSING_PARAMETER,
+        "The sign-in session is missing or has expired (15 minutes). Open the consent link again.",
+    )
 }
 
 /// `POST /{tenant}/login`: the administrator's sign-in.
-pub async fn sign_in(State(state): State<AppState>, Path(tenant): Path<String>, body: axum::body::Bytes) -> Response {
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
     let emu = &state.emu;
     let f = form_map(&body);
     let Some(sid) = f.get("session") else {
@@ -280,7 +377,10 @@ pub async fn sign_in(State(state): State<AppState>, Path(tenant): Path<String>, 
     let Some(app) = emu.directory().apps.get(&session.app).cloned() else {
         return session_expired();
     };
-    let login = f.get("login").map(|s| s.trim().to_ascii_lowercase()).unwrap_or_default();
+    let login = f
+        .get("login")
+        .map(|s| s.trim().to_ascii_lowercase())
+        .unwrap_or_default();
     let password = f.get("passwd").map(String::as_str).unwrap_or("");
     let found = {
         let dir = emu.directory();
@@ -296,8 +396,18 @@ pub async fn sign_in(State(state): State<AppState>, Path(tenant): Path<String>, 
                 .tenant_hint
                 .and_then(|h| emu.directory().tenants.get(&h).map(|t| t.name.clone()))
                 .unwrap_or_else(|| "this".into());
-            let msg = format!("The user account {} does not exist in the {} directory. To sign into this application, the account must be added to the directory.", truncate(&login), dir_name);
-            return sign_in_page(&tenant, sid, &app, Some((aadsts::USER_NOT_FOUND, &msg)), &login);
+            let msg = format!(
+                "The user account {} does not exist in the {} directory. To sign into this application, the account must be added to the directory.",
+                truncate(&login),
+                dir_name
+            );
+            return sign_in_page(
+                &tenant,
+                sid,
+                &app,
+                Some((aadsts::USER_NOT_FOUND, &msg)),
+                &login,
+            );
         }
     };
     if !crypto::verify_password(password, &tenant_obj.admin.password_hash) {
@@ -305,7 +415,10 @@ pub async fn sign_in(State(state): State<AppState>, Path(tenant): Path<String>, 
             &tenant,
             sid,
             &app,
-            Some((aadsts::INVALID_CREDENTIALS, "Error validating credentials due to invalid username or password.")),
+            Some((
+                aadsts::INVALID_CREDENTIALS,
+                "Error validating credentials due to invalid username or password.",
+            )),
             &login,
         );
     }
@@ -313,7 +426,10 @@ pub async fn sign_in(State(state): State<AppState>, Path(tenant): Path<String>, 
         emu.end_session(sid);
         return error_page_for(
             aadsts::APP_NOT_MULTI_TENANT,
-            &format!("Application '{}'({}) is not configured as a multi-tenant application. Usage of the /common endpoint is not supported for such applications created after '10/15/2018'. Use a tenant-specific endpoint or configure the application to be multi-tenant.", app.client_id, app.name),
+            &format!(
+                "Application '{}'({}) is not configured as a multi-tenant application. Usage of the /common endpoint is not supported for such applications created after '10/15/2018'. Use a tenant-specific endpoint or configure the application to be multi-tenant.",
+                app.client_id, app.name
+            ),
         );
     }
     session.signed_in = Some(tenant_obj.id);
@@ -337,7 +453,8 @@ pub async fn sign_in(State(state): State<AppState>, Path(tenant): Path<String>, 
         })
         .collect();
     let perms = if perms.is_empty() {
-        r#"<div class="perm">No Defender for Endpoint permissions (the app asks for none).</div>"#.to_owned()
+        r#"<div class="perm">No Defender for Endpoint permissions (the app asks for none).</div>"#
+            .to_owned()
     } else {
         perms
     };
@@ -383,7 +500,10 @@ pub async fn decide(State(state): State<AppState>, body: axum::body::Bytes) -> R
     };
     let action = f.get("action").map(String::as_str);
     if !matches!(action, Some("accept" | "cancel")) {
-        return error_page_for(aadsts::MISSING_PARAMETER, "The request must contain the parameter 'action' (accept or cancel).");
+        return error_page_for(
+            aadsts::MISSING_PARAMETER,
+            "The request must contain the parameter 'action' (accept or cancel).",
+        );
     }
     emu.end_session(sid);
     let tid_s = tid.to_string();
@@ -400,7 +520,10 @@ pub async fn decide(State(state): State<AppState>, body: axum::body::Bytes) -> R
             ConsentFlow::Authorize | ConsentFlow::AdminConsentV2 => {
                 params.push(("error", "access_denied"));
                 params.push(("error_subcode", "cancel"));
-                params.push(("error_description", "AADSTS65004: User declined to consent to access the app."));
+                params.push((
+                    "error_description",
+                    "AADSTS65004: User declined to consent to access the app.",
+                ));
             }
         }
         if let Some(s) = &session.state {
@@ -427,7 +550,13 @@ pub async fn decide(State(state): State<AppState>, body: axum::body::Bytes) -> R
         ConsentFlow::AdminConsentV2 => {
             params.push(("admin_consent", "True"));
             params.push(("tenant", &tid_s));
-            params.push(("scope", session.scope.as_deref().unwrap_or("https://api.securitycenter.microsoft.com/.default")));
+            params.push((
+                "scope",
+                session
+                    .scope
+                    .as_deref()
+                    .unwrap_or("https://api.securitycenter.microsoft.com/.default"),
+            ));
         }
     }
     if let Some(s) = &session.state {

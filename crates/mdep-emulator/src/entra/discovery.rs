@@ -16,15 +16,28 @@ use time::OffsetDateTime;
 fn discovery_response(body: Value) -> Response {
     let mut r = (StatusCode::OK, body.to_string()).into_response();
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=86400, private"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=86400, private"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     r
 }
 
 /// The tenant segment for a discovery document: the GUID for a real tenant, the alias
 /// for `common`/`organizations`/`consumers`, or an `invalid_tenant` error.
-fn tenant_segment(state: &AppState, tenant: &str, ctx: &RequestContext) -> Result<String, Response> {
+fn tenant_segment(
+    state: &AppState,
+    tenant: &str,
+    ctx: &RequestContext,
+) -> Result<String, Box<Response>> {
     match state.emu.directory().resolve(tenant) {
         TenantRef::Known(id) => Ok(id.to_string()),
         TenantRef::Alias(a) => Ok(match a {
@@ -41,7 +54,8 @@ fn tenant_segment(state: &AppState, tenant: &str, ctx: &RequestContext) -> Resul
             ),
         )
         .with_error("invalid_tenant")
-        .into_response_with(ctx)),
+        .into_response_with(ctx)
+        .into()),
         TenantRef::Malformed => Err(EntraError::new(
             aadsts::INVALID_TENANT_IDENTIFIER,
             format!(
@@ -50,7 +64,8 @@ fn tenant_segment(state: &AppState, tenant: &str, ctx: &RequestContext) -> Resul
             ),
         )
         .with_error("invalid_tenant")
-        .into_response_with(ctx)),
+        .into_response_with(ctx)
+        .into()),
     }
 }
 
@@ -59,14 +74,23 @@ fn is_alias(seg: &str) -> bool {
 }
 
 /// `GET /{tenant}/.well-known/openid-configuration` (v1).
-pub async fn openid_v1(State(state): State<AppState>, Path(tenant): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
+pub async fn openid_v1(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let o = super::origin(&state, &uri, &headers);
     let ctx = RequestContext::new(&headers, o.clone());
     let t = match tenant_segment(&state, &tenant, &ctx) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
-    let issuer = if is_alias(&t) { "https://sts.windows.net/{tenantid}/".to_owned() } else { format!("https://sts.windows.net/{t}/") };
+    let issuer = if is_alias(&t) {
+        "https://sts.windows.net/{tenantid}/".to_owned()
+    } else {
+        format!("https://sts.windows.net/{t}/")
+    };
     discovery_response(json!({
         "token_endpoint": format!("{o}/{t}/oauth2/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
@@ -96,14 +120,23 @@ pub async fn openid_v1(State(state): State<AppState>, Path(tenant): Path<String>
 }
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
-pub async fn openid_v2(State(state): State<AppState>, Path(tenant): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
+pub async fn openid_v2(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let o = super::origin(&state, &uri, &headers);
     let ctx = RequestContext::new(&headers, o.clone());
     let t = match tenant_segment(&state, &tenant, &ctx) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
-    let issuer = if is_alias(&t) { format!("{o}/{{tenantid}}/v2.0") } else { format!("{o}/{t}/v2.0") };
+    let issuer = if is_alias(&t) {
+        format!("{o}/{{tenantid}}/v2.0")
+    } else {
+        format!("{o}/{t}/v2.0")
+    };
     discovery_response(json!({
         "token_endpoint": format!("{o}/{t}/oauth2/v2.0/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
@@ -142,23 +175,37 @@ fn key_set(state: &AppState, issuer: Option<String>) -> Response {
 }
 
 /// `GET /{tenant}/discovery/keys` (v1 key set, no `issuer`).
-pub async fn keys_v1(State(state): State<AppState>, Path(tenant): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
+pub async fn keys_v1(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let ctx = RequestContext::new(&headers, super::origin(&state, &uri, &headers));
     if let Err(r) = tenant_segment(&state, &tenant, &ctx) {
-        return r;
+        return *r;
     }
     key_set(&state, None)
 }
 
 /// `GET /{tenant}/discovery/v2.0/keys` (v2 key set, with `issuer`).
-pub async fn keys_v2(State(state): State<AppState>, Path(tenant): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
+pub async fn keys_v2(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let o = super::origin(&state, &uri, &headers);
     let ctx = RequestContext::new(&headers, o.clone());
     let t = match tenant_segment(&state, &tenant, &ctx) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
-    let issuer = if is_alias(&t) { format!("{o}/{{tenantid}}/v2.0") } else { format!("{o}/{t}/v2.0") };
+    let issuer = if is_alias(&t) {
+        format!("{o}/{{tenantid}}/v2.0")
+    } else {
+        format!("{o}/{t}/v2.0")
+    };
     key_set(&state, Some(issuer))
 }
 
@@ -168,7 +215,11 @@ pub async fn keys_v1_common(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /discovery/v2.0/keys`.
-pub async fn keys_v2_common(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+pub async fn keys_v2_common(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let o = super::origin(&state, &uri, &headers);
     key_set(&state, Some(format!("{o}/{{tenantid}}/v2.0")))
 }
@@ -184,11 +235,17 @@ pub async fn instance(
     let o = super::origin(&state, &uri, &headers);
     let ctx = RequestContext::new(&headers, o.clone());
     if !tenant.eq_ignore_ascii_case("common") {
-        return EntraError::new(aadsts::TENANT_NOT_FOUND, "Instance discovery is served at /common/discovery/instance.")
-            .with_error("invalid_request")
-            .into_response_with(&ctx);
+        return EntraError::new(
+            aadsts::TENANT_NOT_FOUND,
+            "Instance discovery is served at /common/discovery/instance.",
+        )
+        .with_error("invalid_request")
+        .into_response_with(&ctx);
     }
-    let host = o.split_once("://").map_or(o.as_str(), |(_, h)| h).to_owned();
+    let host = o
+        .split_once("://")
+        .map_or(o.as_str(), |(_, h)| h)
+        .to_owned();
     if let Some(ep) = q.get("authorization_endpoint") {
         let ep_host = ep
             .strip_prefix("https://")
@@ -199,10 +256,14 @@ pub async fn instance(
             || ep_host.split(':').next() == host.split(':').next()
                 && ["localhost", "127.0.0.1"].contains(&ep_host.split(':').next().unwrap_or(""));
         if !known {
-            return EntraError::new(aadsts::INVALID_INSTANCE, "Unknown or invalid instance.").into_response_with(&ctx);
+            return EntraError::new(aadsts::INVALID_INSTANCE, "Unknown or invalid instance.")
+                .into_response_with(&ctx);
         }
     }
-    let api_version = q.get("api-version").cloned().unwrap_or_else(|| "1.1".into());
+    let api_version = q
+        .get("api-version")
+        .cloned()
+        .unwrap_or_else(|| "1.1".into());
     discovery_response(json!({
         "tenant_discovery_endpoint": format!("{o}/organizations/v2.0/.well-known/openid-configuration"),
         "api-version": api_version,

@@ -23,7 +23,11 @@ pub struct EntraError {
 impl EntraError {
     /// An error with Entra's text for `code`.
     pub fn new(code: Aadsts, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), error: None }
+        Self {
+            code,
+            message: message.into(),
+            error: None,
+        }
     }
 
     /// Replaces the OAuth `error` value.
@@ -81,18 +85,34 @@ impl RequestContext {
             .unwrap_or_else(Uuid::new_v4)
             .to_string();
         let timestamp = OffsetDateTime::now_utc()
-            .format(format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z"))
+            .format(format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second]Z"
+            ))
             .unwrap_or_default();
-        Self { trace_id: Uuid::new_v4().to_string(), correlation_id, timestamp, origin }
+        Self {
+            trace_id: Uuid::new_v4().to_string(),
+            correlation_id,
+            timestamp,
+            origin,
+        }
     }
 
     /// Adds the headers Entra sends on token responses (`entra-oauth.md` §1.1).
     pub fn decorate(&self, h: &mut HeaderMap) {
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store, no-cache"),
+        );
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         h.insert(header::EXPIRES, HeaderValue::from_static("-1"));
-        h.insert("x-ms-ests-server", HeaderValue::from_static("mdep-emulator"));
+        h.insert(
+            "x-ms-ests-server",
+            HeaderValue::from_static("mdep-emulator"),
+        );
         if let Ok(v) = HeaderValue::from_str(&self.trace_id) {
             h.insert("x-ms-request-id", v);
         }

@@ -14,10 +14,22 @@ use axum::routing::{get, post};
 /// The Entra routes, paths as Microsoft's.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/{tenant}/oauth2/token", post(token::token_v1).get(token::token_get))
-        .route("/{tenant}/oauth2/v2.0/token", post(token::token_v2).get(token::token_get))
-        .route("/{tenant}/.well-known/openid-configuration", get(discovery::openid_v1))
-        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(discovery::openid_v2))
+        .route(
+            "/{tenant}/oauth2/token",
+            post(token::token_v1).get(token::token_get),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            post(token::token_v2).get(token::token_get),
+        )
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            get(discovery::openid_v1),
+        )
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(discovery::openid_v2),
+        )
         .route("/{tenant}/discovery/keys", get(discovery::keys_v1))
         .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys_v2))
         .route("/discovery/keys", get(discovery::keys_v1_common))
@@ -26,7 +38,10 @@ pub fn routes() -> Router<AppState> {
         .route("/{tenant}/oauth2/authorize", get(consent::authorize))
         .route("/{tenant}/oauth2/v2.0/authorize", get(consent::authorize))
         .route("/{tenant}/adminconsent", get(consent::admin_consent_v1))
-        .route("/{tenant}/v2.0/adminconsent", get(consent::admin_consent_v2))
+        .route(
+            "/{tenant}/v2.0/adminconsent",
+            get(consent::admin_consent_v2),
+        )
         .route("/{tenant}/login", post(consent::sign_in))
         .route("/{tenant}/consent", post(consent::decide))
         .route("/error", get(consent::error_page))
@@ -47,8 +62,7 @@ pub fn origin(state: &AppState, uri: &Uri, headers: &HeaderMap) -> String {
         .filter(|h| {
             !h.is_empty()
                 && h.len() <= 255
-                && h
-                    .chars()
+                && h.chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
         })
         .unwrap_or_else(|| "localhost".to_owned());

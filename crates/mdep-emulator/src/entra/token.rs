@@ -205,7 +205,11 @@ pub enum TokenResponse {
 impl IntoResponse for TokenResponse {
     fn into_response(self) -> Response {
         let body = serde_json::to_string(&self).unwrap_or_default();
-        ([(header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response()
+        (
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            body,
+        )
+            .into_response()
     }
 }
 
@@ -235,12 +239,16 @@ fn resource_from_scope(scope: &str) -> Result<String, EntraError> {
 fn invalid_scope(scope: &str) -> EntraError {
     EntraError::new(
         aadsts::INVALID_SCOPE,
-        format!("The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."),
+        format!(
+            "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
+        ),
     )
 }
 
 fn tenant_label(dir: &Directory, id: Uuid) -> String {
-    dir.tenants.get(&id).map_or_else(|| id.to_string(), |t| t.name.clone())
+    dir.tenants
+        .get(&id)
+        .map_or_else(|| id.to_string(), |t| t.name.clone())
 }
 
 /// Checks a token request and, when every rule holds, issues the token.
@@ -272,19 +280,28 @@ pub fn issue(state: &AppState, req: TokenRequest<'_>) -> Result<TokenResponse, E
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let is_form = content_type
-        .split(';')
-        .next()
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    let is_form = content_type.split(';').next().is_some_and(|m| {
+        m.trim()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    });
     // A body that is not a form carries no parameters at all (Entra answers 900144).
     let form = Form {
-        pairs: if is_form { form_urlencoded::parse(req.body).collect() } else { Vec::new() },
+        pairs: if is_form {
+            form_urlencoded::parse(req.body).collect()
+        } else {
+            Vec::new()
+        },
     };
-    let grant_type = form.get("grant_type").ok_or_else(|| missing("grant_type"))?;
+    let grant_type = form
+        .get("grant_type")
+        .ok_or_else(|| missing("grant_type"))?;
     if grant_type != "client_credentials" {
         return Err(EntraError::new(
             aadsts::UNSUPPORTED_GRANT_TYPE,
-            format!("The app requested an unsupported grant type '{}'.", truncate(grant_type)),
+            format!(
+                "The app requested an unsupported grant type '{}'.",
+                truncate(grant_type)
+            ),
         ));
     }
     let basic = basic_credentials(req.headers)?;
@@ -300,7 +317,10 @@ pub fn issue(state: &AppState, req: TokenRequest<'_>) -> Result<TokenResponse, E
         (None, None) => return Err(missing("client_id")),
     };
     let requested_resource = match req.version {
-        Version::V1 => form.get("resource").ok_or_else(|| missing("resource"))?.to_owned(),
+        Version::V1 => form
+            .get("resource")
+            .ok_or_else(|| missing("resource"))?
+            .to_owned(),
         Version::V2 => {
             if form.get("resource").is_some() {
                 return Err(EntraError::new(
@@ -324,7 +344,9 @@ pub fn issue(state: &AppState, req: TokenRequest<'_>) -> Result<TokenResponse, E
                 None => return Err(app_not_found(&client_id_raw, req.tenant)),
             },
         };
-        let sp = app.as_ref().and_then(|a| dir.service_principals.get(&(tid, a.client_id)).cloned());
+        let sp = app
+            .as_ref()
+            .and_then(|a| dir.service_principals.get(&(tid, a.client_id)).cloned());
         let domain = dir.tenants.get(&tid).map(|t| t.domain.clone());
         (tid, app, sp, tenant_label(&dir, tid), domain)
     };
@@ -360,7 +382,11 @@ pub fn issue(state: &AppState, req: TokenRequest<'_>) -> Result<TokenResponse, E
             if kind != assertion::JWT_BEARER {
                 return Err(EntraError::new(
                     aadsts::INVALID_CLIENT_ASSERTION_TYPE,
-                    format!("Invalid client assertion type '{}'. Expected '{}'.", truncate(kind), assertion::JWT_BEARER),
+                    format!(
+                        "Invalid client assertion type '{}'. Expected '{}'.",
+                        truncate(kind),
+                        assertion::JWT_BEARER
+                    ),
                 ));
             }
             let value = value.ok_or_else(|| missing("client_assertion"))?;
@@ -426,11 +452,10 @@ pub fn issue(state: &AppState, req: TokenRequest<'_>) -> Result<TokenResponse, E
         uti: crypto::b64url(&crypto::random_bytes::<16>()),
         ver: "1.0",
     };
-    let key = emu
-        .keys()
-        .active()
-        .cloned()
-        .ok_or_else(|| EntraError::new(aadsts::TENANT_NOT_FOUND, "No signing key is active."))?;
+    let key =
+        emu.keys().active().cloned().ok_or_else(|| {
+            EntraError::new(aadsts::TENANT_NOT_FOUND, "No signing key is active.")
+        })?;
     let header = format!(
         r#"{{"typ":"JWT","alg":"RS256","x5t":"{kid}","kid":"{kid}"}}"#,
         kid = key.stored.kid
@@ -526,7 +551,11 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, En
     Ok(Some((dec(id), dec(secret))))
 }
 
-fn check_secret(state: &AppState, app: &crate::directory::App, presented: &str) -> Result<(), EntraError> {
+fn check_secret(
+    state: &AppState,
+    app: &crate::directory::App,
+    presented: &str,
+) -> Result<(), EntraError> {
     let now = OffsetDateTime::now_utc();
     let hasher = state.emu.hasher();
     let mut matched_expired = false;
@@ -538,7 +567,11 @@ fn check_secret(state: &AppState, app: &crate::directory::App, presented: &str) 
             }
         }
     }
-    let all_expired = !app.secrets.is_empty() && app.secrets.iter().all(|s| s.expires.is_some_and(|e| e <= now));
+    let all_expired = !app.secrets.is_empty()
+        && app
+            .secrets
+            .iter()
+            .all(|s| s.expires.is_some_and(|e| e <= now));
     if matched_expired || all_expired {
         return Err(EntraError::new(
             aadsts::EXPIRED_CLIENT_SECRET,

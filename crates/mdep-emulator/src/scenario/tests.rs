@@ -49,7 +49,10 @@ fn good_scenario_applies_and_reapplies_idempotently() {
     let sum = s.apply(&emu).expect("apply");
     assert_eq!((sum.tenants, sum.apps, sum.consents), (2, 1, 1));
     let again = s.apply(&emu).expect("apply again");
-    assert_eq!((again.tenants, again.apps, again.consents, again.skipped), (0, 0, 0, 4));
+    assert_eq!(
+        (again.tenants, again.apps, again.consents, again.skipped),
+        (0, 0, 0, 4)
+    );
     let dir = emu.directory();
     let sp = &dir.service_principals[&(
         Uuid::parse_str("22222222-2222-2222-2222-222222222222").expect("uuid"),
@@ -64,15 +67,33 @@ fn unknown_key_is_refused_with_its_line() {
     let text = GOOD.replace("devices = 40", "devices = 40\ncolour = \"blue\"");
     let (line, msg) = err(&text);
     assert!(msg.contains("colour"), "{msg}");
-    assert_eq!(line, text.lines().position(|l| l.starts_with("colour")).expect("line") + 1);
+    assert_eq!(
+        line,
+        text.lines()
+            .position(|l| l.starts_with("colour"))
+            .expect("line")
+            + 1
+    );
 }
 
 #[test]
 fn bad_guid_is_refused_with_its_line() {
-    let text = GOOD.replace("id = \"22222222-2222-2222-2222-222222222222\"", "id = \"not-a-guid\"");
+    let text = GOOD.replace(
+        "id = \"22222222-2222-2222-2222-222222222222\"",
+        "id = \"not-a-guid\"",
+    );
     let (line, msg) = err(&text);
-    assert_eq!(line, text.lines().position(|l| l.contains("not-a-guid")).expect("line") + 1);
-    assert!(msg.to_lowercase().contains("uuid") || msg.contains("GUID"), "{msg}");
+    assert_eq!(
+        line,
+        text.lines()
+            .position(|l| l.contains("not-a-guid"))
+            .expect("line")
+            + 1
+    );
+    assert!(
+        msg.to_lowercase().contains("uuid") || msg.contains("GUID"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -83,7 +104,13 @@ fn consent_naming_unknown_app_is_refused() {
     );
     let (line, msg) = err(&text);
     assert!(msg.contains("not an app of this scenario"), "{msg}");
-    assert_eq!(line, text.lines().position(|l| l.contains("44444444")).expect("line") + 1);
+    assert_eq!(
+        line,
+        text.lines()
+            .position(|l| l.contains("44444444"))
+            .expect("line")
+            + 1
+    );
 }
 
 #[test]
@@ -91,7 +118,13 @@ fn bad_expiry_format_is_refused() {
     let text = GOOD.replace("2099-12-31T00:00:00Z", "31/12/2099");
     let (line, msg) = err(&text);
     assert!(msg.contains("RFC 3339"), "{msg}");
-    assert_eq!(line, text.lines().position(|l| l.contains("31/12/2099")).expect("line") + 1);
+    assert_eq!(
+        line,
+        text.lines()
+            .position(|l| l.contains("31/12/2099"))
+            .expect("line")
+            + 1
+    );
 }
 
 #[test]
@@ -104,7 +137,9 @@ fn rules_are_checked_before_anything_applies() {
         "home_tenant = \"55555555-5555-5555-5555-555555555555\"",
     );
     assert!(err(&bad_home).1.contains("home_tenant"));
-    let dup = format!("{GOOD}\n[[tenants]]\nid = \"11111111-1111-1111-1111-111111111111\"\nname = \"Again\"\ndomain = \"again.onmicrosoft.com\"\nadmin = {{ user = \"a@again.onmicrosoft.com\", password = \"x\" }}\n");
+    let dup = format!(
+        "{GOOD}\n[[tenants]]\nid = \"11111111-1111-1111-1111-111111111111\"\nname = \"Again\"\ndomain = \"again.onmicrosoft.com\"\nadmin = {{ user = \"a@again.onmicrosoft.com\", password = \"x\" }}\n"
+    );
     assert!(err(&dup).1.contains("exists already"));
     let bad_redirect = GOOD.replace("https://portal.azure.com", "http://evil.example.com/cb");
     assert!(err(&bad_redirect).1.contains("https"));
@@ -132,6 +167,9 @@ fn certificates_load_relative_to_the_scenario() {
     let dir_ = emu.directory();
     let app = dir_.apps.values().next().expect("app");
     assert_eq!(app.certificates.len(), 1);
-    let missing = GOOD.replace("secrets = [", "certificates = [{ pem = \"certs/none.crt\" }]\nsecrets = [");
+    let missing = GOOD.replace(
+        "secrets = [",
+        "certificates = [{ pem = \"certs/none.crt\" }]\nsecrets = [",
+    );
     assert!(err(&missing).1.contains("cannot read certificate"));
 }

@@ -1,0 +1,677 @@
+//! Token issuance throughput: client-credentials tokens per second from the release
+//! `mdep emulator serve`, against the single-core RSA-2048 sign rate of `openssl speed`.
+//!
+//! Each token costs one RSA-2048 PKCS#1 v1.5 signature, so a server pinned to one core
+//! cannot issue more tokens per second than that core signs; the ratio says how much of
+//! the core goes to signing and how much to everything else in the request path.
+//!
+//! Layout (2 cores): the server runs on core 0 (`taskset -c 0`), this load generator on
+//! core 1 (it re-executes itself under `taskset -c 1`), and `openssl speed` on core 0
+//! once the server has stopped. All traffic goes to 127.0.0.1.
+//!
+//! Run (see docs/benchmarks.md):
+//!
+//! ```text
+//! cargo build --release -p mdep-cli
+//! cargo bench -p mdep-emulator --bench token_issuance
+//! ```
+//!
+//! Environment:
+//! - `MDEP_BIN`: the `mdep` binary (default `<workspace>/target/release/mdep`);
+//! - `BENCH_SECONDS`: measured window in seconds (default 10, at most 300);
+//! - `BENCH_WARMUP_SECONDS`: warm-up in seconds (default 2, at most 60);
+//! - `BENCH_CONNECTIONS`: concurrent keep-alive connections (default 12, 1 to 256);
+//! - `BENCH_OPENSSL_SECONDS`: `openssl speed -seconds` (default 5, 1 to 60).
+//!
+//! Run without `--bench` (as `cargo test --all-targets` does), it only says how to run it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+const TENANT: &str = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9";
+const CLIENT_ID: &str = "d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70";
+const CLIENT_SECRET: &str = "Fab8Q~example-secret-value-0123456789abc";
+const SCOPE: &str = "https%3A%2F%2Fapi.securitycenter.microsoft.com%2F.default";
+
+/// Set in the re-executed, pinned copy of this program.
+const PINNED_ENV: &str = "MDEP_BENCH_PINNED";
+/// Core the server and `openssl speed` run on.
+const SERVER_CORE: &str = "0";
+/// Core the load generator runs on.
+const CLIENT_CORE: &str = "1";
+/// Upper bound on requests per connection, whatever the window.
+const MAX_REQUESTS_PER_CONNECTION: u64 = 5_000_000;
+/// How long the server may take to write `ready.json`.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.iter().any(|a| a == "--bench") {
+        if let Err(e) = self_check() {
+            eprintln!("token_issuance: self-check failed: {e}");
+            return ExitCode::FAILURE;
+        }
+        println!(
+            "token_issuance: a throughput benchmark; run it with \
+             `cargo bench -p mdep-emulator --bench token_issuance` (skipped)"
+        );
+        return ExitCode::SUCCESS;
+    }
+    if std::env::var_os(PINNED_ENV).is_none() {
+        return reexec_pinned(&args);
+    }
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("token_issuance: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs this program again under `taskset -c 1`, so every load-generating thread (and
+/// the runtime's helpers) stays off the server's core.
+fn reexec_pinned(args: &[String]) -> ExitCode {
+    let exe = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("token_issuance: error: cannot find this program's path: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let status = Command::new("taskset")
+        .arg("-c")
+        .arg(CLIENT_CORE)
+        .arg(&exe)
+        .args(args)
+        .env(PINNED_ENV, "1")
+        .status();
+    match status {
+        Ok(s) if s.success() => ExitCode::SUCCESS,
+        Ok(s) => {
+            if s.code().is_none() {
+                eprintln!("token_issuance: the pinned run ended by a signal ({s})");
+            }
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!(
+                "token_issuance: error: cannot run `taskset -c {CLIENT_CORE}` ({e}); \
+                 it comes with util-linux"
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+struct Config {
+    bin: PathBuf,
+    scenario: PathBuf,
+    seconds: u64,
+    warmup: u64,
+    connections: usize,
+    openssl_seconds: u64,
+}
+
+fn env_u64(name: &str, default: u64, min: u64, max: u64) -> Result<u64, BoxError> {
+    match std::env::var(name) {
+        Ok(v) => {
+            let n: u64 = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("{name}={v:?} is not a whole number"))?;
+            if !(min..=max).contains(&n) {
+                return Err(format!("{name}={n} is outside {min}..={max}").into());
+            }
+            Ok(n)
+        }
+        Err(_) => Ok(default),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..")
+}
+
+fn config() -> Result<Config, BoxError> {
+    let root = workspace_root();
+    let bin = match std::env::var_os("MDEP_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| root.join("target"), PathBuf::from);
+            target.join("release").join("mdep")
+        }
+    };
+    if !bin.is_file() {
+        return Err(format!(
+            "no mdep binary at {}: run `cargo build --release -p mdep-cli` first (or set MDEP_BIN)",
+            bin.display()
+        )
+        .into());
+    }
+    let scenario = root.join("examples").join("scenario.toml");
+    if !scenario.is_file() {
+        return Err(format!("the example scenario is missing: {}", scenario.display()).into());
+    }
+    Ok(Config {
+        bin,
+        scenario,
+        seconds: env_u64("BENCH_SECONDS", 10, 1, 300)?,
+        warmup: env_u64("BENCH_WARMUP_SECONDS", 2, 0, 60)?,
+        connections: usize::try_from(env_u64("BENCH_CONNECTIONS", 12, 1, 256)?)?,
+        openssl_seconds: env_u64("BENCH_OPENSSL_SECONDS", 5, 1, 60)?,
+    })
+}
+
+fn run() -> Result<(), BoxError> {
+    let cfg = config()?;
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let allowed = cpus_allowed();
+    if allowed.as_deref() != Some(CLIENT_CORE) {
+        return Err(format!(
+            "the load generator should run on core {CLIENT_CORE} only, but may run on {:?}",
+            allowed.unwrap_or_default()
+        )
+        .into());
+    }
+    println!("token_issuance: mdep binary {}", cfg.bin.display());
+    println!(
+        "token_issuance: server on core {SERVER_CORE}, load on core {CLIENT_CORE} ({cores} usable here), \
+         {} keep-alive connections, warm-up {} s, window {} s",
+        cfg.connections, cfg.warmup, cfg.seconds
+    );
+
+    let state_dir = tempfile::tempdir()?;
+    let server = Server::start(&cfg, state_dir.path())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let load = runtime.block_on(async {
+        tokio::select! {
+            r = drive(&server.base_url, &cfg) => r,
+            _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
+        }
+    });
+    let log = server.stop();
+    let load = match load {
+        Ok(l) => l,
+        Err(e) => {
+            print_log_tail(&log);
+            return Err(e);
+        }
+    };
+    if load.ok == 0 {
+        print_log_tail(&log);
+        return Err(format!(
+            "no token was issued in the window ({} errors; first: {})",
+            load.errors(),
+            load.first_error.as_deref().unwrap_or("none")
+        )
+        .into());
+    }
+
+    println!(
+        "token_issuance: openssl speed -seconds {} rsa2048 on core {SERVER_CORE}",
+        cfg.openssl_seconds
+    );
+    let openssl = openssl_sign_per_sec(cfg.openssl_seconds)?;
+    report(&load, &openssl, &cfg);
+    Ok(())
+}
+
+/// The `Cpus_allowed_list` of this process, e.g. `1` or `0-1`.
+fn cpus_allowed() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .map(|v| v.trim().to_owned())
+}
+
+/// The emulator as a child process; stopped when dropped, whatever happened.
+struct Server {
+    child: Option<Child>,
+    base_url: String,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(cfg: &Config, state_dir: &Path) -> Result<Self, BoxError> {
+        let log = state_dir.join("server.log");
+        let out = std::fs::File::create(&log)?;
+        let err = out.try_clone()?;
+        let child = Command::new("taskset")
+            .arg("-c")
+            .arg(SERVER_CORE)
+            .arg(&cfg.bin)
+            .args([
+                "emulator",
+                "serve",
+                "--tls",
+                "off",
+                "--listen",
+                "127.0.0.1:0",
+                "--state-dir",
+            ])
+            .arg(state_dir)
+            .arg("--scenario")
+            .arg(&cfg.scenario)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| {
+                format!(
+                    "cannot start `taskset -c {SERVER_CORE} {}`: {e}",
+                    cfg.bin.display()
+                )
+            })?;
+        let mut server = Self {
+            child: Some(child),
+            base_url: String::new(),
+            log,
+        };
+        let ready = state_dir.join("ready.json");
+        let started = Instant::now();
+        loop {
+            if let Some(url) = read_base_url(&ready) {
+                if !url.starts_with("http://127.0.0.1:") {
+                    return Err(format!("unexpected base_url {url:?} in ready.json").into());
+                }
+                server.base_url = url;
+                break;
+            }
+            if let Some(child) = server.child.as_mut()
+                && let Some(status) = child.try_wait()?
+            {
+                print_log_tail(&server.log);
+                return Err(format!("the server exited before it was ready ({status})").into());
+            }
+            if started.elapsed() > READY_TIMEOUT {
+                print_log_tail(&server.log);
+                return Err(format!("no ready.json after {} s", READY_TIMEOUT.as_secs()).into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        println!(
+            "token_issuance: server ready at {} after {} ms",
+            server.base_url,
+            started.elapsed().as_millis()
+        );
+        Ok(server)
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL after 5 s); returns its log's path.
+    fn stop(mut self) -> PathBuf {
+        self.terminate();
+        self.log.clone()
+    }
+
+    fn terminate(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        // `taskset` execs the server, so the child's pid is the server's.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+fn read_base_url(ready: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(ready).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v.get("base_url")?.as_str().map(str::to_owned)
+}
+
+fn print_log_tail(log: &Path) {
+    if let Ok(text) = std::fs::read_to_string(log) {
+        let lines: Vec<&str> = text.lines().collect();
+        let start = lines.len().saturating_sub(20);
+        eprintln!(
+            "token_issuance: server log ({}), last lines:",
+            log.display()
+        );
+        for l in &lines[start..] {
+            eprintln!("  {l}");
+        }
+    }
+}
+
+/// What the measured window saw.
+#[derive(Default)]
+struct Load {
+    /// 200 responses completed in the window.
+    ok: u64,
+    /// Other statuses completed in the window.
+    bad_status: u64,
+    /// Transport failures in the window.
+    transport: u64,
+    /// The first failure seen, at any time.
+    first_error: Option<String>,
+    /// Latencies of the window's 200 responses, in microseconds.
+    latencies_us: Vec<u32>,
+    /// Exact length of the window.
+    window: Duration,
+    /// Requests sent in the warm-up (any outcome).
+    warmup_requests: u64,
+}
+
+impl Load {
+    fn errors(&self) -> u64 {
+        self.bad_status + self.transport
+    }
+}
+
+struct Worker {
+    ok: u64,
+    bad_status: u64,
+    transport: u64,
+    first_error: Option<String>,
+    latencies_us: Vec<u32>,
+    warmup_requests: u64,
+}
+
+async fn drive(base_url: &str, cfg: &Config) -> Result<Load, BoxError> {
+    let client = reqwest::Client::builder()
+        .http1_only()
+        .no_proxy()
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(cfg.connections)
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    let url = format!("{base_url}/{TENANT}/oauth2/v2.0/token");
+    let body = format!(
+        "grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={}&scope={SCOPE}",
+        CLIENT_SECRET.replace('~', "%7E")
+    );
+
+    // One checked request first: a wrong setup fails here with the server's answer.
+    let first = client
+        .post(&url)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(body.clone())
+        .send()
+        .await?;
+    let status = first.status();
+    let text = first.text().await?;
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let token = v
+        .get("access_token")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default();
+    if status != reqwest::StatusCode::OK || token.split('.').count() != 3 {
+        return Err(format!(
+            "the first token request got {status}: {}",
+            truncate(&text, 400)
+        )
+        .into());
+    }
+
+    let start = Instant::now();
+    let measure_from = start + Duration::from_secs(cfg.warmup);
+    let measure_to = measure_from + Duration::from_secs(cfg.seconds);
+    let body: std::sync::Arc<str> = std::sync::Arc::from(body);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..cfg.connections {
+        let client = client.clone();
+        let url = url.clone();
+        let body = body.clone();
+        tasks.spawn(async move { worker(client, url, body, measure_from, measure_to).await });
+    }
+    let mut load = Load::default();
+    while let Some(w) = tasks.join_next().await {
+        let w = w?;
+        load.ok += w.ok;
+        load.bad_status += w.bad_status;
+        load.transport += w.transport;
+        load.warmup_requests += w.warmup_requests;
+        if load.first_error.is_none() {
+            load.first_error = w.first_error;
+        }
+        load.latencies_us.extend(w.latencies_us);
+    }
+    load.window = measure_to - measure_from;
+    Ok(load)
+}
+
+async fn worker(
+    client: reqwest::Client,
+    url: String,
+    body: std::sync::Arc<str>,
+    measure_from: Instant,
+    measure_to: Instant,
+) -> Worker {
+    let mut w = Worker {
+        ok: 0,
+        bad_status: 0,
+        transport: 0,
+        first_error: None,
+        latencies_us: Vec::with_capacity(16_384),
+        warmup_requests: 0,
+    };
+    for _ in 0..MAX_REQUESTS_PER_CONNECTION {
+        let sent = Instant::now();
+        if sent >= measure_to {
+            break;
+        }
+        let result = async {
+            let resp = client
+                .post(&url)
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(body.to_string())
+                .send()
+                .await?;
+            let status = resp.status();
+            // Read the whole body so the connection goes back to the pool.
+            let bytes = resp.bytes().await?;
+            Ok::<_, reqwest::Error>((status, bytes))
+        }
+        .await;
+        let done = Instant::now();
+        let in_window = done >= measure_from && done < measure_to;
+        if done < measure_from {
+            w.warmup_requests += 1;
+        }
+        match result {
+            Ok((status, bytes)) if status == reqwest::StatusCode::OK => {
+                if in_window {
+                    w.ok += 1;
+                    let us =
+                        u32::try_from(done.duration_since(sent).as_micros()).unwrap_or(u32::MAX);
+                    w.latencies_us.push(us);
+                }
+                drop(bytes);
+            }
+            Ok((status, bytes)) => {
+                if in_window {
+                    w.bad_status += 1;
+                }
+                if w.first_error.is_none() {
+                    w.first_error = Some(format!(
+                        "{status}: {}",
+                        truncate(&String::from_utf8_lossy(&bytes), 300)
+                    ));
+                }
+            }
+            Err(e) => {
+                if in_window {
+                    w.transport += 1;
+                }
+                if w.first_error.is_none() {
+                    w.first_error = Some(format!("transport: {e}"));
+                }
+                // A refused or reset connection should not spin.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+    w
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() > max {
+        let mut t: String = s.chars().take(max).collect();
+        t.push('…');
+        t
+    } else {
+        s.to_owned()
+    }
+}
+
+/// `openssl speed`'s figures for RSA-2048.
+struct OpenSsl {
+    sign_per_sec: f64,
+    version: String,
+}
+
+/// Runs `taskset -c 0 openssl speed -seconds N rsa2048` and reads the `sign/s` column
+/// of the `rsa 2048 bits` line, by the header's column position (OpenSSL 3.0 has four
+/// columns, 3.2+ adds encrypt/decrypt/encaps/decaps before `sign/s`).
+fn openssl_sign_per_sec(seconds: u64) -> Result<OpenSsl, BoxError> {
+    let out = Command::new("taskset")
+        .arg("-c")
+        .arg(SERVER_CORE)
+        .args(["openssl", "speed", "-seconds"])
+        .arg(seconds.to_string())
+        .arg("rsa2048")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run `openssl speed` ({e}); install openssl"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "`openssl speed` failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    let sign = parse_openssl_sign(&text)
+        .ok_or_else(|| format!("cannot read sign/s from `openssl speed`:\n{text}"))?;
+    let version = text
+        .lines()
+        .find_map(|l| l.strip_prefix("version:"))
+        .map_or_else(|| "unknown".to_owned(), |v| v.trim().to_owned());
+    Ok(OpenSsl {
+        sign_per_sec: sign,
+        version,
+    })
+}
+
+fn parse_openssl_sign(text: &str) -> Option<f64> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (row_idx, row) = lines.iter().enumerate().find_map(|(i, l)| {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        (words.len() > 3 && words[0] == "rsa" && words[1] == "2048" && words[2] == "bits")
+            .then_some((i, words))
+    })?;
+    let header = lines[..row_idx]
+        .iter()
+        .rev()
+        .find(|l| l.contains("sign/s"))?;
+    let col = header.split_whitespace().position(|w| w == "sign/s")?;
+    row.get(3 + col)?.parse().ok()
+}
+
+fn percentile(sorted: &[u32], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    // Nearest rank.
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    let i = rank.clamp(1, sorted.len()) - 1;
+    Duration::from_micros(u64::from(sorted[i]))
+}
+
+fn report(load: &Load, openssl: &OpenSsl, cfg: &Config) {
+    let mut lat = load.latencies_us.clone();
+    lat.sort_unstable();
+    let secs = load.window.as_secs_f64();
+    let tps = load.ok as f64 / secs;
+    let ratio = 100.0 * tps / openssl.sign_per_sec;
+    let p50 = percentile(&lat, 50.0);
+    let p99 = percentile(&lat, 99.0);
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!();
+    println!(
+        "Token issuance (client credentials), {} connections, {:.0} s window",
+        cfg.connections, secs
+    );
+    println!("| metric                          | value      |");
+    println!("|---------------------------------|------------|");
+    println!("| tokens/s (server on core {SERVER_CORE})      | {tps:>10.1} |");
+    println!(
+        "| openssl RSA-2048 sign/s (core {SERVER_CORE}) | {:>10.1} |",
+        openssl.sign_per_sec
+    );
+    println!("| ratio tokens/s / sign/s         | {ratio:>9.1}% |");
+    println!("| p50 latency (ms)                | {:>10.2} |", ms(p50));
+    println!("| p99 latency (ms)                | {:>10.2} |", ms(p99));
+    println!("| tokens in window                | {:>10} |", load.ok);
+    println!(
+        "| errors (non-200 / transport)    | {:>4} / {:<4} |",
+        load.bad_status, load.transport
+    );
+    println!();
+    println!(
+        "openssl {}; warm-up requests: {}",
+        openssl.version, load.warmup_requests
+    );
+    if let Some(e) = &load.first_error {
+        println!("first error: {e}");
+    }
+    println!(
+        "target: >= 90% of single-core openssl sign/s: {}",
+        if ratio >= 90.0 { "met" } else { "NOT met" }
+    );
+}
+
+/// What runs without `--bench`: the `openssl speed` parser on both output layouts.
+fn self_check() -> Result<(), String> {
+    let v30 = "                  sign    verify    sign/s verify/s\n\
+               rsa 2048 bits 0.000243s 0.000016s   4112.0  62088.5\n";
+    let v32 = "                   sign    verify    encrypt   decrypt   encaps   decaps   sign/s verify/s  encr./s decr./s encaps/s decaps/s\n\
+               rsa  2048 bits 0.000621s 0.000018s 0.000019s 0.000624s 0.000018s 0.000627s   1610.3  54824.1  52779.4  1602.3  54406.5  1594.7\n";
+    for (text, want) in [(v30, 4112.0), (v32, 1610.3)] {
+        let got = parse_openssl_sign(text);
+        if got != Some(want) {
+            return Err(format!(
+                "read {got:?} from openssl speed output, want {want}"
+            ));
+        }
+    }
+    Ok(())
+}
