@@ -56,61 +56,77 @@ def _tail(path: Path, limit: int = 4000) -> str:
     return text[-limit:] if text else "<empty>"
 
 
-@pytest.fixture(scope="session")
-def emulator(tmp_path_factory) -> Emulator:
-    binary = _mdep_bin()
-    if not os.path.exists(binary):
-        pytest.fail(f"mdep binary not found at {binary} (set MDEP_BIN or run `cargo build -p mdep-cli`)")
-    state_dir = tmp_path_factory.mktemp("emulator-state")
-    log_path = tmp_path_factory.getbasetemp() / "emulator.log"
-    cmd = [
-        binary, "emulator", "serve",
-        "--listen", "127.0.0.1:0",
-        "--state-dir", str(state_dir),
-        "--scenario", str(SCENARIO_PATH),
-    ]
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-    ready_path = state_dir / "ready.json"
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    ready = None
-    try:
+class EmulatorProcess:
+    """One `mdep emulator serve` process; `start()` waits for ready.json."""
+
+    def __init__(self, state_dir: Path, log_path: Path, extra_args: list[str] | None = None):
+        self.state_dir = Path(state_dir)
+        self.log_path = Path(log_path)
+        self.cmd = [
+            _mdep_bin(), "emulator", "serve",
+            "--listen", "127.0.0.1:0",
+            "--state-dir", str(self.state_dir),
+            "--scenario", str(SCENARIO_PATH),
+            *(extra_args or []),
+        ]
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Emulator:
+        binary = self.cmd[0]
+        if not os.path.exists(binary):
+            pytest.fail(f"mdep binary not found at {binary} (set MDEP_BIN or run `cargo build -p mdep-cli`)")
+        ready_path = self.state_dir / "ready.json"
+        ready_path.unlink(missing_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
-            if proc.poll() is not None:
+            if self.proc.poll() is not None:
                 pytest.fail(
-                    f"emulator exited with code {proc.returncode} before writing {ready_path}\n"
-                    f"command: {' '.join(cmd)}\noutput:\n{_tail(log_path)}"
+                    f"emulator exited with code {self.proc.returncode} before writing {ready_path}\n"
+                    f"command: {' '.join(self.cmd)}\noutput:\n{_tail(self.log_path)}"
                 )
             if ready_path.exists():
                 try:
                     ready = json.loads(ready_path.read_text())
-                    break
                 except (json.JSONDecodeError, OSError):
-                    pass  # still being written
+                    ready = None  # still being written
+                if ready:
+                    emu = Emulator(
+                        base_url=ready["base_url"],
+                        ca_file=ready["ca_file"],
+                        admin_key=ready["admin_key"],
+                        state_dir=self.state_dir,
+                        log_path=self.log_path,
+                    )
+                    emu.ready = ready
+                    return emu
             time.sleep(0.05)
-        if ready is None:
-            pytest.fail(
-                f"emulator did not write {ready_path} within {READY_TIMEOUT_S:.0f}s\n"
-                f"command: {' '.join(cmd)}\noutput:\n{_tail(log_path)}"
-            )
-        emu = Emulator(
-            base_url=ready["base_url"],
-            ca_file=ready["ca_file"],
-            admin_key=ready["admin_key"],
-            state_dir=state_dir,
-            log_path=log_path,
+        self.stop()
+        pytest.fail(
+            f"emulator did not write {ready_path} within {READY_TIMEOUT_S:.0f}s\n"
+            f"command: {' '.join(self.cmd)}\noutput:\n{_tail(self.log_path)}"
         )
-        emu.ready = ready
-        yield emu
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
             try:
-                proc.wait(timeout=10)
+                self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        log.close()
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory) -> Emulator:
+    state_dir = tmp_path_factory.mktemp("emulator-state")
+    process = EmulatorProcess(state_dir, tmp_path_factory.getbasetemp() / "emulator.log")
+    try:
+        yield process.start()
+    finally:
+        process.stop()
 
 
 @pytest.fixture(autouse=True)

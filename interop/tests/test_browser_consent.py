@@ -208,6 +208,8 @@ def test_consent_accept(emulator, browser, landing, consent_app):
     tenant = emulator.create_tenant("Woodgrove Bank")
     state = uuid.uuid4().hex
     browser.get(seed_consent_link(emulator, consent_app["client_id"], landing.url, state))
+    _wait(browser).until(EC.visibility_of_element_located((By.NAME, "login")))
+    screenshot(browser, "sign-in-page")
     sign_in(browser, tenant["admin"]["user"], tenant["admin"]["password"])
     accept = wait_for_consent_page(browser)
     assert browser.find_element(By.ID, "idBtn_Cancel").is_displayed()
@@ -221,6 +223,7 @@ def test_consent_accept(emulator, browser, landing, consent_app):
 
     accept.click()
     query = landing.wait_for_state(state)
+    print(f"landing query: {query}")
     assert query.get("admin_consent") == ["True"], query
     assert query.get("tenant") == [tenant["id"]], query
     assert query.get("code", [""])[0], query
@@ -241,6 +244,7 @@ def test_consent_cancel(emulator, browser, landing, consent_app):
     browser.find_element(By.ID, "idBtn_Cancel").click()
 
     query = landing.wait_for_state(state)
+    print(f"landing query: {query}")
     assert query.get("error") == ["access_denied"], query
     assert query.get("error_description", [""])[0], query
     assert "code" not in query, query
@@ -258,6 +262,7 @@ def test_wrong_password(emulator, browser, landing, consent_app):
     browser.get(seed_consent_link(emulator, consent_app["client_id"], landing.url, state))
     sign_in(browser, tenant["admin"]["user"], tenant["admin"]["password"] + "x")
     _wait(browser).until(lambda d: "AADSTS50126" in body_text(d))
+    screenshot(browser, "wrong-password")
     assert not [e for e in browser.find_elements(By.ID, "idBtn_Accept") if e.is_displayed()]
     time.sleep(0.3)
     assert not landing.saw_state(state)
@@ -278,9 +283,14 @@ def test_other_admin_consent_endpoints_accept(emulator, browser, landing, consen
     sign_in(browser, tenant["admin"]["user"], tenant["admin"]["password"])
     wait_for_consent_page(browser).click()
     query = landing.wait_for_state(state)
+    print(f"landing query: {query}")
     assert query.get("admin_consent") == ["True"], query
     assert query.get("tenant") == [tenant["id"]], query
     assert ("code" in query) == (endpoint == "oauth2/authorize"), query
+    if endpoint == "oauth2/authorize":
+        assert query.get("session_state", [""])[0], query
+    if endpoint == "v2.0/adminconsent":
+        assert query.get("scope") == [params["scope"]], query
     assert_token_roles(emulator, tenant["id"], consent_app, PERMISSIONS)
 
 
@@ -293,6 +303,7 @@ def test_legacy_adminconsent_cancel(emulator, browser, landing, consent_app):
     wait_for_consent_page(browser)
     browser.find_element(By.ID, "idBtn_Cancel").click()
     query = landing.wait_for_state(state)
+    print(f"landing query: {query}")
     assert query.get("error") == ["permission_denied"], query
     assert query.get("error_description", [""])[0], query
     assert emulator.service_principal(tenant["id"], consent_app["client_id"]) is None

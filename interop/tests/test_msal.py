@@ -63,6 +63,18 @@ def test_domain_authority_realm_is_guid(emulator):
     assert app.acquire_token_for_client([MDE_SCOPE])["token_source"] == "cache"
 
 
+def test_oidc_authority(emulator):
+    # entra-oauth.md §7.1.8: discovery at {oidc_authority}/.well-known/...,
+    # and MSAL requires the issuer to share scheme and host with it.
+    app = msal.ConfidentialClientApplication(
+        CLIENT_ID, client_credential=SECRET, oidc_authority=f"{emulator.base_url}/{CONTOSO['id']}/v2.0",
+        verify=emulator.ca_file)
+    result = app.acquire_token_for_client([MDE_SCOPE])
+    assert "access_token" in result, result
+    assert decode_unverified(result["access_token"])[1]["tid"] == CONTOSO["id"]
+    assert app.acquire_token_for_client([MDE_SCOPE])["token_source"] == "cache"
+
+
 @pytest.mark.parametrize("resource", MDE_RESOURCES)
 def test_every_mde_resource_is_accepted(emulator, resource):
     result = msal_token(emulator, CONTOSO["id"], SECRET, scope=f"{resource}/.default")
