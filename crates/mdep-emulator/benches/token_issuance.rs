@@ -178,7 +178,8 @@ fn run() -> Result<(), BoxError> {
         )
         .into());
     }
-    println!("token_issuance: mdep binary {}", cfg.bin.display());
+    let bin = std::fs::canonicalize(&cfg.bin).unwrap_or_else(|_| cfg.bin.clone());
+    println!("token_issuance: mdep binary {}", bin.display());
     println!(
         "token_issuance: server on core {SERVER_CORE}, load on core {CLIENT_CORE} ({cores} usable here), \
          {} keep-alive connections, warm-up {} s, window {} s",
@@ -630,21 +631,32 @@ fn report(load: &Load, openssl: &OpenSsl, cfg: &Config) {
         "Token issuance (client credentials), {} connections, {:.0} s window",
         cfg.connections, secs
     );
-    println!("| metric                          | value      |");
-    println!("|---------------------------------|------------|");
-    println!("| tokens/s (server on core {SERVER_CORE})      | {tps:>10.1} |");
-    println!(
-        "| openssl RSA-2048 sign/s (core {SERVER_CORE}) | {:>10.1} |",
-        openssl.sign_per_sec
-    );
-    println!("| ratio tokens/s / sign/s         | {ratio:>9.1}% |");
-    println!("| p50 latency (ms)                | {:>10.2} |", ms(p50));
-    println!("| p99 latency (ms)                | {:>10.2} |", ms(p99));
-    println!("| tokens in window                | {:>10} |", load.ok);
-    println!(
-        "| errors (non-200 / transport)    | {:>4} / {:<4} |",
-        load.bad_status, load.transport
-    );
+    let rows = [
+        (
+            format!("tokens/s (server on core {SERVER_CORE})"),
+            format!("{tps:.1}"),
+        ),
+        (
+            format!("openssl RSA-2048 sign/s (core {SERVER_CORE})"),
+            format!("{:.1}", openssl.sign_per_sec),
+        ),
+        (
+            "ratio tokens/s / sign/s".to_owned(),
+            format!("{ratio:.1} %"),
+        ),
+        ("p50 latency".to_owned(), format!("{:.2} ms", ms(p50))),
+        ("p99 latency".to_owned(), format!("{:.2} ms", ms(p99))),
+        ("tokens in window".to_owned(), load.ok.to_string()),
+        (
+            "errors (non-200 / transport)".to_owned(),
+            format!("{} / {}", load.bad_status, load.transport),
+        ),
+    ];
+    println!("| {:<34} | {:>12} |", "metric", "value");
+    println!("|{:-<36}|{:->14}|", "", "");
+    for (k, v) in &rows {
+        println!("| {k:<34} | {v:>12} |");
+    }
     println!();
     println!(
         "openssl {}; warm-up requests: {}",

@@ -134,6 +134,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/_emulator/consents", post(grant_consent))
         .route("/_emulator/consents/{tenant}/{app}", delete(revoke_consent))
         .route("/_emulator/keys/rotate", post(rotate_keys))
+        .route("/_emulator/counters", get(counters).delete(reset_counters))
         .route_layer(middleware::from_fn_with_state(state, require_admin_key))
 }
 
@@ -324,4 +325,19 @@ async fn rotate_keys(State(state): State<AppState>) -> Result<Response> {
         .map(|k| k.stored.kid.clone())
         .collect();
     Ok(axum::Json(json!({"active_kid": active, "published": published})).into_response())
+}
+
+async fn counters(State(state): State<AppState>) -> Response {
+    let list: Vec<Value> = state
+        .emu
+        .counters()
+        .into_iter()
+        .map(|(k, n)| json!({"tenant": k.tenant, "method": k.method, "route": k.route, "status": k.status, "count": n}))
+        .collect();
+    axum::Json(json!({ "counters": list })).into_response()
+}
+
+async fn reset_counters(State(state): State<AppState>) -> Response {
+    state.emu.reset_counters();
+    StatusCode::NO_CONTENT.into_response()
 }

@@ -109,6 +109,20 @@ pub struct Emulator {
     hasher: SecretHasher,
     settings: Settings,
     sessions: Mutex<HashMap<String, ConsentSession>>,
+    counters: Mutex<HashMap<CounterKey, u64>>,
+}
+
+/// What a request counter is keyed on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct CounterKey {
+    /// The tenant the request was for (path segment or token `tid`), if any.
+    pub tenant: Option<String>,
+    /// HTTP method.
+    pub method: String,
+    /// The route template, e.g. `/{tenant}/oauth2/v2.0/token`.
+    pub route: String,
+    /// Response status.
+    pub status: u16,
 }
 
 /// What to open the emulator with.
@@ -188,6 +202,7 @@ impl Emulator {
                 key_grace: Duration::minutes(i64::from(grace)),
             },
             sessions: Mutex::new(HashMap::new()),
+            counters: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -354,6 +369,26 @@ impl Emulator {
             .active()
             .map(|k| k.stored.kid.clone())
             .unwrap_or_default())
+    }
+
+    /// Counts one answered request.
+    pub fn count(&self, key: CounterKey) {
+        *lock(&self.counters).entry(key).or_insert(0) += 1;
+    }
+
+    /// Request counts so far, sorted.
+    pub fn counters(&self) -> Vec<(CounterKey, u64)> {
+        let mut v: Vec<_> = lock(&self.counters)
+            .iter()
+            .map(|(k, n)| (k.clone(), *n))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Forgets all counts.
+    pub fn reset_counters(&self) {
+        lock(&self.counters).clear();
     }
 
     /// Starts a consent session; returns its id.

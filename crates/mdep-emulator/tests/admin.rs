@@ -243,3 +243,54 @@ async fn certificates_show_both_thumbprints_and_can_be_removed() {
         .await;
     assert_eq!(private_key.status, 400, "a private key is refused");
 }
+
+#[tokio::test]
+async fn counters_record_token_requests_per_tenant_route_and_status() {
+    let e = emu();
+    e.token(CONTOSO).await;
+    e.token(CONTOSO).await;
+    e.token("contoso.onmicrosoft.com").await;
+    e.post_form(
+        &format!("/{WOODGROVE}/oauth2/v2.0/token"),
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", APP),
+            ("client_secret", SECRET),
+            ("scope", "https://api.securitycenter.microsoft.com/.default"),
+        ],
+    )
+    .await;
+    let v = e.admin("GET", "/_emulator/counters", None).await.json();
+    let count = |tenant: &str, status: u64| {
+        v["counters"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter(|c| {
+                c["tenant"] == tenant
+                    && c["route"] == "/{tenant}/oauth2/v2.0/token"
+                    && c["status"] == status
+                    && c["method"] == "POST"
+            })
+            .map(|c| c["count"].as_u64().expect("n"))
+            .sum::<u64>()
+    };
+    assert_eq!(count(CONTOSO, 200), 2);
+    assert_eq!(count("contoso.onmicrosoft.com", 200), 1);
+    assert_eq!(count(WOODGROVE, 400), 1);
+    assert!(
+        v["counters"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .all(|c| !c["route"].as_str().expect("r").starts_with("/_emulator"))
+    );
+    assert_eq!(
+        e.admin("DELETE", "/_emulator/counters", None).await.status,
+        204
+    );
+    assert_eq!(
+        e.admin("GET", "/_emulator/counters", None).await.json()["counters"],
+        json!([])
+    );
+}
