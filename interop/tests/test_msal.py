@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from helpers import (
-    APP_ROLES, CLIENT_ID, CONTOSO, LIFETIME_S, LITWARE, MDE_API, MDE_RESOURCES, MDE_SCOPE,
+    APP_ROLES, CLIENT_ID, CONTOSO, FABRIKAM, LIFETIME_S, LITWARE, MDE_API, MDE_RESOURCES, MDE_SCOPE,
     NORTHWIND, SECRET, TAILSPIN, decode_unverified, msal_app, msal_token, now, rfc3339,
 )
 
@@ -93,6 +93,15 @@ def test_no_granted_role_means_no_roles_claim(emulator):
     _, claims = decode_unverified(msal_token(emulator, LITWARE["id"], SECRET)["access_token"])
     assert claims["tid"] == LITWARE["id"]
     assert "roles" not in claims, claims
+
+
+def test_home_tenant_without_grant_has_no_roles(emulator):
+    # The registration's own tenant has the app's service principal, but the
+    # permissions take effect only after "Grant consent" (partner guide, step 2).
+    _, claims = decode_unverified(msal_token(emulator, FABRIKAM["id"], SECRET)["access_token"])
+    assert claims["tid"] == FABRIKAM["id"]
+    assert "roles" not in claims, claims
+    assert emulator.service_principal(FABRIKAM["id"], CLIENT_ID)["roles"] == []
 
 
 def test_certificate_thumbprint_rs256(emulator, app_certificate):
@@ -186,6 +195,21 @@ def test_scope_without_default_suffix(emulator):
         [MDE_API + "/Alert.Read.All"])
     assert result.get("error") == "invalid_scope", result
     assert result.get("error_codes") == [1002012], result
+
+
+def test_scopes_for_two_resources(emulator):
+    # Real Entra answers 70011 for several /.default scopes in one
+    # client-credentials request (e.g. Azure/azure-sdk-for-net#9076).
+    scope = f"{MDE_SCOPE} https://graph.microsoft.com/.default"
+    r = requests.post(
+        emulator.url(f"/{CONTOSO['id']}/oauth2/v2.0/token"),
+        data={"grant_type": "client_credentials", "client_id": CLIENT_ID,
+              "client_secret": SECRET, "scope": scope},
+        verify=emulator.ca_file, timeout=10)
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert body["error"] == "invalid_scope" and body["error_codes"] == [70011], body
+    assert f"The scope {scope} is not valid" in body["error_description"], body
 
 
 @pytest.mark.parametrize("tenant", ["common", "consumers"])
