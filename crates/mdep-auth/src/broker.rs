@@ -1,0 +1,458 @@
+//! The token broker: a client-credentials token per customer tenant, by secret or
+//! certificate, over v1 or v2, cached and refreshed ahead of expiry.
+//!
+//! The cache is single-flight: however many callers ask for one tenant at once, one
+//! token request goes out. A token is refreshed in the background once it is within
+//! `refresh_before` of expiry or past half its lifetime; callers holding a valid token
+//! never wait for that. Keys are (cloud, authority, tenant, client, resource): one broker
+//! serves one partner app, resource and cloud, so its in-memory map is by tenant, and the
+//! optional persistent cache file carries the whole key.
+
+use crate::config::TokenVersion;
+use crate::credential::ClientCredential;
+use crate::error::{AuthError, EntraFailure};
+use crate::secret::Secret;
+use mdep_model::Cloud;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// A cached access token.
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    /// The JWT (never printed).
+    pub token: Secret,
+    /// When it expires.
+    pub expires_on: OffsetDateTime,
+    /// When it was received.
+    pub received: OffsetDateTime,
+}
+
+impl AccessToken {
+    fn usable(&self, now: OffsetDateTime) -> bool {
+        self.expires_on - now > time::Duration::seconds(60)
+    }
+
+    fn wants_refresh(&self, now: OffsetDateTime, refresh_before: Duration) -> bool {
+        let left = self.expires_on - now;
+        let lifetime = self.expires_on - self.received;
+        left < refresh_before || (now - self.received) > lifetime / 2
+    }
+}
+
+/// What the broker needs.
+#[derive(Debug, Clone)]
+pub struct BrokerOptions {
+    /// Cloud (part of the cache key).
+    pub cloud: Cloud,
+    /// Sign-in host, e.g. `https://login.microsoftonline.com`.
+    pub authority: String,
+    /// Partner app client id.
+    pub client_id: String,
+    /// The credential.
+    pub credential: Arc<ClientCredential>,
+    /// Resource, e.g. `https://api.securitycenter.microsoft.com`.
+    pub resource: String,
+    /// Token endpoint version.
+    pub version: TokenVersion,
+    /// Refresh this long before expiry (default 5 minutes).
+    pub refresh_before: Duration,
+    /// Attempts on 429/5xx/network errors (default 4).
+    pub max_attempts: u32,
+    /// Longest wait between attempts, `Retry-After` included (default 30 s).
+    pub max_retry_wait: Duration,
+    /// Persistent cache file (mode 0600), so back-to-back runs reuse tokens.
+    pub cache_file: Option<PathBuf>,
+}
+
+impl BrokerOptions {
+    /// Options with the defaults above.
+    pub fn new(
+        cloud: Cloud,
+        authority: impl Into<String>,
+        client_id: impl Into<String>,
+        credential: ClientCredential,
+        resource: impl Into<String>,
+        version: TokenVersion,
+    ) -> Self {
+        Self {
+            cloud,
+            authority: authority.into().trim_end_matches('/').to_owned(),
+            client_id: client_id.into(),
+            credential: Arc::new(credential),
+            resource: resource.into(),
+            version,
+            refresh_before: Duration::from_secs(300),
+            max_attempts: 4,
+            max_retry_wait: Duration::from_secs(30),
+            cache_file: None,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    current: RwLock<Option<Arc<AccessToken>>>,
+    fetch: tokio::sync::Mutex<()>,
+    refreshing: AtomicBool,
+}
+
+impl Slot {
+    fn get(&self) -> Option<Arc<AccessToken>> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+    fn set(&self, t: Arc<AccessToken>) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(t);
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct CacheFile {
+    version: u32,
+    tokens: HashMap<String, CachedEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CachedEntry {
+    access_token: String,
+    expires_on: i64,
+    received: i64,
+}
+
+/// The broker. Cheap to share (`Arc`).
+#[derive(Debug)]
+pub struct TokenBroker {
+    opts: BrokerOptions,
+    http: reqwest::Client,
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
+    requests: AtomicU64,
+    file_lock: Mutex<()>,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<NumberOrString>,
+    #[serde(default)]
+    expires_on: Option<NumberOrString>,
+}
+
+/// v1 sends numbers as strings, v2 as integers (`entra-oauth.md` §1).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NumberOrString {
+    N(i64),
+    S(String),
+}
+
+impl NumberOrString {
+    fn value(&self) -> Option<i64> {
+        match self {
+            NumberOrString::N(n) => Some(*n),
+            NumberOrString::S(s) => s.trim().parse().ok(),
+        }
+    }
+}
+
+fn canonical(tenant: &str) -> std::borrow::Cow<'_, str> {
+    if tenant.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(tenant.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(tenant)
+    }
+}
+
+impl TokenBroker {
+    /// A broker over `http` (which carries any extra CA and timeouts).
+    pub fn new(opts: BrokerOptions, http: reqwest::Client) -> Arc<Self> {
+        let broker = Arc::new(Self {
+            opts,
+            http,
+            slots: Mutex::new(HashMap::new()),
+            requests: AtomicU64::new(0),
+            file_lock: Mutex::new(()),
+        });
+        broker.load_file();
+        broker
+    }
+
+    /// Token requests sent so far (retries included).
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The token endpoint for a tenant.
+    pub fn token_endpoint(&self, tenant: &str) -> String {
+        match self.opts.version {
+            TokenVersion::V1 => format!("{}/{tenant}/oauth2/token", self.opts.authority),
+            TokenVersion::V2 => format!("{}/{tenant}/oauth2/v2.0/token", self.opts.authority),
+        }
+    }
+
+    fn file_key(&self, tenant: &str) -> String {
+        format!(
+            "{}|{}|{}|{}|{}",
+            self.opts.cloud, self.opts.authority, tenant, self.opts.client_id, self.opts.resource
+        )
+    }
+
+    fn slot(&self, tenant: &str) -> Arc<Slot> {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = slots.get(tenant) {
+            return s.clone();
+        }
+        slots.entry(tenant.to_owned()).or_default().clone()
+    }
+
+    /// A cached token if one is usable now, without any I/O.
+    pub fn cached(&self, tenant: &str) -> Option<Arc<AccessToken>> {
+        let tenant = canonical(tenant);
+        let slot = self
+            .slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tenant.as_ref())?
+            .clone();
+        slot.get().filter(|t| t.usable(OffsetDateTime::now_utc()))
+    }
+
+    /// A token for `tenant` (id or domain); `label` names the tenant in errors.
+    pub async fn token(
+        self: &Arc<Self>,
+        tenant: &str,
+        label: &str,
+    ) -> Result<Arc<AccessToken>, AuthError> {
+        let tenant = canonical(tenant).into_owned();
+        let slot = self.slot(&tenant);
+        let now = OffsetDateTime::now_utc();
+        if let Some(t) = slot.get().filter(|t| t.usable(now)) {
+            if t.wants_refresh(now, self.opts.refresh_before)
+                && !slot.refreshing.swap(true, Ordering::AcqRel)
+            {
+                let me = self.clone();
+                let (slot2, tenant2, label2) = (slot.clone(), tenant.clone(), label.to_owned());
+                tokio::spawn(async move {
+                    let _g = slot2.fetch.lock().await;
+                    match me.fetch(&tenant2, &label2).await {
+                        Ok(fresh) => slot2.set(Arc::new(fresh)),
+                        Err(e) => {
+                            tracing::warn!(tenant = %label2, error = %e, "background token refresh failed; the current token stays in use")
+                        }
+                    }
+                    slot2.refreshing.store(false, Ordering::Release);
+                });
+            }
+            return Ok(t);
+        }
+        let _g = slot.fetch.lock().await;
+        if let Some(t) = slot.get().filter(|t| t.usable(OffsetDateTime::now_utc())) {
+            return Ok(t);
+        }
+        let fresh = Arc::new(self.fetch(&tenant, label).await?);
+        slot.set(fresh.clone());
+        Ok(fresh)
+    }
+
+    async fn fetch(&self, tenant: &str, label: &str) -> Result<AccessToken, AuthError> {
+        let url = self.token_endpoint(tenant);
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let mut form: Vec<(&str, String)> = vec![
+                ("grant_type", "client_credentials".into()),
+                ("client_id", self.opts.client_id.clone()),
+            ];
+            match self.opts.version {
+                TokenVersion::V1 => form.push(("resource", self.opts.resource.clone())),
+                TokenVersion::V2 => form.push((
+                    "scope",
+                    format!("{}/.default", self.opts.resource.trim_end_matches('/')),
+                )),
+            }
+            match self.opts.credential.as_ref() {
+                ClientCredential::Secret(s) => form.push(("client_secret", s.expose().to_owned())),
+                ClientCredential::Certificate(c) => {
+                    form.push((
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
+                    ));
+                    form.push(("client_assertion", c.assertion(&self.opts.client_id, &url)?));
+                }
+            }
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let sent = OffsetDateTime::now_utc();
+            let result = self
+                .http
+                .post(&url)
+                .header("client-request-id", uuid::Uuid::new_v4().to_string())
+                .form(&form)
+                .send()
+                .await;
+            let resp = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    if attempt < self.opts.max_attempts {
+                        tokio::time::sleep(self.backoff(attempt, None)).await;
+                        continue;
+                    }
+                    return Err(AuthError::Network {
+                        tenant: label.to_owned(),
+                        url,
+                        message: e.to_string(),
+                    });
+                }
+            };
+            let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let body = resp.text().await.unwrap_or_default();
+            if status == 429 || status >= 500 {
+                if attempt < self.opts.max_attempts {
+                    tokio::time::sleep(self.backoff(attempt, retry_after)).await;
+                    continue;
+                }
+                if let Some(f) = EntraFailure::parse(status, &body) {
+                    return Err(AuthError::Entra {
+                        tenant: label.to_owned(),
+                        failure: f,
+                    });
+                }
+                return Err(AuthError::Unavailable {
+                    tenant: label.to_owned(),
+                    status,
+                    attempts: attempt,
+                });
+            }
+            if status != 200 {
+                return Err(match EntraFailure::parse(status, &body) {
+                    Some(f) => AuthError::Entra {
+                        tenant: label.to_owned(),
+                        failure: f,
+                    },
+                    None => AuthError::Protocol {
+                        tenant: label.to_owned(),
+                        url,
+                        status,
+                        detail: "not an Entra error body".into(),
+                    },
+                });
+            }
+            let answer: TokenAnswer =
+                serde_json::from_str(&body).map_err(|e| AuthError::Protocol {
+                    tenant: label.to_owned(),
+                    url: url.clone(),
+                    status,
+                    detail: format!("token response: {e}"),
+                })?;
+            let expires_on = match (
+                answer.expires_on.as_ref().and_then(NumberOrString::value),
+                answer.expires_in.as_ref().and_then(NumberOrString::value),
+            ) {
+                (Some(on), _) => OffsetDateTime::from_unix_timestamp(on).ok(),
+                (None, Some(secs)) => Some(sent + time::Duration::seconds(secs)),
+                (None, None) => None,
+            }
+            .ok_or_else(|| AuthError::Protocol {
+                tenant: label.to_owned(),
+                url: url.clone(),
+                status,
+                detail: "no expires_in".into(),
+            })?;
+            let token = AccessToken {
+                token: Secret::new(answer.access_token),
+                expires_on,
+                received: sent,
+            };
+            self.save_file(tenant, &token);
+            return Ok(token);
+        }
+    }
+
+    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let wait = retry_after.unwrap_or_else(|| {
+            let base = Duration::from_millis(250) * 2u32.saturating_pow(attempt.saturating_sub(1));
+            let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]);
+            base + Duration::from_millis(jitter)
+        });
+        wait.min(self.opts.max_retry_wait)
+    }
+
+    fn load_file(&self) {
+        let Some(path) = &self.opts.cache_file else {
+            return;
+        };
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return;
+        };
+        let Ok(file) = serde_json::from_str::<CacheFile>(&text) else {
+            tracing::warn!(path = %path.display(), "token cache file is unreadable; starting empty");
+            return;
+        };
+        let prefix = format!("{}|{}|", self.opts.cloud, self.opts.authority);
+        let suffix = format!("|{}|{}", self.opts.client_id, self.opts.resource);
+        let now = OffsetDateTime::now_utc();
+        for (key, e) in file.tokens {
+            let Some(tenant) = key
+                .strip_prefix(&prefix)
+                .and_then(|r| r.strip_suffix(&suffix))
+            else {
+                continue;
+            };
+            let (Ok(expires_on), Ok(received)) = (
+                OffsetDateTime::from_unix_timestamp(e.expires_on),
+                OffsetDateTime::from_unix_timestamp(e.received),
+            ) else {
+                continue;
+            };
+            let t = AccessToken {
+                token: Secret::new(e.access_token),
+                expires_on,
+                received,
+            };
+            if t.usable(now) {
+                self.slot(tenant).set(Arc::new(t));
+            }
+        }
+    }
+
+    fn save_file(&self, tenant: &str, token: &AccessToken) {
+        let Some(path) = &self.opts.cache_file else {
+            return;
+        };
+        let _g = self.file_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut file: CacheFile = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        file.version = 1;
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        file.tokens.retain(|_, e| e.expires_on > now);
+        file.tokens.insert(
+            self.file_key(tenant),
+            CachedEntry {
+                access_token: token.token.expose().to_owned(),
+                expires_on: token.expires_on.unix_timestamp(),
+                received: token.received.unix_timestamp(),
+            },
+        );
+        let text = match serde_json::to_string(&file) {
+            Ok(t) => t,
+            Err(_) => return,
+        };
+        if let Err(e) = crate::config::write_private(path, &text) {
+            tracing::warn!(error = %e, "cannot write the token cache file");
+        }
+    }
+}
