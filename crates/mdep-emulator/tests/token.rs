@@ -720,7 +720,7 @@ async fn certificate_assertion_errors() {
     ] {
         with_assertion(&e, CONTOSO, "oauth2/v2.0/token", bad)
             .await
-            .entra_error(400, "invalid_request", 50027);
+            .entra_error(401, "invalid_client", 50027);
     }
     // alg=none with a stripped signature.
     let none = {
@@ -736,7 +736,7 @@ async fn certificate_assertion_errors() {
     };
     with_assertion(&e, CONTOSO, "oauth2/v2.0/token", &none)
         .await
-        .entra_error(400, "invalid_request", 50027);
+        .entra_error(401, "invalid_client", 50027);
     // Wrong assertion type.
     e.post_form(
         &format!("/{CONTOSO}/oauth2/v2.0/token"),

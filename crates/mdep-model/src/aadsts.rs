@@ -45,7 +45,7 @@ codes! {
     ASSERTION_KEY_INVALID = 700027, "invalid_client", 401, "The certificate that signed the assertion is not registered on the app, or the signature does not verify. Upload the certificate's public part to the app.";
     ASSERTION_TIME_RANGE = 700024, "invalid_client", 401, "The client assertion is expired or not yet valid. Check the machine clock (UTC) and build a fresh assertion per request.";
     ASSERTION_SUBJECT_MISMATCH = 50048, "invalid_client", 401, "The assertion's iss and sub must both be the app's client id.";
-    INVALID_ASSERTION = 50027, "invalid_request", 400, "The client assertion is not a well-formed signed JWT with a certificate thumbprint (x5t or x5t#S256) header.";
+    INVALID_ASSERTION = 50027, "invalid_client", 401, "The client assertion is not a well-formed signed JWT with a certificate thumbprint (x5t or x5t#S256) header.";
     ASSERTION_AUDIENCE = 700023, "invalid_client", 401, "The assertion's aud must be the token endpoint the request is sent to (as its discovery document names it).";
     ASSERTION_CLIENT_MISMATCH = 700021, "invalid_client", 401, "The assertion's iss/sub must equal the client_id sent with it.";
     ASSERTION_REPLAYED = 50013, "invalid_client", 401, "A client assertion (jti) can be used once only. Build a new assertion per request.";

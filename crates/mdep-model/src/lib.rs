@@ -1,10 +1,13 @@
 //! Pure types shared by the mdep toolkit and the emulator; no I/O lives here.
 //!
 //! - [`permissions`]: the WindowsDefenderATP application and its application roles.
+//! - [`cloud`]: clouds, their sign-in and API hosts, and the regional API hosts.
 //! - [`aadsts`]: the Entra ID error codes of the client-credentials and consent flows,
 //!   with the OAuth `error` value, HTTP status and a hint a person can act on.
 
 pub mod aadsts;
+pub mod cloud;
 pub mod permissions;
 
+pub use cloud::{Cloud, Region};
 pub use permissions::{AppRole, MDE_RESOURCES, WINDOWS_DEFENDER_ATP_APP_ID};
