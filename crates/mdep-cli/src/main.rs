@@ -1,6 +1,8 @@
 //! The `mdep` command: thin glue over the mdep library crates.
 
+mod context;
 mod emulator;
+mod partner;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -12,26 +14,51 @@ use std::process::ExitCode;
     name = "mdep",
     version,
     about,
-    after_help = "Examples:\n  mdep emulator serve --listen 127.0.0.1:0 --scenario examples/scenario.toml\n  mdep emulator state --state-dir ~/.local/state/mdep/emulator"
+    after_help = "Examples:\n  mdep config init --client-id <APP_ID>\n  mdep tenants add Contoso --tenant contoso.onmicrosoft.com\n  mdep consent-url --tenant Contoso\n  mdep tenants check\n  mdep emulator serve --listen 127.0.0.1:0 --scenario examples/scenario.toml"
 )]
 struct Cli {
+    #[command(flatten)]
+    global: context::Global,
+    /// Log what mdep does to standard error (never secrets or tokens).
+    #[arg(short, long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The configuration file: create, locate, check.
+    #[command(subcommand)]
+    Config(partner::ConfigCommand),
+    /// Customer tenants: add, remove, list, and the permissions report (`check`).
+    #[command(subcommand)]
+    Tenants(partner::TenantsCommand),
+    /// Print the admin-consent link a customer's Global Administrator opens.
+    #[command(
+        after_help = "Examples:\n  mdep consent-url\n  mdep consent-url --tenant Contoso --v2 --redirect-uri https://portal.azure.com"
+    )]
+    ConsentUrl(partner::ConsentArgs),
+    /// Tokens: get one for a tenant, inspect, validate.
+    #[command(subcommand)]
+    Token(partner::TokenCommand),
     /// Run and manage the local Entra ID emulator.
     #[command(subcommand)]
     Emulator(emulator::EmulatorCommand),
 }
 
 fn main() -> ExitCode {
+    context::init_local_offset();
     let cli = Cli::parse();
+    let filter = if cli.verbose {
+        "warn,mdep=debug,mdep_auth=debug,mdep_emulator=info"
+    } else {
+        "warn"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MDEP_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -45,22 +72,36 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let g = cli.global;
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Config(cmd) => partner::config(cmd, &g).await,
+            Command::Tenants(cmd) => partner::tenants(cmd, &g).await,
+            Command::ConsentUrl(args) => partner::consent_url(args, &g).await,
+            Command::Token(cmd) => partner::token(cmd, &g).await,
             Command::Emulator(cmd) => emulator::run(cmd).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if let Some(io) = e.downcast_ref::<std::io::Error>()
-                && io.kind() == std::io::ErrorKind::BrokenPipe
-            {
-                return ExitCode::SUCCESS;
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            if let Some(nr) = e.downcast_ref::<partner::NotReady>() {
+                eprintln!("{nr}");
+                return ExitCode::from(2);
             }
             eprintln!("error: {e}");
             for cause in e.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
+            }
+            if let Some(auth) = e.downcast_ref::<mdep_auth::AuthError>() {
+                if let Some(h) = auth.hint().filter(|h| !e.to_string().contains(h.as_str())) {
+                    eprintln!("  hint: {h}");
+                }
             }
             ExitCode::FAILURE
         }
