@@ -2,63 +2,11 @@
 //! its own CA, `ready.json`, the admin subcommands, and state that survives a restart.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mdep");
-
-fn example_scenario() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/scenario.toml")
-}
-
-struct Server {
-    child: Child,
-    ready: Value,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(state_dir: &Path, extra: &[&str]) -> Server {
-    let ready_file = state_dir.join("ready.json");
-    let _ = std::fs::remove_file(&ready_file);
-    let mut child = Command::new(BIN)
-        .args([
-            "emulator",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--state-dir",
-        ])
-        .arg(state_dir)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn mdep");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&ready_file)
-            && let Ok(ready) = serde_json::from_str::<Value>(&text)
-        {
-            return Server { child, ready };
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "mdep exited {status}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        assert!(Instant::now() < deadline, "no ready.json after 30 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+mod common;
+use common::*;
 
 fn client(ca: &str) -> reqwest::blocking::Client {
     let pem = std::fs::read(ca).expect("ca");

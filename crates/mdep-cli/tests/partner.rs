@@ -1,0 +1,405 @@
+//! The partner commands as a user runs them, against the emulator: configuration, tenant
+//! list, the permissions report, consent links, tokens; and nothing secret in any output.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+
+const APP: &str = "d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70";
+const SECRET: &str = "Fab8Q~example-secret-value-0123456789abc";
+const WOODGROVE: &str = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d";
+
+struct Env {
+    _tmp: tempfile::TempDir,
+    config: PathBuf,
+    home: PathBuf,
+    server: Server,
+    state: PathBuf,
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", self.stdout, self.stderr))
+    }
+}
+
+impl Env {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let state = tmp.path().join("state");
+        let server = start(
+            &state,
+            &["--scenario", example_scenario().to_str().expect("utf8")],
+        );
+        let home = tmp.path().join("home");
+        std::fs::create_dir_all(&home).expect("home");
+        let config = tmp.path().join("config.toml");
+        let env = Self {
+            config,
+            home,
+            server,
+            state,
+            _tmp: tmp,
+        };
+        let o = env.run(&["config", "init", "--client-id", APP]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        let base = env.server.ready["base_url"]
+            .as_str()
+            .expect("base")
+            .to_owned();
+        let text = std::fs::read_to_string(&env.config)
+            .expect("config")
+            .replace(
+                "# authority_host = \"https://127.0.0.1:8443\"",
+                &format!("authority_host = \"{base}\""),
+            )
+            .replace(
+                "# ca_file = \"~/.local/state/mdep/emulator/ca.pem\"",
+                &format!("ca_file = \"{}\"", env.state.join("ca.pem").display()),
+            );
+        std::fs::write(&env.config, text).expect("write");
+        env
+    }
+
+    fn run(&self, args: &[&str]) -> Out {
+        self.run_in(args, None)
+    }
+
+    fn run_in(&self, args: &[&str], stdin: Option<&str>) -> Out {
+        use std::io::Write;
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .env("MDEP_CONFIG", &self.config)
+            .env("MDEP_CLIENT_SECRET", SECRET)
+            .env("HOME", &self.home)
+            .env("XDG_CACHE_HOME", self.home.join("cache"))
+            .env_remove("MDEP_LOG")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn");
+        if let Some(s) = stdin {
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(s.as_bytes())
+                .expect("write");
+        }
+        drop(child.stdin.take());
+        let out = child.wait_with_output().expect("wait");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
+    }
+
+    fn add_tenants(&self) {
+        for (name, id, tag) in [
+            ("Contoso", "contoso.onmicrosoft.com", "eu"),
+            ("Woodgrove", WOODGROVE, "us"),
+            ("Fabrikam", "fabrikam.onmicrosoft.com", "home"),
+        ] {
+            let o = self.run(&["tenants", "add", name, "--tenant", id, "--tag", tag]);
+            assert_eq!(o.code, 0, "{}", o.stderr);
+        }
+    }
+}
+
+#[test]
+fn config_init_is_private_and_refuses_to_overwrite() {
+    let env = Env::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&env.config)
+                .expect("meta")
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+    let o = env.run(&["config", "init"]);
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("--force"), "{}", o.stderr);
+    let o = env.run(&["config", "show", "-o", "json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v = o.json();
+    assert_eq!(v["client_id"], APP);
+    assert_eq!(
+        v["credential"],
+        "client secret from environment variable MDEP_CLIENT_SECRET"
+    );
+    assert_eq!(v["resource"], "https://api.securitycenter.microsoft.com");
+}
+
+#[test]
+fn tenants_add_list_remove() {
+    let env = Env::new();
+    env.add_tenants();
+    let dup = env.run(&["tenants", "add", "contoso", "--tenant", "x.onmicrosoft.com"]);
+    assert_ne!(dup.code, 0);
+    assert!(dup.stderr.contains("exists already"));
+    let bad = env.run(&["tenants", "add", "Bad", "--tenant", "not a tenant"]);
+    assert_ne!(bad.code, 0);
+    let list = env.run(&["tenants", "list", "-o", "json"]).json();
+    assert_eq!(list.as_array().map(Vec::len), Some(3));
+    assert_eq!(list[0]["tags"], serde_json::json!(["eu"]));
+    assert_eq!(env.run(&["tenants", "remove", "woodgrove"]).code, 0);
+    assert_eq!(
+        env.run(&["tenants", "list", "-o", "json"])
+            .json()
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+}
+
+#[test]
+fn permissions_report_names_who_must_consent() {
+    let env = Env::new();
+    env.add_tenants();
+    let o = env.run(&["tenants", "check", "-o", "json"]);
+    assert_eq!(o.code, 2, "not every tenant is ready: {}", o.stderr);
+    let rows = o.json();
+    let row = |name: &str| {
+        rows.as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["name"] == name)
+            .cloned()
+            .expect("row")
+    };
+    let contoso = row("Contoso");
+    assert_eq!(contoso["ready"], true);
+    assert_eq!(
+        contoso["granted"],
+        serde_json::json!(["Alert.Read.All", "Machine.Read.All"])
+    );
+    assert_eq!(contoso["tid"], "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9");
+    let woodgrove = row("Woodgrove");
+    assert_eq!(woodgrove["aadsts"], 700016);
+    assert!(
+        woodgrove["hint"]
+            .as_str()
+            .expect("hint")
+            .contains("mdep consent-url --tenant Woodgrove")
+    );
+    assert_eq!(row("Fabrikam")["status"], "missing roles");
+    // Only the ready one: exit 0.
+    let o = env.run(&["tenants", "check", "--tag", "eu"]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("Contoso") && o.stdout.contains("ready"));
+    // A permission is added: who must consent again?
+    let state = &env.state;
+    let st = state.to_str().expect("utf8");
+    let add = Command::new(BIN)
+        .args([
+            "emulator",
+            "app",
+            "permission",
+            "add",
+            "--app",
+            APP,
+            "--permission",
+            "Machine.Isolate",
+            "--state-dir",
+            st,
+        ])
+        .output()
+        .expect("run");
+    assert!(add.status.success());
+    let cfg = std::fs::read_to_string(&env.config).expect("cfg").replace(
+        "required_permissions = [\"Alert.Read.All\", \"Machine.Read.All\"]",
+        "required_permissions = [\"Alert.Read.All\", \"Machine.Read.All\", \"Machine.Isolate\"]",
+    );
+    std::fs::write(&env.config, cfg).expect("write");
+    let o = env.run(&[
+        "tenants",
+        "check",
+        "--tenant",
+        "Contoso",
+        "--no-token-cache",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(o.code, 2);
+    assert_eq!(
+        o.json()[0]["missing"],
+        serde_json::json!(["Machine.Isolate"])
+    );
+}
+
+#[test]
+fn consent_links_for_the_configured_authority() {
+    let env = Env::new();
+    env.add_tenants();
+    let base = env.server.ready["base_url"].as_str().expect("base");
+    let o = env.run(&["consent-url"]);
+    assert_eq!(
+        o.stdout.trim(),
+        format!(
+            "{base}/common/oauth2/authorize?prompt=consent&client_id={APP}&response_type=code&sso_reload=true"
+        )
+    );
+    let o = env.run(&[
+        "consent-url",
+        "--tenant",
+        "Woodgrove",
+        "--v2",
+        "--redirect-uri",
+        "https://portal.azure.com",
+        "--state",
+        "s1",
+    ]);
+    assert_eq!(
+        o.stdout.trim(),
+        format!(
+            "{base}/{WOODGROVE}/v2.0/adminconsent?client_id={APP}&scope=https%3A%2F%2Fapi.securitycenter.microsoft.com%2F.default&redirect_uri=https%3A%2F%2Fportal.azure.com&state=s1"
+        )
+    );
+    assert_ne!(env.run(&["consent-url", "--tenant", "Nobody"]).code, 0);
+}
+
+#[test]
+fn tokens_get_inspect_validate() {
+    let env = Env::new();
+    env.add_tenants();
+    let o = env.run(&["token", "get", "--tenant", "Contoso", "-o", "json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(
+        o.json()["roles"],
+        serde_json::json!(["Alert.Read.All", "Machine.Read.All"])
+    );
+    let raw = env
+        .run(&["token", "get", "--tenant", "Contoso", "--raw"])
+        .stdout
+        .trim()
+        .to_owned();
+    assert_eq!(raw.split('.').count(), 3);
+    let o = env.run_in(&["token", "inspect", "-o", "json"], Some(&raw));
+    assert_eq!(
+        o.json()["claims"]["tid"],
+        "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"
+    );
+    assert!(
+        o.json()["times"]["exp"]
+            .as_str()
+            .expect("exp")
+            .contains("UTC")
+    );
+    let o = env.run_in(
+        &[
+            "token",
+            "validate",
+            "--tenant",
+            "Contoso",
+            "--require",
+            "Alert.Read.All",
+        ],
+        Some(&raw),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.starts_with("valid"));
+    let o = env.run_in(
+        &[
+            "token",
+            "validate",
+            "--require",
+            "Machine.Isolate",
+            "-o",
+            "json",
+        ],
+        Some(&raw),
+    );
+    assert_eq!(o.code, 2);
+    assert_eq!(o.json()["check"], "roles");
+    let o = env.run_in(&["token", "validate", "--tenant", "Woodgrove"], Some(&raw));
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains("issuer") || o.stderr.contains("tenant"),
+        "{}",
+        o.stderr
+    );
+    let o = env.run(&["token", "get", "--tenant", "Woodgrove"]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("AADSTS700016")
+            && o.stderr.contains("mdep consent-url --tenant Woodgrove"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn secrets_and_tokens_never_appear_in_output_or_logs() {
+    let env = Env::new();
+    env.add_tenants();
+    let raw = env
+        .run(&[
+            "token",
+            "get",
+            "--tenant",
+            "Contoso",
+            "--raw",
+            "--no-token-cache",
+        ])
+        .stdout
+        .trim()
+        .to_owned();
+    let signature = raw.rsplit('.').next().expect("sig").to_owned();
+    for args in [
+        vec!["tenants", "check", "--verbose"],
+        vec![
+            "tenants",
+            "check",
+            "--verbose",
+            "-o",
+            "json",
+            "--no-token-cache",
+        ],
+        vec!["token", "get", "--tenant", "Contoso", "--verbose"],
+        vec!["token", "get", "--tenant", "Woodgrove", "--verbose"],
+        vec!["config", "show", "--verbose"],
+    ] {
+        let o = env.run(&args);
+        for text in [&o.stdout, &o.stderr] {
+            assert!(!text.contains(SECRET), "{args:?} printed the secret");
+            assert!(!text.contains(&signature), "{args:?} printed a token");
+            assert!(!text.contains("eyJ0eXAi"), "{args:?} printed a token");
+        }
+    }
+    // A secret written in the config is warned about, and still never printed.
+    let cfg = std::fs::read_to_string(&env.config).expect("cfg").replace(
+        "secret_env = \"MDEP_CLIENT_SECRET\"",
+        &format!("client_secret = \"{SECRET}\""),
+    );
+    std::fs::write(&env.config, cfg).expect("write");
+    let o = env.run(&["tenants", "check", "--verbose", "--tag", "eu"]);
+    assert!(o.stderr.contains("plain text"), "{}", o.stderr);
+    assert!(!o.stderr.contains(SECRET) && !o.stdout.contains(SECRET));
+}
+
+#[test]
+fn a_missing_config_says_how_to_make_one() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let o = Command::new(BIN)
+        .args(["tenants", "list"])
+        .env("MDEP_CONFIG", tmp.path().join("none.toml"))
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("mdep config init"));
+}
