@@ -60,6 +60,15 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
+    if let Some(secs) = args.iter().find_map(|a| a.strip_prefix("--sign-only=")) {
+        return match sign_only(secs) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("token_issuance: sign-only: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if std::env::var_os(PINNED_ENV).is_none() {
         return reexec_pinned(&args);
     }
@@ -193,7 +202,7 @@ fn run() -> Result<(), BoxError> {
         .build()?;
     let load = runtime.block_on(async {
         tokio::select! {
-            r = drive(&server.base_url, &cfg) => r,
+            r = drive(&server.base_url, server.pid, &cfg) => r,
             _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
         }
     });
@@ -220,7 +229,12 @@ fn run() -> Result<(), BoxError> {
         cfg.openssl_seconds
     );
     let openssl = openssl_sign_per_sec(cfg.openssl_seconds)?;
-    report(&load, &openssl, &cfg);
+    println!(
+        "token_issuance: aws-lc-rs RSA-2048 signing (the server's own code path) for {} s on core {SERVER_CORE}",
+        cfg.openssl_seconds
+    );
+    let aws_lc = aws_lc_sign_per_sec(cfg.openssl_seconds)?;
+    report(&load, &openssl, aws_lc, &cfg);
     Ok(())
 }
 
@@ -236,6 +250,7 @@ fn cpus_allowed() -> Option<String> {
 /// The emulator as a child process; stopped when dropped, whatever happened.
 struct Server {
     child: Option<Child>,
+    pid: u32,
     base_url: String,
     log: PathBuf,
 }
@@ -272,6 +287,7 @@ impl Server {
                 )
             })?;
         let mut server = Self {
+            pid: child.id(),
             child: Some(child),
             base_url: String::new(),
             log,
@@ -381,6 +397,8 @@ struct Load {
     window: Duration,
     /// Requests sent in the warm-up (any outcome).
     warmup_requests: u64,
+    /// CPU use over the window, when `/proc` could be read.
+    cpu: Option<CpuUse>,
 }
 
 impl Load {
@@ -398,7 +416,7 @@ struct Worker {
     warmup_requests: u64,
 }
 
-async fn drive(base_url: &str, cfg: &Config) -> Result<Load, BoxError> {
+async fn drive(base_url: &str, server_pid: u32, cfg: &Config) -> Result<Load, BoxError> {
     let client = reqwest::Client::builder()
         .http1_only()
         .no_proxy()
@@ -449,6 +467,13 @@ async fn drive(base_url: &str, cfg: &Config) -> Result<Load, BoxError> {
         let body = body.clone();
         tasks.spawn(async move { worker(client, url, body, measure_from, measure_to).await });
     }
+    let sampler = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from.into()).await;
+        let before = CpuSample::take(server_pid);
+        tokio::time::sleep_until(measure_to.into()).await;
+        let after = CpuSample::take(server_pid);
+        Some(CpuUse::between(&before?, &after?))
+    });
     let mut load = Load::default();
     while let Some(w) = tasks.join_next().await {
         let w = w?;
@@ -462,6 +487,7 @@ async fn drive(base_url: &str, cfg: &Config) -> Result<Load, BoxError> {
         load.latencies_us.extend(w.latencies_us);
     }
     load.window = measure_to - measure_from;
+    load.cpu = sampler.await.ok().flatten();
     Ok(load)
 }
 
@@ -542,6 +568,135 @@ async fn worker(
     w
 }
 
+/// CPU counters at one instant, in clock ticks.
+struct CpuSample {
+    /// Server process: user + system.
+    server: u64,
+    /// This process: user + system.
+    me: u64,
+    /// Per core (`cpuN` of `/proc/stat`): (busy, total).
+    cores: Vec<(u64, u64)>,
+}
+
+impl CpuSample {
+    fn take(server_pid: u32) -> Option<Self> {
+        let server = proc_ticks(&format!("/proc/{server_pid}/stat"))?;
+        let me = proc_ticks("/proc/self/stat")?;
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let cores = stat
+            .lines()
+            .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
+            .map(|l| {
+                let v: Vec<u64> = l
+                    .split_whitespace()
+                    .skip(1)
+                    .filter_map(|x| x.parse().ok())
+                    .collect();
+                let total: u64 = v.iter().take(8).sum();
+                // idle + iowait
+                let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+                (total.saturating_sub(idle), total)
+            })
+            .collect();
+        Some(Self { server, me, cores })
+    }
+}
+
+/// utime + stime of a `/proc/<pid>/stat` file.
+fn proc_ticks(path: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &text[text.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // rest[0] is field 3 (state); utime and stime are fields 14 and 15.
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+/// CPU use over the window, each as a fraction of one core.
+struct CpuUse {
+    /// The server process.
+    server: f64,
+    /// The load generator.
+    me: f64,
+    /// Core 0 busy, all processes.
+    core0: f64,
+    /// Core 1 busy, all processes.
+    core1: f64,
+}
+
+impl CpuUse {
+    fn between(a: &CpuSample, b: &CpuSample) -> Self {
+        let core = |i: usize| -> (f64, u64) {
+            match (a.cores.get(i), b.cores.get(i)) {
+                (Some((ab, at)), Some((bb, bt))) if bt > at => {
+                    ((bb - ab) as f64 / (bt - at) as f64, bt - at)
+                }
+                _ => (0.0, 0),
+            }
+        };
+        let (core0, ticks0) = core(0);
+        let (core1, _) = core(1);
+        // Both cores count the same wall time; core 0's total ticks are the window.
+        let window = ticks0.max(1) as f64;
+        Self {
+            server: b.server.saturating_sub(a.server) as f64 / window,
+            me: b.me.saturating_sub(a.me) as f64 / window,
+            core0,
+            core1,
+        }
+    }
+}
+
+/// Runs this program under `taskset -c 0` in its sign-only mode: the rate of the
+/// server's own signing code (`SigningKey::sign_rs256`, aws-lc-rs) on the server's core.
+fn aws_lc_sign_per_sec(seconds: u64) -> Result<f64, BoxError> {
+    let exe = std::env::current_exe()?;
+    let out = Command::new("taskset")
+        .arg("-c")
+        .arg(SERVER_CORE)
+        .arg(&exe)
+        .arg("--bench")
+        .arg(format!("--sign-only={seconds}"))
+        .stdin(Stdio::null())
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "the sign-only run failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    text.lines()
+        .find_map(|l| l.strip_prefix("sign/s "))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| format!("the sign-only run printed no rate: {text}").into())
+}
+
+/// The sign-only mode: signs a JWT-sized message with a fresh RSA-2048 key for `secs`
+/// seconds (at most 60) and prints `sign/s RATE`.
+fn sign_only(secs: &str) -> Result<(), BoxError> {
+    use mdep_emulator::keys::{KeyStatus, SigningKey};
+    let secs: u64 = secs.parse()?;
+    let secs = secs.clamp(1, 60);
+    let key = SigningKey::generate(KeyStatus::Active)?;
+    // A client-credentials token's signing input is about 1.1 kB.
+    let message = vec![b'a'; 1100];
+    for _ in 0..50 {
+        std::hint::black_box(key.sign_rs256(&message));
+    }
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(secs);
+    let mut n: u64 = 0;
+    while n < 10_000_000 && Instant::now() < deadline {
+        std::hint::black_box(key.sign_rs256(&message));
+        n += 1;
+    }
+    println!("sign/s {:.1}", n as f64 / start.elapsed().as_secs_f64());
+    Ok(())
+}
+
 fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() > max {
         let mut t: String = s.chars().take(max).collect();
@@ -617,7 +772,7 @@ fn percentile(sorted: &[u32], p: f64) -> Duration {
     Duration::from_micros(u64::from(sorted[i]))
 }
 
-fn report(load: &Load, openssl: &OpenSsl, cfg: &Config) {
+fn report(load: &Load, openssl: &OpenSsl, aws_lc: f64, cfg: &Config) {
     let mut lat = load.latencies_us.clone();
     lat.sort_unstable();
     let secs = load.window.as_secs_f64();
@@ -631,7 +786,7 @@ fn report(load: &Load, openssl: &OpenSsl, cfg: &Config) {
         "Token issuance (client credentials), {} connections, {:.0} s window",
         cfg.connections, secs
     );
-    let rows = [
+    let mut rows = vec![
         (
             format!("tokens/s (server on core {SERVER_CORE})"),
             format!("{tps:.1}"),
@@ -644,6 +799,14 @@ fn report(load: &Load, openssl: &OpenSsl, cfg: &Config) {
             "ratio tokens/s / sign/s".to_owned(),
             format!("{ratio:.1} %"),
         ),
+        (
+            format!("aws-lc-rs RSA-2048 sign/s (core {SERVER_CORE})"),
+            format!("{aws_lc:.1}"),
+        ),
+        (
+            "ratio tokens/s / aws-lc-rs sign/s".to_owned(),
+            format!("{:.1} %", 100.0 * tps / aws_lc),
+        ),
         ("p50 latency".to_owned(), format!("{:.2} ms", ms(p50))),
         ("p99 latency".to_owned(), format!("{:.2} ms", ms(p99))),
         ("tokens in window".to_owned(), load.ok.to_string()),
@@ -652,6 +815,13 @@ fn report(load: &Load, openssl: &OpenSsl, cfg: &Config) {
             format!("{} / {}", load.bad_status, load.transport),
         ),
     ];
+    if let Some(c) = &load.cpu {
+        let pct = |x: f64| format!("{:.0} %", 100.0 * x);
+        rows.push(("server CPU (of one core)".to_owned(), pct(c.server)));
+        rows.push(("core 0 busy, all processes".to_owned(), pct(c.core0)));
+        rows.push(("load generator CPU".to_owned(), pct(c.me)));
+        rows.push(("core 1 busy, all processes".to_owned(), pct(c.core1)));
+    }
     println!("| {:<34} | {:>12} |", "metric", "value");
     println!("|{:-<36}|{:->14}|", "", "");
     for (k, v) in &rows {
@@ -664,6 +834,21 @@ fn report(load: &Load, openssl: &OpenSsl, cfg: &Config) {
     );
     if let Some(e) = &load.first_error {
         println!("first error: {e}");
+    }
+    if let Some(c) = &load.cpu {
+        if c.core0 - c.server > 0.03 {
+            println!(
+                "warning: other processes used {:.0} % of core 0 during the window; the figures are low",
+                100.0 * (c.core0 - c.server)
+            );
+        }
+        if c.core1 > 0.95 {
+            println!(
+                "warning: core 1 was {:.0} % busy (load generator {:.0} %); the load may have been the limit",
+                100.0 * c.core1,
+                100.0 * c.me
+            );
+        }
     }
     println!(
         "target: >= 90% of single-core openssl sign/s: {}",
