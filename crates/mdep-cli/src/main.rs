@@ -85,10 +85,10 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if let Some(io) = e.downcast_ref::<std::io::Error>() {
-                if io.kind() == std::io::ErrorKind::BrokenPipe {
-                    return ExitCode::SUCCESS;
-                }
+            if let Some(io) = e.downcast_ref::<std::io::Error>()
+                && io.kind() == std::io::ErrorKind::BrokenPipe
+            {
+                return ExitCode::SUCCESS;
             }
             if let Some(nr) = e.downcast_ref::<partner::NotReady>() {
                 eprintln!("{nr}");
@@ -98,10 +98,10 @@ fn main() -> ExitCode {
             for cause in e.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
-            if let Some(auth) = e.downcast_ref::<mdep_auth::AuthError>() {
-                if let Some(h) = auth.hint().filter(|h| !e.to_string().contains(h.as_str())) {
-                    eprintln!("  hint: {h}");
-                }
+            if let Some(auth) = e.downcast_ref::<mdep_auth::AuthError>()
+                && let Some(h) = auth.hint().filter(|h| !e.to_string().contains(h.as_str()))
+            {
+                eprintln!("  hint: {h}");
             }
             ExitCode::FAILURE
         }

@@ -140,12 +140,12 @@ pub async fn config(cmd: ConfigCommand, g: &Global) -> Result<()> {
     let path = g.config_path();
     match cmd {
         ConfigCommand::Init { client_id, force } => {
-            if let Some(id) = &client_id {
-                if uuid::Uuid::try_parse(id).is_err() {
-                    bail!(
-                        "--client-id '{id}' is not a GUID (the Application (client) ID from the app's Overview page)"
-                    );
-                }
+            if let Some(id) = &client_id
+                && uuid::Uuid::try_parse(id).is_err()
+            {
+                bail!(
+                    "--client-id '{id}' is not a GUID (the Application (client) ID from the app's Overview page)"
+                );
             }
             if path.exists() && !force {
                 bail!(
