@@ -4,9 +4,11 @@
 //! - [`cloud`]: clouds, their sign-in and API hosts, and the regional API hosts.
 //! - [`aadsts`]: the Entra ID error codes of the client-credentials and consent flows,
 //!   with the OAuth `error` value, HTTP status and a hint a person can act on.
+//! - [`odata`]: the OData `$filter` syntax tree the MDE API takes, with parser and renderer.
 
 pub mod aadsts;
 pub mod cloud;
+pub mod odata;
 pub mod permissions;
 
 pub use cloud::{Cloud, Region};
