@@ -139,6 +139,17 @@ impl SigningKey {
         sig
     }
 
+    /// Verifies an RS256 (RSASSA-PKCS1-v1_5 with SHA-256) signature made by this key.
+    pub fn verify_rs256(&self, message: &[u8], sig: &[u8]) -> bool {
+        use aws_lc_rs::signature::KeyPair;
+        signature::UnparsedPublicKey::new(
+            &signature::RSA_PKCS1_2048_8192_SHA256,
+            self.pair.public_key().as_ref(),
+        )
+        .verify(message, sig)
+        .is_ok()
+    }
+
     /// Its JWK as Entra publishes it (`kty`, `use`, `kid`, `x5t`, `n`, `e`, `x5c`).
     pub fn jwk(&self, issuer: Option<&str>) -> serde_json::Value {
         let mut jwk = serde_json::json!({
@@ -215,6 +226,8 @@ mod tests {
         signature::UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, pk_der)
             .verify(b"abc", &sig)
             .expect("verifies");
+        assert!(key.verify_rs256(b"abc", &sig));
+        assert!(!key.verify_rs256(b"abd", &sig));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod crypto;
+pub mod defender;
 pub mod directory;
 pub mod entra;
 pub mod keys;
@@ -82,6 +83,7 @@ pub fn app(emu: Arc<Emulator>, scheme: &'static str) -> Router {
     Router::new()
         .merge(entra::routes())
         .merge(admin::routes(state.clone()))
+        .merge(defender::routes(state.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             count_requests,

@@ -58,6 +58,10 @@ struct EmulatorSection {
     admin_key: Option<Spanned<String>>,
     token_lifetime_minutes: Option<Spanned<u32>>,
     key_grace_minutes: Option<Spanned<u32>>,
+    mde_calls_per_minute: Option<Spanned<u32>>,
+    mde_calls_per_hour: Option<Spanned<u32>>,
+    mde_page_size: Option<Spanned<u32>>,
+    machine_action_seconds: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,6 +189,7 @@ pub struct Scenario {
     admin_key: Option<String>,
     token_lifetime_minutes: Option<u32>,
     key_grace_minutes: Option<u32>,
+    defender: crate::defender::DefenderSettings,
     ops: Vec<Op>,
 }
 
@@ -247,6 +252,43 @@ impl Scenario {
                 k.span(),
                 "admin_key must be at least 16 characters".into(),
             ));
+        }
+        let mut defender = crate::defender::DefenderSettings::default();
+        for (key, value, min, max) in [
+            (
+                "mde_calls_per_minute",
+                &file.emulator.mde_calls_per_minute,
+                1,
+                1_000_000,
+            ),
+            (
+                "mde_calls_per_hour",
+                &file.emulator.mde_calls_per_hour,
+                1,
+                100_000_000,
+            ),
+            ("mde_page_size", &file.emulator.mde_page_size, 1, 10_000),
+            (
+                "machine_action_seconds",
+                &file.emulator.machine_action_seconds,
+                0,
+                86_400,
+            ),
+        ] {
+            let Some(v) = value else { continue };
+            let n = *v.get_ref();
+            if !(min..=max).contains(&n) {
+                return Err(at(
+                    v.span(),
+                    format!("{key} must be {min} to {max}, not {n}"),
+                ));
+            }
+            match key {
+                "mde_calls_per_minute" => defender.limits.per_minute = n,
+                "mde_calls_per_hour" => defender.limits.per_hour = n,
+                "mde_page_size" => defender.page_size = n as usize,
+                _ => defender.action_seconds = n,
+            }
         }
         for t in &file.tenants {
             let entry = t.get_ref();
@@ -382,6 +424,7 @@ impl Scenario {
             admin_key: file.emulator.admin_key.map(|k| k.into_inner()),
             token_lifetime_minutes: file.emulator.token_lifetime_minutes.map(|m| m.into_inner()),
             key_grace_minutes: file.emulator.key_grace_minutes.map(|m| m.into_inner()),
+            defender,
             ops,
         })
     }
@@ -401,6 +444,11 @@ impl Scenario {
         self.key_grace_minutes
     }
 
+    /// The Defender settings the scenario sets (defaults for keys it leaves out).
+    pub fn defender(&self) -> crate::defender::DefenderSettings {
+        self.defender
+    }
+
     /// The file it came from.
     pub fn path(&self) -> &Path {
         &self.path
@@ -411,6 +459,7 @@ impl Scenario {
     /// file over a database file changes nothing that was changed since.
     pub fn apply(&self, emu: &Emulator) -> Result<ApplySummary, ScenarioError> {
         let mut sum = ApplySummary::default();
+        emu.defender().set_settings(self.defender);
         let mut new_apps = std::collections::HashSet::new();
         for op in &self.ops {
             match op {

@@ -110,6 +110,7 @@ pub struct Emulator {
     settings: Settings,
     sessions: Mutex<HashMap<String, ConsentSession>>,
     counters: Mutex<HashMap<CounterKey, u64>>,
+    defender: crate::defender::DefenderState,
 }
 
 /// What a request counter is keyed on.
@@ -203,7 +204,13 @@ impl Emulator {
             },
             sessions: Mutex::new(HashMap::new()),
             counters: Mutex::new(HashMap::new()),
+            defender: crate::defender::DefenderState::default(),
         }))
+    }
+
+    /// The Defender for Endpoint half: its settings, quotas and per-tenant data.
+    pub fn defender(&self) -> &crate::defender::DefenderState {
+        &self.defender
     }
 
     /// Settings in force.

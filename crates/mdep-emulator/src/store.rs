@@ -11,7 +11,7 @@ use std::path::Path;
 use uuid::Uuid;
 
 /// Schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +83,21 @@ impl Store {
                      client_id TEXT NOT NULL, jti TEXT NOT NULL, expires INTEGER NOT NULL,
                      PRIMARY KEY (client_id, jti));
                  PRAGMA user_version = 1;
+                 COMMIT;",
+            )?;
+        }
+        if version < 2 {
+            // v2: Defender for Endpoint data, one JSON object per row; `seq` keeps the
+            // listing order. A row in `defender_tenants` says the tenant's data was made.
+            self.conn.execute_batch(
+                "BEGIN;
+                 CREATE TABLE IF NOT EXISTS defender_tenants (
+                     tenant TEXT PRIMARY KEY, generated TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS defender_objects (
+                     tenant TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL,
+                     seq INTEGER NOT NULL, json TEXT NOT NULL,
+                     PRIMARY KEY (tenant, kind, id));
+                 PRAGMA user_version = 2;
                  COMMIT;",
             )?;
         }
@@ -214,6 +229,85 @@ impl Store {
     }
 }
 
+/// One stored Defender object: kind (`machine`, `alert`, …), id, listing position, JSON.
+pub type DefenderRow = (&'static str, String, i64, String);
+
+impl Store {
+    /// Whether a tenant's Defender data was made already.
+    pub fn defender_generated(&self, tenant: Uuid) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM defender_tenants WHERE tenant = ?1",
+                [tenant.to_string()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// A tenant's Defender objects as (kind, JSON), in listing order per kind.
+    pub fn defender_load(&self, tenant: Uuid) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT kind, json FROM defender_objects WHERE tenant = ?1 ORDER BY kind, seq",
+        )?;
+        let rows = stmt.query_map([tenant.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Writes a tenant's freshly made data and marks it made, in one transaction.
+    pub fn defender_put_all(
+        &mut self,
+        tenant: Uuid,
+        rows: &[DefenderRow],
+        generated: &str,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT INTO defender_objects (tenant, kind, id, seq, json) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(tenant, kind, id) DO UPDATE SET json = excluded.json",
+            )?;
+            let t = tenant.to_string();
+            for (kind, id, seq, json) in rows {
+                stmt.execute(params![t, kind, id, seq, json])?;
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO defender_tenants (tenant, generated) VALUES (?1, ?2)",
+                params![t, generated],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Inserts or updates one Defender object (an update keeps its listing position).
+    pub fn defender_put(
+        &self,
+        tenant: Uuid,
+        kind: &str,
+        id: &str,
+        seq: i64,
+        json: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO defender_objects (tenant, kind, id, seq, json) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(tenant, kind, id) DO UPDATE SET json = excluded.json",
+            params![tenant.to_string(), kind, id, seq, json],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes one Defender object.
+    pub fn defender_delete(&self, tenant: Uuid, kind: &str, id: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "DELETE FROM defender_objects WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
+            params![tenant.to_string(), kind, id],
+        )?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,6 +332,41 @@ mod tests {
             s.record_jti(Uuid::nil(), "j1", 300, 200)
                 .expect("pruned after expiry")
         );
+    }
+
+    #[test]
+    fn version_1_database_gains_the_defender_tables() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("e.db");
+        Connection::open(&path)
+            .and_then(|c| {
+                c.execute_batch(
+                    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                     INSERT INTO meta VALUES ('admin_key', 'kept');
+                     PRAGMA user_version = 1;",
+                )
+            })
+            .expect("v1");
+        let mut s = Store::open(Some(&path)).expect("migrates");
+        assert_eq!(s.meta("admin_key").expect("meta").as_deref(), Some("kept"));
+        let t = Uuid::from_u128(7);
+        assert!(!s.defender_generated(t).expect("read"));
+        s.defender_put_all(t, &[("machine", "m1".into(), 0, "{}".into())], "now")
+            .expect("write");
+        s.defender_put(t, "machine", "m1", 0, r#"{"x":1}"#)
+            .expect("update");
+        assert!(s.defender_generated(t).expect("read"));
+        assert_eq!(
+            s.defender_load(t).expect("load"),
+            vec![("machine".to_owned(), r#"{"x":1}"#.to_owned())]
+        );
+        s.defender_delete(t, "machine", "m1").expect("delete");
+        assert!(s.defender_load(t).expect("load").is_empty());
+        let version: i64 = s
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
     }
 
     #[test]

@@ -1,0 +1,326 @@
+//! Response actions on machines and `/api/machineactions` (`mde-api.md` §4.5). Each
+//! action creates a machine action that moves Pending → InProgress → Succeeded over
+//! [`super::DefenderSettings::action_seconds`]; a second one of the same type on the same
+//! machine while the first is not done gets 400 `ActiveRequestAlreadyExists`.
+
+use super::auth::Caller;
+use super::data::action_view;
+use super::error::MdeError;
+use super::generate::{self, ActionFields};
+use super::query::{EntitySet, Field, Kind, Query};
+use super::{ApiResult, Req, body_object, caller_data, collection, entity, json, read, write};
+use crate::AppState;
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The machine action entity set: filterable properties per
+/// `get-machineactions-collection.md`.
+pub static MACHINE_ACTIONS: EntitySet = EntitySet {
+    name: "MachineAction",
+    filterable: &[
+        Field {
+            key: "id",
+            kind: Kind::Guid,
+        },
+        Field {
+            key: "status",
+            kind: Kind::Str,
+        },
+        Field {
+            key: "machineId",
+            kind: Kind::Str,
+        },
+        Field {
+            key: "type",
+            kind: Kind::Str,
+        },
+        Field {
+            key: "requestor",
+            kind: Kind::Str,
+        },
+        Field {
+            key: "creationDateTimeUtc",
+            kind: Kind::Time,
+        },
+    ],
+    properties: &[
+        "id",
+        "type",
+        "title",
+        "requestor",
+        "requestorComment",
+        "status",
+        "machineId",
+        "computerDnsName",
+        "creationDateTimeUtc",
+        "lastUpdateDateTimeUtc",
+        "cancellationRequestor",
+        "cancellationComment",
+        "cancellationDateTimeUtc",
+        "errorHResult",
+        "scope",
+        "externalID",
+        "requestSource",
+        "relatedFileInfo",
+        "commands",
+    ],
+    expands_evidence: false,
+};
+
+/// `GET /api/machineactions`.
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    req: Req,
+) -> ApiResult {
+    c.require(super::machines::READ)?;
+    let q = Query::parse(req.query.as_deref(), &MACHINE_ACTIONS)?;
+    let data = caller_data(&state, &c)?;
+    let settings = state.emu.defender().settings();
+    let now = OffsetDateTime::now_utc();
+    let d = read(&data);
+    let mut page = q.run(
+        d.actions
+            .iter()
+            .map(|a| action_view(a, now, settings.action_seconds)),
+        settings.page_size,
+    );
+    page.items = page.items.drain(..).map(|a| q.project(a)).collect();
+    Ok(json(
+        StatusCode::OK,
+        &collection(&req, "MachineActions", page),
+    ))
+}
+
+/// `GET /api/machineactions/{id}`: the id must be a GUID.
+pub async fn get_one(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+) -> ApiResult {
+    c.require(super::machines::READ)?;
+    let Ok(guid) = Uuid::try_parse(&id) else {
+        return Err(MdeError::bad_request(format!(
+            "The key value '{}' should be format of type 'Edm.Guid'.",
+            super::error::truncate(&id)
+        )));
+    };
+    let data = caller_data(&state, &c)?;
+    let settings = state.emu.defender().settings();
+    let d = read(&data);
+    let want = guid.to_string();
+    let a = d
+        .actions
+        .iter()
+        .find(|a| {
+            a["id"]
+                .as_str()
+                .is_some_and(|x| x.eq_ignore_ascii_case(&want))
+        })
+        .ok_or_else(|| MdeError::not_found("MachineAction", &id))?;
+    let v = action_view(a, OffsetDateTime::now_utc(), settings.action_seconds).into_owned();
+    Ok(json(
+        StatusCode::OK,
+        &entity(&req, "MachineActions/$entity", v),
+    ))
+}
+
+/// What one response action needs.
+struct Spec {
+    kind: &'static str,
+    roles: &'static [&'static str],
+}
+
+fn comment(body: &Map<String, Value>) -> Result<String, MdeError> {
+    match super::str_param(body, "Comment")? {
+        Some(c) if !c.trim().is_empty() => Ok(c.to_owned()),
+        _ => Err(MdeError::missing("Comment")),
+    }
+}
+
+fn scope_param(
+    body: &Map<String, Value>,
+    name: &str,
+    allowed: &[&'static str],
+    default: Option<&'static str>,
+) -> Result<Option<&'static str>, MdeError> {
+    match super::str_param(body, name)? {
+        None => match default {
+            Some(d) => Ok(Some(d)),
+            None => Err(MdeError::missing(name)),
+        },
+        Some(v) => allowed
+            .iter()
+            .find(|a| a.eq_ignore_ascii_case(v))
+            .map(|a| Some(*a))
+            .ok_or_else(|| {
+                MdeError::bad(
+                    "InvalidInput",
+                    format!(
+                        "Invalid input {name} '{}': expected {}.",
+                        super::error::truncate(v),
+                        allowed.join(" or ")
+                    ),
+                )
+            }),
+    }
+}
+
+async fn act(
+    state: AppState,
+    c: Caller,
+    id: String,
+    req: Req,
+    body: Bytes,
+    spec: Spec,
+) -> ApiResult {
+    c.require(spec.roles)?;
+    let body = body_object(&body)?;
+    let comment = comment(&body)?;
+    let (scope, file) = match spec.kind {
+        "Isolate" => (
+            scope_param(
+                &body,
+                "IsolationType",
+                &["Full", "Selective", "UnManagedDevice"],
+                Some("Full"),
+            )?,
+            None,
+        ),
+        "RunAntiVirusScan" => (
+            scope_param(&body, "ScanType", &["Quick", "Full"], None)?,
+            None,
+        ),
+        "StopAndQuarantineFile" => {
+            let sha1 = super::str_param(&body, "Sha1")?.ok_or_else(|| MdeError::missing("Sha1"))?;
+            if sha1.len() != 40 || !sha1.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(MdeError::bad(
+                    "InvalidHashValue",
+                    format!(
+                        "Hash value {} is invalid: Sha1 must be 40 hexadecimal characters.",
+                        super::error::truncate(sha1)
+                    ),
+                ));
+            }
+            (
+                None,
+                Some(
+                    json!({"fileIdentifier": sha1.to_ascii_lowercase(), "fileIdentifierType": "Sha1"}),
+                ),
+            )
+        }
+        _ => (None, None),
+    };
+    let data = caller_data(&state, &c)?;
+    let settings = state.emu.defender().settings();
+    let now = OffsetDateTime::now_utc();
+    let mut d = write(&data);
+    let i = super::machines::find(&d, &id)?;
+    let machine = &d.machines[i];
+    let machine_id = machine["id"].as_str().unwrap_or_default().to_owned();
+    let dns = machine["computerDnsName"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let os = machine["osPlatform"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if spec.kind == "Offboard" && !os.starts_with("Windows") {
+        return Err(MdeError::bad(
+            "OsPlatformNotSupported",
+            format!("OS Platform {os} isn't supported for this action."),
+        ));
+    }
+    let active = d.actions.iter().any(|a| {
+        a["machineId"] == machine_id.as_str()
+            && a["type"] == spec.kind
+            && matches!(
+                action_view(a, now, settings.action_seconds)["status"].as_str(),
+                Some("Pending" | "InProgress")
+            )
+    });
+    if active {
+        return Err(MdeError::bad(
+            "ActiveRequestAlreadyExists",
+            format!(
+                "Action is already in progress: a {} action on machine {machine_id} has not completed yet. Wait for it (GET /api/machineactions/{{id}}) before sending another.",
+                spec.kind
+            ),
+        ));
+    }
+    let requestor = c.app.to_string();
+    let a = generate::action_json(ActionFields {
+        id: Uuid::new_v4(),
+        kind: spec.kind,
+        scope,
+        requestor: &requestor,
+        comment: &comment,
+        status: "Pending",
+        machine_id: &machine_id,
+        dns: &dns,
+        created: now,
+        updated: now,
+        file,
+    });
+    d.add_action(&state.emu, a.clone())?;
+    let v = action_view(&a, now, settings.action_seconds).into_owned();
+    Ok(json(
+        StatusCode::CREATED,
+        &entity(&req, "MachineActions/$entity", v),
+    ))
+}
+
+macro_rules! action {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $roles:expr) => {
+        $(#[$doc])*
+        pub async fn $name(
+            State(state): State<AppState>,
+            Extension(c): Extension<Caller>,
+            Path(id): Path<String>,
+            req: Req,
+            body: Bytes,
+        ) -> ApiResult {
+            act(state, c, id, req, body, Spec { kind: $kind, roles: $roles }).await
+        }
+    };
+}
+
+action!(
+    /// `POST /api/machines/{id}/isolate` (`Comment`, `IsolationType`).
+    isolate, "Isolate", &["Machine.Isolate"]
+);
+action!(
+    /// `POST /api/machines/{id}/unisolate` (`Comment`).
+    unisolate, "Unisolate", &["Machine.Isolate"]
+);
+action!(
+    /// `POST /api/machines/{id}/restrictCodeExecution` (`Comment`).
+    restrict, "RestrictCodeExecution", &["Machine.RestrictExecution"]
+);
+action!(
+    /// `POST /api/machines/{id}/unrestrictCodeExecution` (`Comment`).
+    unrestrict, "UnrestrictCodeExecution", &["Machine.RestrictExecution"]
+);
+action!(
+    /// `POST /api/machines/{id}/runAntiVirusScan` (`Comment`, `ScanType`).
+    scan, "RunAntiVirusScan", &["Machine.Scan"]
+);
+action!(
+    /// `POST /api/machines/{id}/collectInvestigationPackage` (`Comment`).
+    collect, "CollectInvestigationPackage", &["Machine.CollectForensics"]
+);
+action!(
+    /// `POST /api/machines/{id}/offboard` (`Comment`).
+    offboard, "Offboard", &["Machine.Offboard"]
+);
+action!(
+    /// `POST /api/machines/{id}/StopAndQuarantineFile` (`Comment`, `Sha1`).
+    stop_and_quarantine, "StopAndQuarantineFile", &["Machine.StopAndQuarantine"]
+);

@@ -1,0 +1,442 @@
+//! `/api/alerts`: list, get, update, and the related machine, files, IPs, domains and user
+//! (`mde-api.md` §4.3).
+
+use super::auth::Caller;
+use super::error::MdeError;
+use super::query::{EntitySet, Field, Kind, Query};
+use super::{ApiResult, Req, body_object, caller_data, collection, entity, json, read, write};
+use crate::AppState;
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use std::borrow::Cow;
+
+/// Roles that read alerts.
+pub const READ: &[&str] = &["Alert.Read.All", "Alert.ReadWrite.All"];
+/// Roles that update alerts.
+pub const WRITE: &[&str] = &["Alert.ReadWrite.All"];
+
+/// Alert statuses, in enum order.
+pub const STATUSES: &[&str] = &["Unknown", "New", "InProgress", "Resolved"];
+/// Alert severities, in enum order.
+pub const SEVERITIES: &[&str] = &["UnSpecified", "Informational", "Low", "Medium", "High"];
+
+/// The alert entity set: filterable properties per `get-alerts.md`.
+pub static ALERTS: EntitySet = EntitySet {
+    name: "Alert",
+    filterable: &[
+        Field {
+            key: "alertCreationTime",
+            kind: Kind::Time,
+        },
+        Field {
+            key: "lastUpdateTime",
+            kind: Kind::Time,
+        },
+        Field {
+            key: "incidentId",
+            kind: Kind::Num,
+        },
+        Field {
+            key: "investigationId",
+            kind: Kind::Num,
+        },
+        Field {
+            key: "id",
+            kind: Kind::Str,
+        },
+        Field {
+            key: "assignedTo",
+            kind: Kind::Str,
+        },
+        Field {
+            key: "detectionSource",
+            kind: Kind::Str,
+        },
+        Field {
+            key: "lastEventTime",
+            kind: Kind::Time,
+        },
+        Field {
+            key: "status",
+            kind: Kind::Enum(STATUSES),
+        },
+        Field {
+            key: "severity",
+            kind: Kind::Enum(SEVERITIES),
+        },
+        Field {
+            key: "category",
+            kind: Kind::Str,
+        },
+    ],
+    properties: &[
+        "id",
+        "incidentId",
+        "investigationId",
+        "assignedTo",
+        "severity",
+        "status",
+        "classification",
+        "determination",
+        "investigationState",
+        "detectionSource",
+        "detectorId",
+        "category",
+        "threatFamilyName",
+        "title",
+        "description",
+        "alertCreationTime",
+        "firstEventTime",
+        "lastEventTime",
+        "lastUpdateTime",
+        "resolvedTime",
+        "machineId",
+        "computerDnsName",
+        "rbacGroupName",
+        "aadTenantId",
+        "threatName",
+        "mitreTechniques",
+        "relatedUser",
+        "loggedOnUsers",
+        "comments",
+        "evidence",
+    ],
+    expands_evidence: true,
+};
+
+/// Lists alerts matching `q` from `d`, restricted by `keep`.
+pub fn list_from(
+    d: &super::data::TenantData,
+    q: &Query,
+    page_size: usize,
+    keep: impl Fn(&Value) -> bool,
+) -> super::query::Page {
+    let mut page = q.run(
+        d.alerts.iter().filter(|a| keep(a)).map(Cow::Borrowed),
+        page_size,
+    );
+    if q.expand_evidence {
+        for a in &mut page.items {
+            if let Some(i) = a["id"].as_str().and_then(|id| d.alert_index(id)) {
+                a["evidence"] = d.evidence[i].clone();
+            }
+        }
+    }
+    page.items = page.items.drain(..).map(|a| q.project(a)).collect();
+    page
+}
+
+/// `GET /api/alerts`.
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    req: Req,
+) -> ApiResult {
+    c.require(READ)?;
+    let q = Query::parse(req.query.as_deref(), &ALERTS)?;
+    let data = caller_data(&state, &c)?;
+    let page_size = state.emu.defender().settings().page_size;
+    let page = list_from(&read(&data), &q, page_size, |_| true);
+    Ok(json(StatusCode::OK, &collection(&req, "Alerts", page)))
+}
+
+fn find(d: &super::data::TenantData, id: &str) -> Result<usize, MdeError> {
+    d.alert_index(id)
+        .ok_or_else(|| MdeError::not_found("Alert", id))
+}
+
+/// `GET /api/alerts/{id}`.
+pub async fn get_one(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+) -> ApiResult {
+    c.require(READ)?;
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let i = find(&d, &id)?;
+    Ok(json(
+        StatusCode::OK,
+        &entity(&req, "Alerts/$entity", d.alert_full(i)),
+    ))
+}
+
+const CLASSIFICATIONS: &[(&str, &[&str])] = &[
+    (
+        "TruePositive",
+        &[
+            "MultiStagedAttack",
+            "MaliciousUserActivity",
+            "CompromisedUser",
+            "Malware",
+            "Phishing",
+            "UnwantedSoftware",
+            "Other",
+        ],
+    ),
+    (
+        "InformationalExpectedActivity",
+        &[
+            "SecurityTesting",
+            "LineOfBusinessApplication",
+            "ConfirmedUserActivity",
+            "Other",
+        ],
+    ),
+    ("FalsePositive", &["Clean", "InsufficientData", "Other"]),
+];
+
+fn one_of(name: &str, v: &str, allowed: &[&str]) -> Result<(), MdeError> {
+    if allowed.contains(&v) {
+        Ok(())
+    } else {
+        Err(MdeError::bad(
+            "InvalidInput",
+            format!(
+                "Invalid input {name} '{}': expected one of {}.",
+                super::error::truncate(v),
+                allowed.join(", ")
+            ),
+        ))
+    }
+}
+
+/// `PATCH /api/alerts/{id}`: status, assignedTo, classification, determination, comment.
+pub async fn update(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+    body: Bytes,
+) -> ApiResult {
+    c.require(WRITE)?;
+    let body = body_object(&body)?;
+    const ALLOWED: &[&str] = &[
+        "status",
+        "assignedTo",
+        "classification",
+        "determination",
+        "comment",
+    ];
+    if let Some(k) = body.keys().find(|k| !ALLOWED.contains(&k.as_str())) {
+        return Err(MdeError::invalid_body(format!(
+            "Request body is incorrect: '{}' cannot be updated; updatable properties are {}.",
+            super::error::truncate(k),
+            ALLOWED.join(", ")
+        )));
+    }
+    if body.is_empty() {
+        return Err(MdeError::invalid_body(
+            "Request body is incorrect: give at least one of status, assignedTo, classification, determination, comment.",
+        ));
+    }
+    let status = super::str_param(&body, "status")?;
+    let assigned = super::str_param(&body, "assignedTo")?;
+    let classification = super::str_param(&body, "classification")?;
+    let determination = super::str_param(&body, "determination")?;
+    let comment = super::str_param(&body, "comment")?;
+    if let Some(s) = status {
+        one_of("status", s, &["New", "InProgress", "Resolved"])?;
+    }
+    let class_names: Vec<&str> = CLASSIFICATIONS.iter().map(|(c, _)| *c).collect();
+    if let Some(cl) = classification {
+        one_of("classification", cl, &class_names)?;
+    }
+    let data = caller_data(&state, &c)?;
+    let mut d = write(&data);
+    let i = find(&d, &id)?;
+    let effective_class = classification
+        .map(str::to_owned)
+        .or_else(|| d.alerts[i]["classification"].as_str().map(str::to_owned));
+    if let Some(det) = determination {
+        let allowed: Vec<&str> = match &effective_class {
+            Some(cl) => CLASSIFICATIONS
+                .iter()
+                .find(|(c, _)| c == cl)
+                .map(|(_, d)| d.to_vec())
+                .unwrap_or_default(),
+            None => {
+                return Err(MdeError::bad(
+                    "InvalidInput",
+                    "Invalid input determination: set a classification with it (TruePositive, InformationalExpectedActivity or FalsePositive).",
+                ));
+            }
+        };
+        one_of("determination", det, &allowed)?;
+    }
+    let now = super::generate::ts7(time::OffsetDateTime::now_utc());
+    let who = c.app.to_string();
+    let a = &mut d.alerts[i];
+    if let Some(s) = status {
+        a["status"] = json!(s);
+        a["resolvedTime"] = if s == "Resolved" {
+            json!(now)
+        } else {
+            Value::Null
+        };
+    }
+    if let Some(x) = assigned {
+        a["assignedTo"] = json!(x);
+    }
+    if body.get("assignedTo").is_some_and(Value::is_null) {
+        a["assignedTo"] = Value::Null;
+    }
+    if let Some(cl) = classification {
+        if a["classification"].as_str() != Some(cl) && determination.is_none() {
+            a["determination"] = Value::Null;
+        }
+        a["classification"] = json!(cl);
+    }
+    if let Some(det) = determination {
+        a["determination"] = json!(det);
+    }
+    if let Some(text) = comment
+        && let Some(list) = a["comments"].as_array_mut()
+    {
+        list.push(json!({"comment": text, "createdBy": who, "createdTime": now}));
+    }
+    a["lastUpdateTime"] = json!(now);
+    d.persist_alert(&state.emu, i)?;
+    Ok(json(
+        StatusCode::OK,
+        &entity(&req, "Alerts/$entity", d.alert_full(i)),
+    ))
+}
+
+/// `GET /api/alerts/{id}/machine`.
+pub async fn machine(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+) -> ApiResult {
+    c.require(super::machines::READ)?;
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let i = find(&d, &id)?;
+    let mid = d.alerts[i]["machineId"].as_str().unwrap_or_default();
+    let m = d
+        .machine_index(mid)
+        .ok_or_else(|| MdeError::not_found("Machine", mid))?;
+    Ok(json(
+        StatusCode::OK,
+        &entity(&req, "Machines/$entity", d.machines[m].clone()),
+    ))
+}
+
+fn evidence_of(d: &super::data::TenantData, i: usize) -> &[Value] {
+    d.evidence[i].as_array().map_or(&[], Vec::as_slice)
+}
+
+/// `GET /api/alerts/{id}/files`: the files and processes in the alert's evidence.
+pub async fn files(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+) -> ApiResult {
+    c.require(&["File.Read.All"])?;
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let i = find(&d, &id)?;
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    for e in evidence_of(&d, i) {
+        if let (Some(sha1), Some(sha256)) = (e["sha1"].as_str(), e["sha256"].as_str())
+            && !seen.contains(&sha1)
+        {
+            seen.push(sha1);
+            let name = e["fileName"].as_str().unwrap_or_default();
+            out.push(super::generate::file_profile(sha1, sha256, name));
+        }
+    }
+    Ok(json(StatusCode::OK, &list_value(&req, "Files", out)))
+}
+
+fn list_value(req: &Req, fragment: &str, items: Vec<Value>) -> Value {
+    collection(
+        req,
+        fragment,
+        super::query::Page {
+            items,
+            count: None,
+            next: None,
+        },
+    )
+}
+
+/// `GET /api/alerts/{id}/ips`.
+pub async fn ips(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+) -> ApiResult {
+    c.require(&["Ip.Read.All"])?;
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let i = find(&d, &id)?;
+    let out: Vec<Value> = evidence_of(&d, i)
+        .iter()
+        .filter_map(|e| e["ipAddress"].as_str())
+        .map(|ip| json!({"id": ip}))
+        .collect();
+    Ok(json(StatusCode::OK, &list_value(&req, "Ips", out)))
+}
+
+/// `GET /api/alerts/{id}/domains`.
+pub async fn domains(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+) -> ApiResult {
+    c.require(&["Url.Read.All"])?;
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let i = find(&d, &id)?;
+    let out: Vec<Value> = evidence_of(&d, i)
+        .iter()
+        .filter_map(|e| e["url"].as_str())
+        .map(|u| {
+            let host = u
+                .split("://")
+                .last()
+                .unwrap_or(u)
+                .split(['/', ':'])
+                .next()
+                .unwrap_or(u);
+            json!({"host": host})
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &list_value(&req, "Domains", out)))
+}
+
+/// `GET /api/alerts/{id}/user`.
+pub async fn user(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+) -> ApiResult {
+    c.require(&["User.Read.All"])?;
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let i = find(&d, &id)?;
+    let related = &d.alerts[i]["relatedUser"];
+    let (Some(name), Some(domain)) = (related["userName"].as_str(), related["domainName"].as_str())
+    else {
+        return Err(MdeError::not_found("User of alert", &id));
+    };
+    let key = format!("{domain}\\{name}").to_ascii_lowercase();
+    let u = d
+        .users
+        .get(&key)
+        .cloned()
+        .ok_or_else(|| MdeError::not_found("User", &key))?;
+    Ok(json(StatusCode::OK, &entity(&req, "Users/$entity", u)))
+}

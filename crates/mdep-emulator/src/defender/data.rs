@@ -1,0 +1,261 @@
+//! A tenant's Defender data in memory, loaded from the store or generated on first use,
+//! and written through to the store on every change.
+
+use super::error::MdeError;
+use super::generate::{self, Recipe};
+use crate::Emulator;
+use crate::store::DefenderRow;
+use serde_json::{Value, json};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+/// A tenant's data.
+#[derive(Debug, Default)]
+pub struct TenantData {
+    /// The tenant.
+    pub tenant: Uuid,
+    /// Machines, in listing order.
+    pub machines: Vec<Value>,
+    machine_ix: HashMap<String, usize>,
+    /// Alerts with `evidence` emptied (listing order: newest first).
+    pub alerts: Vec<Value>,
+    /// Each alert's evidence (a JSON array), aligned with `alerts`.
+    pub evidence: Vec<Value>,
+    alert_ix: HashMap<String, usize>,
+    /// Users by lower-case id (`domain\name`).
+    pub users: HashMap<String, Value>,
+    /// Logon users per lower-case machine id.
+    pub logons: HashMap<String, Value>,
+    /// Machine actions, newest first.
+    pub actions: Vec<Value>,
+    /// Indicators, oldest first.
+    pub indicators: Vec<Value>,
+    /// The next indicator id.
+    pub next_indicator: u64,
+}
+
+fn id_of(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_default().to_owned()
+}
+
+fn storage(e: impl std::fmt::Display) -> MdeError {
+    tracing::error!(error = %e, "Defender data storage failure");
+    MdeError::internal()
+}
+
+impl TenantData {
+    fn build(tenant: Uuid, g: generate::Generated) -> Self {
+        let mut d = TenantData {
+            tenant,
+            ..Default::default()
+        };
+        for m in g.machines {
+            d.machine_ix
+                .insert(id_of(&m).to_ascii_lowercase(), d.machines.len());
+            d.machines.push(m);
+        }
+        for mut a in g.alerts {
+            let ev = a
+                .get_mut("evidence")
+                .map(|e| std::mem::replace(e, json!([])))
+                .unwrap_or_else(|| json!([]));
+            d.alert_ix.insert(id_of(&a), d.alerts.len());
+            d.alerts.push(a);
+            d.evidence.push(ev);
+        }
+        for u in g.users {
+            d.users.insert(id_of(&u).to_ascii_lowercase(), u);
+        }
+        for (m, list) in g.logons {
+            d.logons.insert(m.to_ascii_lowercase(), list);
+        }
+        d.actions = g.actions;
+        d.actions.sort_by(|a, b| {
+            b["creationDateTimeUtc"]
+                .as_str()
+                .cmp(&a["creationDateTimeUtc"].as_str())
+        });
+        d.indicators = g.indicators;
+        d.indicators
+            .sort_by_key(|i| i["id"].as_str().and_then(|s| s.parse::<u64>().ok()));
+        d.next_indicator = d
+            .indicators
+            .iter()
+            .filter_map(|i| i["id"].as_str().and_then(|s| s.parse::<u64>().ok()))
+            .max()
+            .map_or(1, |m| m + 1);
+        d
+    }
+
+    /// A machine by id (case-insensitive) or by computer DNS name.
+    pub fn machine_index(&self, id_or_name: &str) -> Option<usize> {
+        self.machine_ix
+            .get(&id_or_name.to_ascii_lowercase())
+            .copied()
+            .or_else(|| {
+                self.machines.iter().position(|m| {
+                    m["computerDnsName"]
+                        .as_str()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(id_or_name))
+                })
+            })
+    }
+
+    /// An alert's index by id.
+    pub fn alert_index(&self, id: &str) -> Option<usize> {
+        self.alert_ix.get(id).copied()
+    }
+
+    /// An alert with its evidence.
+    pub fn alert_full(&self, i: usize) -> Value {
+        let mut a = self.alerts[i].clone();
+        a["evidence"] = self.evidence[i].clone();
+        a
+    }
+
+    /// Writes alert `i` (with its evidence) to the store.
+    pub fn persist_alert(&self, emu: &Emulator, i: usize) -> Result<(), MdeError> {
+        let a = self.alert_full(i);
+        emu.store()
+            .defender_put(self.tenant, "alert", &id_of(&a), i as i64, &a.to_string())
+            .map_err(storage)
+    }
+
+    /// Writes machine `i` to the store.
+    pub fn persist_machine(&self, emu: &Emulator, i: usize) -> Result<(), MdeError> {
+        let m = &self.machines[i];
+        emu.store()
+            .defender_put(self.tenant, "machine", &id_of(m), i as i64, &m.to_string())
+            .map_err(storage)
+    }
+
+    /// Adds a machine action (newest first) and stores it.
+    pub fn add_action(&mut self, emu: &Emulator, a: Value) -> Result<(), MdeError> {
+        emu.store()
+            .defender_put(self.tenant, "action", &id_of(&a), 0, &a.to_string())
+            .map_err(storage)?;
+        self.actions.insert(0, a);
+        Ok(())
+    }
+
+    /// Inserts or replaces an indicator and stores it.
+    pub fn put_indicator(&mut self, emu: &Emulator, ind: Value) -> Result<(), MdeError> {
+        let id = id_of(&ind);
+        let seq = id.parse::<i64>().unwrap_or(0);
+        emu.store()
+            .defender_put(self.tenant, "indicator", &id, seq, &ind.to_string())
+            .map_err(storage)?;
+        match self.indicators.iter().position(|i| id_of(i) == id) {
+            Some(p) => self.indicators[p] = ind,
+            None => self.indicators.push(ind),
+        }
+        Ok(())
+    }
+
+    /// Deletes an indicator.
+    pub fn delete_indicator(&mut self, emu: &Emulator, id: &str) -> Result<(), MdeError> {
+        emu.store()
+            .defender_delete(self.tenant, "indicator", id)
+            .map_err(storage)?;
+        self.indicators.retain(|i| id_of(i) != id);
+        Ok(())
+    }
+}
+
+fn parse_ts(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339).ok()
+}
+
+/// A machine action as of `now`: an action the emulator created moves from Pending to
+/// InProgress at half of `seconds` and to Succeeded at `seconds`.
+pub fn action_view(a: &Value, now: OffsetDateTime, seconds: u32) -> Cow<'_, Value> {
+    if a["status"] != "Pending" {
+        return Cow::Borrowed(a);
+    }
+    let Some(created) = a["creationDateTimeUtc"].as_str().and_then(parse_ts) else {
+        return Cow::Borrowed(a);
+    };
+    let total = time::Duration::seconds(i64::from(seconds));
+    let half = total / 2;
+    let elapsed = now - created;
+    let (status, at) = if elapsed >= total {
+        ("Succeeded", created + total)
+    } else if elapsed >= half {
+        ("InProgress", created + half)
+    } else {
+        return Cow::Borrowed(a);
+    };
+    let mut v = a.clone();
+    v["status"] = json!(status);
+    v["lastUpdateDateTimeUtc"] = json!(generate::ts7(at));
+    Cow::Owned(v)
+}
+
+/// Loads a tenant's data from the store, or generates and stores it.
+pub fn load_or_generate(emu: &Emulator, tenant: Uuid) -> Result<TenantData, MdeError> {
+    let recipe = {
+        let dir = emu.directory();
+        let t = dir
+            .tenants
+            .get(&tenant)
+            .ok_or_else(|| MdeError::not_found("Tenant", &tenant.to_string()))?;
+        Recipe {
+            tenant,
+            domain: t.domain.clone(),
+            devices: t.devices,
+            alerts: t.alerts,
+            seed: t.seed,
+        }
+    };
+    let generated = emu.store().defender_generated(tenant).map_err(storage)?;
+    if generated {
+        let rows = emu.store().defender_load(tenant).map_err(storage)?;
+        let mut g = generate::Generated::default();
+        for (kind, text) in rows {
+            let v: Value = serde_json::from_str(&text).map_err(storage)?;
+            match kind.as_str() {
+                "machine" => g.machines.push(v),
+                "alert" => g.alerts.push(v),
+                "user" => g.users.push(v),
+                "logons" => {
+                    let m = v["machineId"].as_str().unwrap_or_default().to_owned();
+                    g.logons.push((m, v["value"].clone()));
+                }
+                "action" => g.actions.push(v),
+                "indicator" => g.indicators.push(v),
+                other => tracing::warn!(kind = other, "unknown Defender row kind ignored"),
+            }
+        }
+        return Ok(TenantData::build(tenant, g));
+    }
+    let g = generate::generate(&recipe);
+    let mut rows: Vec<DefenderRow> = Vec::new();
+    let mut push = |kind: &'static str, list: &[Value]| {
+        for (i, v) in list.iter().enumerate() {
+            rows.push((kind, id_of(v), i as i64, v.to_string()));
+        }
+    };
+    push("machine", &g.machines);
+    push("alert", &g.alerts);
+    push("user", &g.users);
+    push("action", &g.actions);
+    push("indicator", &g.indicators);
+    for (i, (m, list)) in g.logons.iter().enumerate() {
+        rows.push((
+            "logons",
+            m.clone(),
+            i as i64,
+            json!({"machineId": m, "value": list}).to_string(),
+        ));
+    }
+    let now = OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default();
+    emu.store()
+        .defender_put_all(tenant, &rows, &now)
+        .map_err(storage)?;
+    Ok(TenantData::build(tenant, g))
+}

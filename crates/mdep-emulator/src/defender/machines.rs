@@ -1,0 +1,319 @@
+//! `/api/machines`: list, get (by id or computer name), logon users, alerts, tags and
+//! find by tag (`mde-api.md` §4.4).
+
+use super::auth::Caller;
+use super::error::MdeError;
+use super::query::{EntitySet, Field, Kind, Query};
+use super::{ApiResult, Req, body_object, caller_data, collection, entity, json, read, write};
+use crate::AppState;
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use std::borrow::Cow;
+
+/// Roles that read machines.
+pub const READ: &[&str] = &["Machine.Read.All", "Machine.ReadWrite.All"];
+/// Roles that change machines.
+pub const WRITE: &[&str] = &["Machine.ReadWrite.All"];
+
+/// The machine entity set: filterable properties per `get-machines.md`.
+pub static MACHINES: EntitySet = EntitySet {
+    name: "Machine",
+    filterable: &[
+        Field {
+            key: "computerDnsName",
+            kind: Kind::Str,
+        },
+        Field {
+            key: "id",
+            kind: Kind::Str,
+        },
+        Field {
+            key: "version",
+            kind: Kind::Str,
+        },
+        Field {
+            key: "deviceValue",
+            kind: Kind::Enum(&["Low", "Normal", "High"]),
+        },
+        Field {
+            key: "aadDeviceId",
+            kind: Kind::Guid,
+        },
+        Field {
+            key: "machineTags",
+            kind: Kind::StrList,
+        },
+        Field {
+            key: "lastSeen",
+            kind: Kind::Time,
+        },
+        Field {
+            key: "exposureLevel",
+            kind: Kind::Enum(&["None", "Low", "Medium", "High"]),
+        },
+        Field {
+            key: "onboardingStatus",
+            kind: Kind::Str,
+        },
+        Field {
+            key: "lastIpAddress",
+            kind: Kind::Str,
+        },
+        Field {
+            key: "healthStatus",
+            kind: Kind::Str,
+        },
+        Field {
+            key: "osPlatform",
+            kind: Kind::Str,
+        },
+        Field {
+            key: "riskScore",
+            kind: Kind::Enum(&["None", "Informational", "Low", "Medium", "High"]),
+        },
+        Field {
+            key: "rbacGroupId",
+            kind: Kind::Num,
+        },
+    ],
+    properties: &[
+        "id",
+        "computerDnsName",
+        "firstSeen",
+        "lastSeen",
+        "osPlatform",
+        "version",
+        "osProcessor",
+        "lastIpAddress",
+        "lastExternalIpAddress",
+        "osBuild",
+        "healthStatus",
+        "deviceValue",
+        "rbacGroupId",
+        "rbacGroupName",
+        "riskScore",
+        "exposureLevel",
+        "isAadJoined",
+        "aadDeviceId",
+        "machineTags",
+        "ipAddresses",
+        "onboardingStatus",
+        "osArchitecture",
+        "osVersion",
+        "agentVersion",
+        "defenderAvStatus",
+        "managedBy",
+        "managedByStatus",
+        "isPotentialDuplication",
+        "mergedIntoMachineId",
+        "isExcluded",
+        "exclusionReason",
+        "vmMetadata",
+    ],
+    expands_evidence: false,
+};
+
+/// `GET /api/machines`.
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    req: Req,
+) -> ApiResult {
+    c.require(READ)?;
+    let q = Query::parse(req.query.as_deref(), &MACHINES)?;
+    let data = caller_data(&state, &c)?;
+    let page_size = state.emu.defender().settings().page_size;
+    let d = read(&data);
+    let mut page = q.run(d.machines.iter().map(Cow::Borrowed), page_size);
+    page.items = page.items.drain(..).map(|m| q.project(m)).collect();
+    Ok(json(StatusCode::OK, &collection(&req, "Machines", page)))
+}
+
+/// Finds a machine of the caller's tenant, or MDE's 404.
+pub fn find(d: &super::data::TenantData, id: &str) -> Result<usize, MdeError> {
+    d.machine_index(id)
+        .ok_or_else(|| MdeError::not_found("Machine", id))
+}
+
+/// `GET /api/machines/{id}`: `id` is the device id or its computer name.
+pub async fn get_one(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+) -> ApiResult {
+    c.require(READ)?;
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let i = find(&d, &id)?;
+    Ok(json(
+        StatusCode::OK,
+        &entity(&req, "Machines/$entity", d.machines[i].clone()),
+    ))
+}
+
+/// `GET /api/machines/{id}/logonusers`.
+pub async fn logon_users(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+) -> ApiResult {
+    c.require(&["User.Read.All"])?;
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let i = find(&d, &id)?;
+    let mid = d.machines[i]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let users = d
+        .logons
+        .get(&mid)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    Ok(json(
+        StatusCode::OK,
+        &collection(
+            &req,
+            "Users",
+            super::query::Page {
+                items: users,
+                count: None,
+                next: None,
+            },
+        ),
+    ))
+}
+
+/// `GET /api/machines/{id}/alerts`.
+pub async fn alerts(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+) -> ApiResult {
+    c.require(super::alerts::READ)?;
+    let q = Query::parse(req.query.as_deref(), &super::alerts::ALERTS)?;
+    let data = caller_data(&state, &c)?;
+    let page_size = state.emu.defender().settings().page_size;
+    let d = read(&data);
+    let i = find(&d, &id)?;
+    let mid = d.machines[i]["id"].clone();
+    let page = super::alerts::list_from(&d, &q, page_size, |a| a["machineId"] == mid);
+    Ok(json(StatusCode::OK, &collection(&req, "Alerts", page)))
+}
+
+/// `POST /api/machines/{id}/tags` with `{"Value": "…", "Action": "Add"|"Remove"}`.
+pub async fn tags(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+    body: Bytes,
+) -> ApiResult {
+    c.require(WRITE)?;
+    let body = body_object(&body)?;
+    let value = super::str_param(&body, "Value")?.ok_or_else(|| MdeError::missing("Value"))?;
+    let action = super::str_param(&body, "Action")?.ok_or_else(|| MdeError::missing("Action"))?;
+    if value.trim().is_empty() || value.len() > 200 {
+        return Err(MdeError::bad(
+            "InvalidInput",
+            "Invalid input Value: a tag is 1 to 200 characters.",
+        ));
+    }
+    let data = caller_data(&state, &c)?;
+    let mut d = write(&data);
+    let i = find(&d, &id)?;
+    let tags = d.machines[i]["machineTags"]
+        .as_array_mut()
+        .ok_or_else(MdeError::internal)?;
+    match action {
+        "Add" => {
+            if !tags.iter().any(|t| t == value) {
+                tags.push(json!(value));
+            }
+        }
+        "Remove" => tags.retain(|t| t != value),
+        other => {
+            return Err(MdeError::bad(
+                "InvalidInput",
+                format!(
+                    "Invalid input Action '{}': expected Add or Remove.",
+                    super::error::truncate(other)
+                ),
+            ));
+        }
+    }
+    d.persist_machine(&state.emu, i)?;
+    Ok(json(
+        StatusCode::OK,
+        &entity(&req, "Machines/$entity", d.machines[i].clone()),
+    ))
+}
+
+/// `GET /api/machines/findbytag?tag=…&useStartsWithFilter=true|false`.
+pub async fn find_by_tag(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    req: Req,
+) -> ApiResult {
+    c.require(READ)?;
+    let mut tag = None;
+    let mut starts = false;
+    for (k, v) in form_urlencoded::parse(req.query.as_deref().unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "tag" => tag = Some(v.into_owned()),
+            "useStartsWithFilter" => {
+                starts = match v.to_ascii_lowercase().as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(MdeError::bad(
+                            "InvalidInput",
+                            "Invalid input useStartsWithFilter: expected true or false.",
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let tag = tag
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| MdeError::missing("tag"))?;
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let items: Vec<Value> = d
+        .machines
+        .iter()
+        .filter(|m| {
+            m["machineTags"].as_array().is_some_and(|ts| {
+                ts.iter().filter_map(Value::as_str).any(|t| {
+                    if starts {
+                        t.starts_with(tag.as_str())
+                    } else {
+                        t == tag
+                    }
+                })
+            })
+        })
+        .cloned()
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &collection(
+            &req,
+            "Machines",
+            super::query::Page {
+                items,
+                count: None,
+                next: None,
+            },
+        ),
+    ))
+}

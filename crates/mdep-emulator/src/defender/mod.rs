@@ -1,0 +1,320 @@
+//! Defender for Endpoint: the MDE REST API a partner calls with a token from the Entra
+//! half, under `/api` and `/api/v1.0` (`mde-api.md` §4–§6).
+//!
+//! - [`auth`]: the resource server's token checks; [`throttle`]: per (tenant, app) quotas.
+//! - [`generate`]: the deterministic per-tenant data; [`data`]: that data in memory,
+//!   written through to the store.
+//! - [`query`]: OData query options; [`error`]: MDE's error bodies.
+//! - [`alerts`], [`machines`], [`actions`], [`indicators`]: the endpoints.
+
+pub mod actions;
+pub mod alerts;
+pub mod auth;
+pub mod data;
+pub mod error;
+pub mod generate;
+pub mod indicators;
+pub mod machines;
+pub mod query;
+pub mod throttle;
+
+use crate::{AppState, CountedTenant};
+use auth::{Caller, TokenCache};
+use axum::Router;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use data::TenantData;
+use error::MdeError;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use throttle::{Limits, Throttle};
+use uuid::Uuid;
+
+/// Defender settings a scenario may change (`docs/scenario.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DefenderSettings {
+    /// Call quotas per (tenant, app).
+    pub limits: Limits,
+    /// Most items per page before `@odata.nextLink`.
+    pub page_size: usize,
+    /// Seconds a response action takes from Pending to Succeeded (half of it Pending,
+    /// half InProgress); 0 completes at once.
+    pub action_seconds: u32,
+}
+
+impl Default for DefenderSettings {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            page_size: query::MAX_TOP,
+            action_seconds: 60,
+        }
+    }
+}
+
+/// The Defender half's state: settings, the token cache, quotas and each tenant's data.
+#[derive(Debug, Default)]
+pub struct DefenderState {
+    settings: RwLock<DefenderSettings>,
+    tokens: TokenCache,
+    throttle: Throttle,
+    tenants: Mutex<HashMap<Uuid, Arc<RwLock<TenantData>>>>,
+}
+
+impl DefenderState {
+    /// Settings in force.
+    pub fn settings(&self) -> DefenderSettings {
+        *self.settings.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Replaces the settings.
+    pub fn set_settings(&self, s: DefenderSettings) {
+        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = s;
+    }
+
+    /// The call quotas.
+    pub fn throttle(&self) -> &Throttle {
+        &self.throttle
+    }
+
+    /// A tenant's data: loaded from the store, or generated on first use.
+    pub fn data(
+        &self,
+        emu: &crate::Emulator,
+        tenant: Uuid,
+    ) -> Result<Arc<RwLock<TenantData>>, MdeError> {
+        let mut map = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(d) = map.get(&tenant) {
+            return Ok(d.clone());
+        }
+        let d = Arc::new(RwLock::new(data::load_or_generate(emu, tenant)?));
+        map.insert(tenant, d.clone());
+        Ok(d)
+    }
+}
+
+/// Read access to a tenant's data.
+pub fn read(d: &RwLock<TenantData>) -> std::sync::RwLockReadGuard<'_, TenantData> {
+    d.read().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Write access to a tenant's data.
+pub fn write(d: &RwLock<TenantData>) -> std::sync::RwLockWriteGuard<'_, TenantData> {
+    d.write().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Where a request came in: its origin and API prefix (for `@odata.context` and next
+/// links) and its raw query string.
+#[derive(Debug, Clone)]
+pub struct Req {
+    /// `https://host:port`.
+    pub origin: String,
+    /// `/api` or `/api/v1.0`.
+    pub prefix: &'static str,
+    /// The path as requested.
+    pub path: String,
+    /// The raw query string.
+    pub query: Option<String>,
+}
+
+impl Req {
+    /// `@odata.context` for `fragment` (e.g. `Alerts`, `Alerts/$entity`).
+    pub fn context(&self, fragment: &str) -> String {
+        format!("{}{}/$metadata#{fragment}", self.origin, self.prefix)
+    }
+}
+
+impl FromRequestParts<AppState> for Req {
+    type Rejection = MdeError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, MdeError> {
+        // Nested routers see the path without `/api`; the client's URI is the original.
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| parts.uri.clone(), |o| o.0.clone());
+        let path = uri.path().to_owned();
+        let prefix = if path.to_ascii_lowercase().starts_with("/api/v1.0/") {
+            "/api/v1.0"
+        } else {
+            "/api"
+        };
+        Ok(Self {
+            origin: crate::entra::origin(state, &uri, &parts.headers),
+            prefix,
+            path,
+            query: uri.query().map(str::to_owned),
+        })
+    }
+}
+
+/// A JSON response with MDE's OData headers.
+pub fn json(status: StatusCode, body: &Value) -> Response {
+    let mut resp = (status, body.to_string()).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(
+            "application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8",
+        ),
+    );
+    h.insert("OData-Version", HeaderValue::from_static("4.0"));
+    resp
+}
+
+/// One entity with its `@odata.context` first.
+pub fn entity(req: &Req, fragment: &str, v: Value) -> Value {
+    let mut m = Map::new();
+    m.insert(
+        "@odata.context".into(),
+        Value::String(req.context(fragment)),
+    );
+    if let Value::Object(o) = v {
+        m.extend(o);
+    }
+    Value::Object(m)
+}
+
+/// A collection: `@odata.context`, `value`, and `@odata.nextLink` when more remain.
+pub fn collection(req: &Req, fragment: &str, page: query::Page) -> Value {
+    let mut m = Map::new();
+    m.insert(
+        "@odata.context".into(),
+        Value::String(req.context(fragment)),
+    );
+    if let Some(n) = page.count {
+        m.insert("@odata.count".into(), Value::from(n));
+    }
+    m.insert("value".into(), Value::Array(page.items));
+    if let Some(q) = page.next {
+        m.insert(
+            "@odata.nextLink".into(),
+            Value::String(format!("{}{}?{q}", req.origin, req.path)),
+        );
+    }
+    Value::Object(m)
+}
+
+/// Result type of the endpoints.
+pub type ApiResult = Result<Response, MdeError>;
+
+/// Every request: authenticate, then count against the quota; the caller goes into the
+/// request's extensions and the tenant onto the response for the counters.
+async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let auth = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let def = state.emu.defender();
+    let caller = match auth::authenticate(&state.emu, &def.tokens, auth.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return MdeError::from(e).into_response(),
+    };
+    let tenant = CountedTenant(caller.tenant.to_string());
+    let mut resp = match def
+        .throttle
+        .admit(caller.tenant, caller.app, def.settings().limits)
+    {
+        Ok(()) => {
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    };
+    resp.extensions_mut().insert(tenant);
+    resp
+}
+
+fn api(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/alerts", get(alerts::list))
+        .route("/alerts/{id}", get(alerts::get_one).patch(alerts::update))
+        .route("/alerts/{id}/machine", get(alerts::machine))
+        .route("/alerts/{id}/files", get(alerts::files))
+        .route("/alerts/{id}/ips", get(alerts::ips))
+        .route("/alerts/{id}/domains", get(alerts::domains))
+        .route("/alerts/{id}/user", get(alerts::user))
+        .route("/machines", get(machines::list))
+        .route("/machines/findbytag", get(machines::find_by_tag))
+        .route("/machines/{id}", get(machines::get_one))
+        .route("/machines/{id}/logonusers", get(machines::logon_users))
+        .route("/machines/{id}/alerts", get(machines::alerts))
+        .route("/machines/{id}/tags", post(machines::tags))
+        .route("/machines/{id}/isolate", post(actions::isolate))
+        .route("/machines/{id}/unisolate", post(actions::unisolate))
+        .route(
+            "/machines/{id}/restrictCodeExecution",
+            post(actions::restrict),
+        )
+        .route(
+            "/machines/{id}/unrestrictCodeExecution",
+            post(actions::unrestrict),
+        )
+        .route("/machines/{id}/runAntiVirusScan", post(actions::scan))
+        .route(
+            "/machines/{id}/collectInvestigationPackage",
+            post(actions::collect),
+        )
+        .route("/machines/{id}/offboard", post(actions::offboard))
+        .route(
+            "/machines/{id}/StopAndQuarantineFile",
+            post(actions::stop_and_quarantine),
+        )
+        .route("/machineactions", get(actions::list))
+        .route("/machineactions/{id}", get(actions::get_one))
+        .route(
+            "/indicators",
+            get(indicators::list).post(indicators::submit),
+        )
+        .route("/indicators/import", post(indicators::import))
+        .route(
+            "/indicators/{id}",
+            axum::routing::delete(indicators::delete),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(state, guard))
+}
+
+/// The MDE routes under `/api` and `/api/v1.0`.
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .nest("/api", api(state.clone()))
+        .nest("/api/v1.0", api(state))
+}
+
+/// Parses a JSON object body, or MDE's 400.
+pub fn body_object(body: &[u8]) -> Result<Map<String, Value>, MdeError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(MdeError::invalid_body(
+            "Request body is incorrect: expected a JSON object.",
+        )),
+        Err(e) => Err(MdeError::invalid_body(format!(
+            "Request body is incorrect: {e}."
+        ))),
+    }
+}
+
+/// A string body parameter (case-sensitive name, as MDE reads them).
+pub fn str_param<'a>(
+    body: &'a Map<String, Value>,
+    name: &str,
+) -> Result<Option<&'a str>, MdeError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(MdeError::invalid_body(format!(
+            "Request body is incorrect: '{name}' must be a string."
+        ))),
+    }
+}
+
+/// The one tenant a caller sees.
+pub fn caller_data(state: &AppState, c: &Caller) -> Result<Arc<RwLock<TenantData>>, MdeError> {
+    state.emu.defender().data(&state.emu, c.tenant)
+}
