@@ -1,0 +1,277 @@
+//! Response actions: the machine action each creates, its progress over time, the
+//! duplicate rule, and the body checks.
+
+use super::*;
+use serde_json::json;
+
+async fn windows_machine(e: &Emu, t: &str) -> String {
+    let list = e
+        .api(
+            "GET",
+            "/api/machines?$filter=startswith(osPlatform,'Windows')",
+            Some(t),
+            None,
+        )
+        .await
+        .json();
+    first(&list)["id"].as_str().expect("id").to_owned()
+}
+
+#[tokio::test]
+async fn an_action_goes_pending_in_progress_succeeded() {
+    let e = demu();
+    let mut s = e.state.defender().settings();
+    s.action_seconds = 2;
+    e.state.defender().set_settings(s);
+    let t = e.token(CONTOSO).await;
+    let mid = windows_machine(&e, &t).await;
+    let r = e
+        .api(
+            "POST",
+            &format!("/api/v1.0/machines/{mid}/isolate"),
+            Some(&t),
+            Some(json!({"Comment": "contain", "IsolationType": "Selective"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let a = r.json();
+    assert_eq!(
+        a["@odata.context"],
+        "https://api.securitycenter.localhost/api/v1.0/$metadata#MachineActions/$entity"
+    );
+    assert_eq!(
+        (a["type"].clone(), a["status"].clone(), a["scope"].clone()),
+        (json!("Isolate"), json!("Pending"), json!("Selective"))
+    );
+    assert_eq!(a["machineId"], mid.as_str());
+    assert_eq!(a["requestor"], APP);
+    assert_eq!(a["requestorComment"], "contain");
+    let id = a["id"].as_str().expect("id").to_owned();
+    assert!(uuid::Uuid::try_parse(&id).is_ok());
+
+    let dup = e
+        .api(
+            "POST",
+            &format!("/api/machines/{mid}/isolate"),
+            Some(&t),
+            Some(json!({"Comment": "again"})),
+        )
+        .await;
+    let msg = dup.mde_error(400, "ActiveRequestAlreadyExists");
+    assert!(msg.contains("already in progress"), "{msg}");
+    // Another kind of action on the same machine is not a duplicate.
+    let scan = e
+        .api(
+            "POST",
+            &format!("/api/machines/{mid}/runAntiVirusScan"),
+            Some(&t),
+            Some(json!({"Comment": "scan", "ScanType": "Full"})),
+        )
+        .await;
+    assert_eq!(scan.status, 201, "{}", scan.text());
+
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let mid_way = e
+        .api("GET", &format!("/api/machineactions/{id}"), Some(&t), None)
+        .await
+        .json();
+    assert_eq!(mid_way["status"], "InProgress");
+    e.api(
+        "POST",
+        &format!("/api/machines/{mid}/isolate"),
+        Some(&t),
+        Some(json!({"Comment": "again"})),
+    )
+    .await
+    .mde_error(400, "ActiveRequestAlreadyExists");
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    let done = e
+        .api("GET", &format!("/api/machineactions/{id}"), Some(&t), None)
+        .await
+        .json();
+    assert_eq!(done["status"], "Succeeded");
+    assert!(done["lastUpdateDateTimeUtc"].as_str() > done["creationDateTimeUtc"].as_str());
+    let listed = e
+        .api(
+            "GET",
+            &format!("/api/machineactions?$filter=id eq {id} and status eq 'Succeeded'"),
+            Some(&t),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(
+        listed["value"].as_array().map(Vec::len),
+        Some(1),
+        "filters see the current status"
+    );
+    let again = e
+        .api(
+            "POST",
+            &format!("/api/machines/{mid}/isolate"),
+            Some(&t),
+            Some(json!({"Comment": "again"})),
+        )
+        .await;
+    assert_eq!(again.status, 201, "done: a new one is allowed");
+}
+
+#[tokio::test]
+async fn every_action_kind_and_its_body_rules() {
+    let e = demu();
+    let mut s = e.state.defender().settings();
+    s.action_seconds = 0;
+    e.state.defender().set_settings(s);
+    let t = e.token(CONTOSO).await;
+    let mid = windows_machine(&e, &t).await;
+    let sha1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9";
+    for (path, body, kind, scope) in [
+        ("isolate", json!({"Comment": "c"}), "Isolate", json!("Full")),
+        (
+            "unisolate",
+            json!({"Comment": "c"}),
+            "Unisolate",
+            Value::Null,
+        ),
+        (
+            "restrictCodeExecution",
+            json!({"Comment": "c"}),
+            "RestrictCodeExecution",
+            Value::Null,
+        ),
+        (
+            "unrestrictCodeExecution",
+            json!({"Comment": "c"}),
+            "UnrestrictCodeExecution",
+            Value::Null,
+        ),
+        (
+            "runAntiVirusScan",
+            json!({"Comment": "c", "ScanType": "Quick"}),
+            "RunAntiVirusScan",
+            json!("Quick"),
+        ),
+        (
+            "collectInvestigationPackage",
+            json!({"Comment": "c"}),
+            "CollectInvestigationPackage",
+            Value::Null,
+        ),
+        (
+            "StopAndQuarantineFile",
+            json!({"Comment": "c", "Sha1": sha1}),
+            "StopAndQuarantineFile",
+            Value::Null,
+        ),
+        ("offboard", json!({"Comment": "c"}), "Offboard", Value::Null),
+    ] {
+        let r = e
+            .api(
+                "POST",
+                &format!("/api/machines/{mid}/{path}"),
+                Some(&t),
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{path}: {}", r.text());
+        let a = r.json();
+        assert_eq!(a["type"], kind, "{path}");
+        assert_eq!(a["scope"], scope, "{path}");
+        assert_eq!(
+            a["status"], "Succeeded",
+            "{path}: zero seconds completes at once"
+        );
+        if kind == "StopAndQuarantineFile" {
+            assert_eq!(
+                a["relatedFileInfo"],
+                json!({"fileIdentifier": sha1, "fileIdentifierType": "Sha1"})
+            );
+        }
+    }
+    for (path, body, code) in [
+        ("isolate", json!({}), "MissingRequiredParameter"),
+        (
+            "isolate",
+            json!({"comment": "lower-case names are not read"}),
+            "MissingRequiredParameter",
+        ),
+        (
+            "isolate",
+            json!({"Comment": "c", "IsolationType": "Partial"}),
+            "InvalidInput",
+        ),
+        (
+            "runAntiVirusScan",
+            json!({"Comment": "c"}),
+            "MissingRequiredParameter",
+        ),
+        (
+            "runAntiVirusScan",
+            json!({"Comment": "c", "ScanType": "Deep"}),
+            "InvalidInput",
+        ),
+        (
+            "StopAndQuarantineFile",
+            json!({"Comment": "c"}),
+            "MissingRequiredParameter",
+        ),
+        (
+            "StopAndQuarantineFile",
+            json!({"Comment": "c", "Sha1": "xyz"}),
+            "InvalidHashValue",
+        ),
+    ] {
+        e.api(
+            "POST",
+            &format!("/api/machines/{mid}/{path}"),
+            Some(&t),
+            Some(body),
+        )
+        .await
+        .mde_error(400, code);
+    }
+    let linux = e
+        .api(
+            "GET",
+            "/api/machines?$filter=osPlatform in ('Linux', 'macOS')",
+            Some(&t),
+            None,
+        )
+        .await
+        .json();
+    if let Some(other) = linux["value"].as_array().and_then(|v| v.first()) {
+        let id = other["id"].as_str().expect("id");
+        e.api(
+            "POST",
+            &format!("/api/machines/{id}/offboard"),
+            Some(&t),
+            Some(json!({"Comment": "c"})),
+        )
+        .await
+        .mde_error(400, "OsPlatformNotSupported");
+    }
+    e.api("GET", &format!("/api/machineactions/{mid}"), Some(&t), None)
+        .await
+        .mde_error(400, "BadRequest");
+    e.api(
+        "GET",
+        "/api/machineactions/5382f7ea-7557-4ab7-9782-d50480024a4e",
+        Some(&t),
+        None,
+    )
+    .await
+    .mde_error(404, "ResourceNotFound");
+    let all = e
+        .api(
+            "GET",
+            &format!(
+                "/api/machineactions?$filter=machineId eq '{mid}'&$orderby=creationDateTimeUtc desc"
+            ),
+            Some(&t),
+            None,
+        )
+        .await
+        .json();
+    assert!(all["value"].as_array().expect("list").len() >= 8);
+    assert_eq!(first(&all)["type"], "Offboard", "newest first");
+}

@@ -1,0 +1,490 @@
+//! The endpoints' behaviour: alerts and their updates, related entities, machines and
+//! tags, indicators, and data that is deterministic and survives a restart.
+
+use super::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn alert_get_update_and_related_entities() {
+    let e = demu();
+    let t = e.token(CONTOSO).await;
+    let list = e.api("GET", "/api/alerts", Some(&t), None).await;
+    assert_eq!(
+        list.headers["content-type"],
+        "application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8"
+    );
+    assert_eq!(list.headers["odata-version"], "4.0");
+    let list = list.json();
+    assert_eq!(
+        list["@odata.context"],
+        "https://api.securitycenter.localhost/api/$metadata#Alerts"
+    );
+    assert!(list.get("@odata.nextLink").is_none());
+    let a = first(&list).clone();
+    assert_eq!(
+        a["evidence"],
+        json!([]),
+        "lists carry evidence only with $expand"
+    );
+    let id = a["id"].as_str().expect("id");
+    let one = e
+        .api("GET", &format!("/api/alerts/{id}"), Some(&t), None)
+        .await
+        .json();
+    assert!(!one["evidence"].as_array().expect("evidence").is_empty());
+    assert_eq!(
+        one["@odata.context"],
+        "https://api.securitycenter.localhost/api/$metadata#Alerts/$entity"
+    );
+
+    let r = e
+        .api(
+            "PATCH",
+            &format!("/api/alerts/{id}"),
+            Some(&t),
+            Some(json!({"status": "Resolved", "assignedTo": "secop2@contoso.com", "classification": "FalsePositive", "determination": "Clean", "comment": "benign admin script"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let u = r.json();
+    assert_eq!(u["status"], "Resolved");
+    assert_eq!(u["assignedTo"], "secop2@contoso.com");
+    assert_eq!(
+        (u["classification"].clone(), u["determination"].clone()),
+        (json!("FalsePositive"), json!("Clean"))
+    );
+    assert!(u["resolvedTime"].is_string());
+    let last = u["comments"]
+        .as_array()
+        .and_then(|c| c.last())
+        .expect("comment");
+    assert_eq!(last["comment"], "benign admin script");
+    assert_eq!(last["createdBy"], APP);
+    let again = e
+        .api("GET", &format!("/api/alerts/{id}"), Some(&t), None)
+        .await
+        .json();
+    assert_eq!(again["status"], "Resolved", "the update is kept");
+
+    for (body, code) in [
+        (json!({"status": "Closed"}), "InvalidInput"),
+        (json!({"classification": "Maybe"}), "InvalidInput"),
+        (
+            json!({"classification": "TruePositive", "determination": "Clean"}),
+            "InvalidInput",
+        ),
+        (json!({"severity": "High"}), "InvalidRequestBody"),
+        (json!({}), "InvalidRequestBody"),
+        (json!(["status"]), "InvalidRequestBody"),
+        (json!({"status": 3}), "InvalidRequestBody"),
+    ] {
+        let r = e
+            .api(
+                "PATCH",
+                &format!("/api/alerts/{id}"),
+                Some(&t),
+                Some(body.clone()),
+            )
+            .await;
+        r.mde_error(400, code);
+    }
+    e.api(
+        "PATCH",
+        "/api/alerts/da000_1",
+        Some(&t),
+        Some(json!({"status": "New"})),
+    )
+    .await
+    .mde_error(404, "ResourceNotFound");
+    e.api("GET", "/api/alerts/da000_1", Some(&t), None)
+        .await
+        .mde_error(404, "ResourceNotFound");
+
+    let m = e
+        .api("GET", &format!("/api/alerts/{id}/machine"), Some(&t), None)
+        .await
+        .json();
+    assert_eq!(m["id"], a["machineId"]);
+    let files = e
+        .api("GET", &format!("/api/alerts/{id}/files"), Some(&t), None)
+        .await
+        .json();
+    let sha1s: Vec<&Value> = one["evidence"]
+        .as_array()
+        .expect("evidence")
+        .iter()
+        .filter(|ev| ev["sha1"].is_string())
+        .map(|ev| &ev["sha1"])
+        .collect();
+    let got: Vec<&Value> = files["value"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| &f["sha1"])
+        .collect();
+    assert_eq!(got, sha1s, "one file per hashed evidence");
+    let user = e
+        .api("GET", &format!("/api/alerts/{id}/user"), Some(&t), None)
+        .await
+        .json();
+    assert_eq!(user["accountName"], a["relatedUser"]["userName"]);
+    let ips = e
+        .api("GET", &format!("/api/alerts/{id}/ips"), Some(&t), None)
+        .await
+        .json();
+    let domains = e
+        .api("GET", &format!("/api/alerts/{id}/domains"), Some(&t), None)
+        .await
+        .json();
+    assert!(ips["value"].is_array() && domains["value"].is_array());
+}
+
+#[tokio::test]
+async fn machines_by_id_or_name_tags_logon_users_and_alerts() {
+    let e = demu();
+    let t = e.token(CONTOSO).await;
+    let list = e.api("GET", "/api/machines", Some(&t), None).await.json();
+    assert_eq!(list["value"].as_array().map(Vec::len), Some(12));
+    let m = first(&list).clone();
+    let id = m["id"].as_str().expect("id");
+    let by_name = e
+        .api(
+            "GET",
+            &format!(
+                "/api/machines/{}",
+                m["computerDnsName"].as_str().expect("dns")
+            ),
+            Some(&t),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(by_name["id"], m["id"]);
+    let upper = e
+        .api(
+            "GET",
+            &format!("/api/machines/{}", id.to_ascii_uppercase()),
+            Some(&t),
+            None,
+        )
+        .await;
+    assert_eq!(upper.status, 200);
+
+    for action in ["Add", "Add"] {
+        let r = e
+            .api(
+                "POST",
+                &format!("/api/machines/{id}/tags"),
+                Some(&t),
+                Some(json!({"Value": "Quarantine zone", "Action": action})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let tags = r.json()["machineTags"].clone();
+        assert_eq!(
+            tags.as_array()
+                .expect("tags")
+                .iter()
+                .filter(|x| *x == "Quarantine zone")
+                .count(),
+            1,
+            "adding twice keeps one"
+        );
+    }
+    let found = e
+        .api(
+            "GET",
+            "/api/machines/findbytag?tag=Quarantine%20zone",
+            Some(&t),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(found["value"].as_array().map(Vec::len), Some(1));
+    let found = e
+        .api(
+            "GET",
+            "/api/machines/findbytag?tag=Quar&useStartsWithFilter=true",
+            Some(&t),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(found["value"].as_array().map(Vec::len), Some(1));
+    let found = e
+        .api("GET", "/api/machines/findbytag?tag=Quar", Some(&t), None)
+        .await
+        .json();
+    assert_eq!(found["value"].as_array().map(Vec::len), Some(0));
+    e.api("GET", "/api/machines/findbytag", Some(&t), None)
+        .await
+        .mde_error(400, "MissingRequiredParameter");
+    let r = e
+        .api(
+            "POST",
+            &format!("/api/machines/{id}/tags"),
+            Some(&t),
+            Some(json!({"Value": "Quarantine zone", "Action": "Remove"})),
+        )
+        .await;
+    assert!(
+        !r.json()["machineTags"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .any(|x| x == "Quarantine zone")
+    );
+    e.api(
+        "POST",
+        &format!("/api/machines/{id}/tags"),
+        Some(&t),
+        Some(json!({"value": "x", "action": "Add"})),
+    )
+    .await
+    .mde_error(400, "MissingRequiredParameter");
+    e.api(
+        "POST",
+        &format!("/api/machines/{id}/tags"),
+        Some(&t),
+        Some(json!({"Value": "x", "Action": "Toggle"})),
+    )
+    .await
+    .mde_error(400, "InvalidInput");
+
+    let users = e
+        .api(
+            "GET",
+            &format!("/api/machines/{id}/logonusers"),
+            Some(&t),
+            None,
+        )
+        .await
+        .json();
+    assert!(!users["value"].as_array().expect("users").is_empty());
+    let alerts = e
+        .api("GET", &format!("/api/machines/{id}/alerts"), Some(&t), None)
+        .await
+        .json();
+    for a in alerts["value"].as_array().expect("alerts") {
+        assert_eq!(a["machineId"], m["id"]);
+    }
+    e.api(
+        "GET",
+        "/api/machines/0000000000000000000000000000000000000000",
+        Some(&t),
+        None,
+    )
+    .await
+    .mde_error(404, "ResourceNotFound");
+}
+
+#[tokio::test]
+async fn indicators_submit_update_import_delete() {
+    let e = demu();
+    let t = e.token(CONTOSO).await;
+    let sample: Value = serde_json::from_str(include_str!(
+        "../fixtures/samples/indicators_submit_request.json"
+    ))
+    .expect("sample");
+    let r = e
+        .api("POST", "/api/indicators", Some(&t), Some(sample.clone()))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let created = r.json();
+    assert_eq!(created["indicatorValue"], sample["indicatorValue"]);
+    assert_eq!(created["createdBy"], APP);
+    assert_eq!(created["sourceType"], "AadApp");
+    assert_eq!(created["rbacGroupNames"], json!(["group1", "group2"]));
+    let mut changed = sample.clone();
+    changed["title"] = json!("renamed");
+    let updated = e
+        .api("POST", "/api/indicators", Some(&t), Some(changed))
+        .await
+        .json();
+    assert_eq!(
+        updated["id"], created["id"],
+        "same type and value: an update"
+    );
+    assert_eq!(updated["title"], "renamed");
+
+    for (body, code) in [
+        (
+            json!({"indicatorType": "FileSha1", "action": "Block", "title": "t", "description": "d"}),
+            "MissingRequiredParameter",
+        ),
+        (
+            json!({"indicatorValue": "abc", "indicatorType": "FileSha1", "action": "Block", "title": "t", "description": "d"}),
+            "InvalidHashValue",
+        ),
+        (
+            json!({"indicatorValue": "10.0.0.0/8", "indicatorType": "IpAddress", "action": "Block", "title": "t", "description": "d"}),
+            "InvalidIpAddress",
+        ),
+        (
+            json!({"indicatorValue": "not a domain", "indicatorType": "DomainName", "action": "Block", "title": "t", "description": "d"}),
+            "InvalidDomainName",
+        ),
+        (
+            json!({"indicatorValue": "1.2.3.4", "indicatorType": "Ip", "action": "Block", "title": "t", "description": "d"}),
+            "InvalidInput",
+        ),
+        (
+            json!({"indicatorValue": "1.2.3.4", "indicatorType": "IpAddress", "action": "Audit", "generateAlert": false, "title": "t", "description": "d"}),
+            "InvalidInput",
+        ),
+    ] {
+        e.api("POST", "/api/indicators", Some(&t), Some(body))
+            .await
+            .mde_error(400, code);
+    }
+
+    let import: Value = serde_json::from_str(include_str!(
+        "../fixtures/samples/indicators_import_request.json"
+    ))
+    .expect("sample");
+    let r = e
+        .api("POST", "/api/indicators/import", Some(&t), Some(import))
+        .await
+        .json();
+    let results = r["value"].as_array().expect("results");
+    assert_eq!(results.len(), 2);
+    assert!(results.iter().all(|x| x["isFailed"] == false));
+    let mixed = json!({"Indicators": [
+        {"indicatorValue": "zz", "indicatorType": "FileSha256", "action": "Block", "title": "t", "description": "d"},
+        {"indicatorValue": "203.0.113.9", "indicatorType": "IpAddress", "action": "Block", "title": "t", "description": "d"}
+    ]});
+    let r = e
+        .api("POST", "/api/indicators/import", Some(&t), Some(mixed))
+        .await
+        .json();
+    assert_eq!(r["value"][0]["isFailed"], true);
+    assert!(
+        r["value"][0]["failureReason"]
+            .as_str()
+            .is_some_and(|s| s.contains("zz"))
+    );
+    assert_eq!(r["value"][1]["isFailed"], false);
+    let too_many: Vec<Value> = (0..501).map(|i| json!({"indicatorValue": format!("10.1.{}.{}", i / 250, i % 250), "indicatorType": "IpAddress", "action": "Block", "title": "t", "description": "d"})).collect();
+    e.api(
+        "POST",
+        "/api/indicators/import",
+        Some(&t),
+        Some(json!({"Indicators": too_many})),
+    )
+    .await
+    .mde_error(400, "MaximumBatchSizeExceeded");
+
+    let id = created["id"].as_str().expect("id");
+    let r = e
+        .api("DELETE", &format!("/api/indicators/{id}"), Some(&t), None)
+        .await;
+    assert_eq!(r.status, 204);
+    e.api("DELETE", &format!("/api/indicators/{id}"), Some(&t), None)
+        .await
+        .mde_error(404, "ResourceNotFound");
+
+    // Ti.ReadWrite sees only its own indicators.
+    let own = e.token_with(CONTOSO, &["Ti.ReadWrite"]).await;
+    let listed = e
+        .api("GET", "/api/indicators", Some(&own), None)
+        .await
+        .json();
+    let values = listed["value"].as_array().expect("list");
+    assert!(!values.is_empty());
+    assert!(values.iter().all(|i| i["createdBy"] == APP), "{listed}");
+    let all = e.token_with(CONTOSO, &["Ti.ReadWrite.All"]).await;
+    let everything = e
+        .api("GET", "/api/indicators", Some(&all), None)
+        .await
+        .json();
+    assert!(everything["value"].as_array().expect("list").len() > values.len());
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400_never_500() {
+    let e = demu();
+    let t = e.token(CONTOSO).await;
+    let list = e.api("GET", "/api/machines", Some(&t), None).await.json();
+    let mid = first(&list)["id"].as_str().expect("id").to_owned();
+    let req = |path: String, body: &'static str| {
+        Request::post(path)
+            .header("authorization", format!("Bearer {t}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .expect("req")
+    };
+    for body in ["", "{", "null", "[1]", "\"x\"", "{\"Comment\": {}}"] {
+        let r = e
+            .send(req(format!("/api/machines/{mid}/isolate"), body))
+            .await;
+        assert_eq!(r.status, 400, "{body}: {}", r.text());
+        let r = e.send(req("/api/indicators".into(), body)).await;
+        assert_eq!(r.status, 400, "{body}: {}", r.text());
+    }
+}
+
+#[tokio::test]
+async fn same_seed_same_data_and_it_survives_a_restart() {
+    let a = demu();
+    let b = demu();
+    let ta = a.token(CONTOSO).await;
+    let tb = b.token(CONTOSO).await;
+    for path in [
+        "/api/alerts?$expand=evidence",
+        "/api/machines",
+        "/api/machineactions",
+        "/api/indicators",
+    ] {
+        let x = a.api("GET", path, Some(&ta), None).await.json();
+        let y = b.api("GET", path, Some(&tb), None).await.json();
+        assert_eq!(x["value"], y["value"], "{path}");
+    }
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("emulator.db");
+    let open = || {
+        let s =
+            mdep_emulator::scenario::Scenario::parse(&scenario(""), std::path::Path::new("t.toml"))
+                .expect("scenario");
+        let state = mdep_emulator::Emulator::open(
+            Some(&db),
+            mdep_emulator::state::OpenOptions {
+                admin_key: s.admin_key().map(str::to_owned),
+                ..Default::default()
+            },
+        )
+        .expect("open");
+        s.apply(&state).expect("apply");
+        Emu {
+            app: mdep_emulator::app(state.clone(), "https"),
+            state,
+        }
+    };
+    let first_run = open();
+    let t = first_run.token(CONTOSO).await;
+    let alerts = first_run
+        .api("GET", "/api/alerts", Some(&t), None)
+        .await
+        .json();
+    let id = first(&alerts)["id"].as_str().expect("id").to_owned();
+    let r = first_run
+        .api(
+            "PATCH",
+            &format!("/api/alerts/{id}"),
+            Some(&t),
+            Some(json!({"assignedTo": "night-shift@contoso.com"})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    drop(first_run);
+    let second = open();
+    let t = second.token(CONTOSO).await;
+    let again = second
+        .api("GET", &format!("/api/alerts/{id}"), Some(&t), None)
+        .await
+        .json();
+    assert_eq!(
+        again["assignedTo"], "night-shift@contoso.com",
+        "read back from the database"
+    );
+}

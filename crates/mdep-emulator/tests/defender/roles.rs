@@ -1,0 +1,339 @@
+//! The role matrix: every endpoint with each role it accepts (not 403) and with every
+//! other role (403 with MDE's message naming what is missing).
+
+use super::*;
+use serde_json::json;
+
+const ALERT_READ: &[&str] = &["Alert.Read.All", "Alert.ReadWrite.All"];
+const MACHINE_READ: &[&str] = &["Machine.Read.All", "Machine.ReadWrite.All"];
+const TI: &[&str] = &["Ti.ReadWrite", "Ti.ReadWrite.All"];
+
+/// Every role of the catalog.
+fn catalog() -> Vec<&'static str> {
+    mdep_model::permissions::APP_ROLES
+        .iter()
+        .map(|r| r.value)
+        .collect()
+}
+
+struct Row {
+    method: &'static str,
+    path: String,
+    body: Option<Value>,
+    accepted: &'static [&'static str],
+    /// The success status; `None` when it depends on what the role can see.
+    ok: Option<u16>,
+}
+
+fn row(
+    method: &'static str,
+    path: String,
+    body: Option<Value>,
+    accepted: &'static [&'static str],
+    ok: Option<u16>,
+) -> Row {
+    Row {
+        method,
+        path,
+        body,
+        accepted,
+        ok,
+    }
+}
+
+#[tokio::test]
+async fn every_endpoint_with_and_without_its_permission() {
+    let e = demu();
+    let mut s = e.state.defender().settings();
+    s.action_seconds = 0;
+    e.state.defender().set_settings(s);
+    let admin = e.token(CONTOSO).await;
+    let alerts = e.api("GET", "/api/alerts", Some(&admin), None).await.json();
+    let aid = first(&alerts)["id"].as_str().expect("alert id").to_owned();
+    let machines = e
+        .api(
+            "GET",
+            "/api/machines?$filter=startswith(osPlatform,'Windows')",
+            Some(&admin),
+            None,
+        )
+        .await
+        .json();
+    let mid = first(&machines)["id"]
+        .as_str()
+        .expect("machine id")
+        .to_owned();
+    let acts = e
+        .api("GET", "/api/machineactions", Some(&admin), None)
+        .await
+        .json();
+    let acid = first(&acts)["id"].as_str().expect("action id").to_owned();
+    let inds = e
+        .api("GET", "/api/indicators", Some(&admin), None)
+        .await
+        .json();
+    let iid = first(&inds)["id"]
+        .as_str()
+        .expect("indicator id")
+        .to_owned();
+    let comment = || Some(json!({"Comment": "role matrix"}));
+    let submit = json!({"indicatorValue": "198.51.100.7", "indicatorType": "IpAddress", "action": "Alert", "title": "t", "description": "d"});
+    let rows = vec![
+        row("GET", "/api/alerts".into(), None, ALERT_READ, Some(200)),
+        row(
+            "GET",
+            format!("/api/alerts/{aid}"),
+            None,
+            ALERT_READ,
+            Some(200),
+        ),
+        row(
+            "PATCH",
+            format!("/api/alerts/{aid}"),
+            Some(json!({"comment": "seen"})),
+            &["Alert.ReadWrite.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
+            format!("/api/alerts/{aid}/machine"),
+            None,
+            MACHINE_READ,
+            Some(200),
+        ),
+        row(
+            "GET",
+            format!("/api/alerts/{aid}/files"),
+            None,
+            &["File.Read.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
+            format!("/api/alerts/{aid}/ips"),
+            None,
+            &["Ip.Read.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
+            format!("/api/alerts/{aid}/domains"),
+            None,
+            &["Url.Read.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
+            format!("/api/alerts/{aid}/user"),
+            None,
+            &["User.Read.All"],
+            Some(200),
+        ),
+        row("GET", "/api/machines".into(), None, MACHINE_READ, Some(200)),
+        row(
+            "GET",
+            format!("/api/machines/{mid}"),
+            None,
+            MACHINE_READ,
+            Some(200),
+        ),
+        row(
+            "GET",
+            "/api/machines/findbytag?tag=VIP".into(),
+            None,
+            MACHINE_READ,
+            Some(200),
+        ),
+        row(
+            "GET",
+            format!("/api/machines/{mid}/logonusers"),
+            None,
+            &["User.Read.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
+            format!("/api/machines/{mid}/alerts"),
+            None,
+            ALERT_READ,
+            Some(200),
+        ),
+        row(
+            "POST",
+            format!("/api/machines/{mid}/tags"),
+            Some(json!({"Value": "matrix", "Action": "Add"})),
+            &["Machine.ReadWrite.All"],
+            Some(200),
+        ),
+        row(
+            "POST",
+            format!("/api/machines/{mid}/isolate"),
+            comment(),
+            &["Machine.Isolate"],
+            Some(201),
+        ),
+        row(
+            "POST",
+            format!("/api/machines/{mid}/unisolate"),
+            comment(),
+            &["Machine.Isolate"],
+            Some(201),
+        ),
+        row(
+            "POST",
+            format!("/api/machines/{mid}/restrictCodeExecution"),
+            comment(),
+            &["Machine.RestrictExecution"],
+            Some(201),
+        ),
+        row(
+            "POST",
+            format!("/api/machines/{mid}/unrestrictCodeExecution"),
+            comment(),
+            &["Machine.RestrictExecution"],
+            Some(201),
+        ),
+        row(
+            "POST",
+            format!("/api/machines/{mid}/runAntiVirusScan"),
+            Some(json!({"Comment": "c", "ScanType": "Quick"})),
+            &["Machine.Scan"],
+            Some(201),
+        ),
+        row(
+            "POST",
+            format!("/api/machines/{mid}/collectInvestigationPackage"),
+            comment(),
+            &["Machine.CollectForensics"],
+            Some(201),
+        ),
+        row(
+            "POST",
+            format!("/api/machines/{mid}/StopAndQuarantineFile"),
+            Some(json!({"Comment": "c", "Sha1": "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"})),
+            &["Machine.StopAndQuarantine"],
+            Some(201),
+        ),
+        row(
+            "POST",
+            format!("/api/machines/{mid}/offboard"),
+            comment(),
+            &["Machine.Offboard"],
+            Some(201),
+        ),
+        row(
+            "GET",
+            "/api/machineactions".into(),
+            None,
+            MACHINE_READ,
+            Some(200),
+        ),
+        row(
+            "GET",
+            format!("/api/machineactions/{acid}"),
+            None,
+            MACHINE_READ,
+            Some(200),
+        ),
+        row("GET", "/api/indicators".into(), None, TI, Some(200)),
+        row(
+            "POST",
+            "/api/indicators".into(),
+            Some(submit.clone()),
+            TI,
+            Some(200),
+        ),
+        row(
+            "POST",
+            "/api/indicators/import".into(),
+            Some(json!({"Indicators": [submit]})),
+            TI,
+            Some(200),
+        ),
+        // Ti.ReadWrite sees only its own indicators: the generated one is 404 for it.
+        row("DELETE", format!("/api/indicators/{iid}"), None, TI, None),
+    ];
+    let all = catalog();
+    for r in &rows {
+        for role in r.accepted {
+            let t = e.token_with(CONTOSO, &[role]).await;
+            let reply = e.api(r.method, &r.path, Some(&t), r.body.clone()).await;
+            let code = reply.status.as_u16();
+            assert!(
+                code != 401 && code != 403,
+                "{} {} with {role}: {}",
+                r.method,
+                r.path,
+                reply.text()
+            );
+            if let Some(ok) = r.ok {
+                assert_eq!(
+                    code,
+                    ok,
+                    "{} {} with {role}: {}",
+                    r.method,
+                    r.path,
+                    reply.text()
+                );
+            }
+        }
+        let others: Vec<&str> = all
+            .iter()
+            .copied()
+            .filter(|x| !r.accepted.contains(x))
+            .collect();
+        let t = e.token_with(CONTOSO, &others).await;
+        let reply = e.api(r.method, &r.path, Some(&t), r.body.clone()).await;
+        let msg = reply.mde_error(403, "Forbidden");
+        assert!(
+            msg.contains(r.accepted[0]),
+            "{} {}: {msg}",
+            r.method,
+            r.path
+        );
+        let t = e.token_with(CONTOSO, &[]).await;
+        let reply = e.api(r.method, &r.path, Some(&t), r.body.clone()).await;
+        reply.mde_error(403, "Forbidden");
+    }
+    // The versioned prefix is the same API.
+    let t = e.token_with(CONTOSO, &["Alert.Read.All"]).await;
+    assert_eq!(
+        e.api("GET", "/api/v1.0/alerts", Some(&t), None)
+            .await
+            .status,
+        200
+    );
+    e.api("GET", "/api/v1.0/machines", Some(&t), None)
+        .await
+        .mde_error(403, "Forbidden");
+}
+
+#[tokio::test]
+async fn roles_come_from_the_token_not_the_directory() {
+    let e = demu();
+    let t = e.other_token(CONTOSO).await;
+    let msg = e
+        .api("GET", "/api/alerts", Some(&t), None)
+        .await
+        .mde_error(403, "Forbidden");
+    assert!(
+        msg.contains("Score.Read.All"),
+        "the message lists the roles held: {msg}"
+    );
+    // Consent that adds a role does not change a token already issued.
+    e.state
+        .grant_consent(
+            CONTOSO.parse().expect("t"),
+            OTHER_APP.parse().expect("a"),
+            Some(vec!["Alert.Read.All".into()]),
+        )
+        .expect("consent");
+    e.api("GET", "/api/alerts", Some(&t), None)
+        .await
+        .mde_error(403, "Forbidden");
+    let fresh = e.other_token(CONTOSO).await;
+    assert_eq!(
+        e.api("GET", "/api/alerts", Some(&fresh), None).await.status,
+        200
+    );
+}
