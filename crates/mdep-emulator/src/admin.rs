@@ -1,6 +1,7 @@
 //! The admin API under `/_emulator/`, behind the admin key (`Authorization: Bearer …`):
 //! create tenants, register apps, manage secrets, certificates and permissions, grant or
-//! revoke consent, rotate signing keys, and list state.
+//! revoke consent, rotate signing keys, and list state; read and reset request counters
+//! and MDE quotas; add and remove injected faults.
 
 use crate::AppState;
 use crate::directory::{DirectoryError, NewApp, NewTenant};
@@ -135,6 +136,12 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/_emulator/consents/{tenant}/{app}", delete(revoke_consent))
         .route("/_emulator/keys/rotate", post(rotate_keys))
         .route("/_emulator/counters", get(counters).delete(reset_counters))
+        .route(
+            "/_emulator/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/_emulator/faults/{id}", delete(remove_fault))
+        .route("/_emulator/quotas", delete(reset_quotas))
         .route_layer(middleware::from_fn_with_state(state, require_admin_key))
 }
 
@@ -339,5 +346,45 @@ async fn counters(State(state): State<AppState>) -> Response {
 
 async fn reset_counters(State(state): State<AppState>) -> Response {
     state.emu.reset_counters();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn list_faults(State(state): State<AppState>) -> Response {
+    axum::Json(json!({ "faults": state.emu.defender().faults().list() })).into_response()
+}
+
+async fn add_fault(State(state): State<AppState>, body: Bytes) -> Result<Response> {
+    let spec: crate::defender::faults::FaultSpec = json_body(&body)?;
+    let f = state
+        .emu
+        .defender()
+        .faults()
+        .add(spec)
+        .map_err(AdminError::bad)?;
+    Ok(created(serde_json::to_value(f).unwrap_or_default()))
+}
+
+async fn clear_faults(State(state): State<AppState>) -> Response {
+    state.emu.defender().faults().clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn remove_fault(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response> {
+    let n: u64 = id
+        .parse()
+        .map_err(|_| AdminError::bad(format!("fault id '{id}' is not a number")))?;
+    if state.emu.defender().faults().remove(n) {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(AdminError {
+            status: StatusCode::NOT_FOUND,
+            code: "NotFound",
+            message: format!("fault {n} not found"),
+        })
+    }
+}
+
+async fn reset_quotas(State(state): State<AppState>) -> Response {
+    state.emu.defender().throttle().reset();
     StatusCode::NO_CONTENT.into_response()
 }

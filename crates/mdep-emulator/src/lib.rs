@@ -86,6 +86,10 @@ pub fn app(emu: Arc<Emulator>, scheme: &'static str) -> Router {
         .merge(defender::routes(state.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            defender::faults::inject,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             count_requests,
         ))
         .fallback(|| async { (StatusCode::NOT_FOUND, "Not found").into_response() })

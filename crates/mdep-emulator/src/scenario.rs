@@ -50,6 +50,8 @@ struct File {
     apps: Vec<Spanned<AppEntry>>,
     #[serde(default)]
     consents: Vec<Spanned<ConsentEntry>>,
+    #[serde(default)]
+    faults: Vec<Spanned<crate::defender::faults::FaultSpec>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -190,6 +192,7 @@ pub struct Scenario {
     token_lifetime_minutes: Option<u32>,
     key_grace_minutes: Option<u32>,
     defender: crate::defender::DefenderSettings,
+    faults: Vec<crate::defender::faults::FaultSpec>,
     ops: Vec<Op>,
 }
 
@@ -289,6 +292,11 @@ impl Scenario {
                 "mde_page_size" => defender.page_size = n as usize,
                 _ => defender.action_seconds = n,
             }
+        }
+        for f in &file.faults {
+            f.get_ref()
+                .validate()
+                .map_err(|m| at(f.span(), format!("fault: {m}")))?;
         }
         for t in &file.tenants {
             let entry = t.get_ref();
@@ -425,6 +433,7 @@ impl Scenario {
             token_lifetime_minutes: file.emulator.token_lifetime_minutes.map(|m| m.into_inner()),
             key_grace_minutes: file.emulator.key_grace_minutes.map(|m| m.into_inner()),
             defender,
+            faults: file.faults.into_iter().map(Spanned::into_inner).collect(),
             ops,
         })
     }
@@ -460,6 +469,11 @@ impl Scenario {
     pub fn apply(&self, emu: &Emulator) -> Result<ApplySummary, ScenarioError> {
         let mut sum = ApplySummary::default();
         emu.defender().set_settings(self.defender);
+        emu.defender().faults().clear();
+        for f in &self.faults {
+            // Validated at parse time.
+            let _ = emu.defender().faults().add(f.clone());
+        }
         let mut new_apps = std::collections::HashSet::new();
         for op in &self.ops {
             match op {

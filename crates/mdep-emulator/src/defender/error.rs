@@ -95,6 +95,15 @@ impl MdeError {
         e
     }
 
+    /// 503 `ServiceUnavailable`.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            message,
+        )
+    }
+
     /// 500 `InternalServerError` (storage failures; details go to the log only).
     pub fn internal() -> Self {
         Self::new(

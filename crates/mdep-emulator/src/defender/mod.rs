@@ -4,7 +4,8 @@
 //! - [`auth`]: the resource server's token checks; [`throttle`]: per (tenant, app) quotas.
 //! - [`generate`]: the deterministic per-tenant data; [`data`]: that data in memory,
 //!   written through to the store.
-//! - [`query`]: OData query options; [`error`]: MDE's error bodies.
+//! - [`query`]: OData query options; [`error`]: MDE's error bodies; [`faults`]: fault
+//!   injection for testing clients.
 //! - [`alerts`], [`machines`], [`actions`], [`indicators`]: the endpoints.
 
 pub mod actions;
@@ -12,6 +13,7 @@ pub mod alerts;
 pub mod auth;
 pub mod data;
 pub mod error;
+pub mod faults;
 pub mod generate;
 pub mod indicators;
 pub mod machines;
@@ -63,6 +65,7 @@ pub struct DefenderState {
     settings: RwLock<DefenderSettings>,
     tokens: TokenCache,
     throttle: Throttle,
+    faults: faults::Faults,
     tenants: Mutex<HashMap<Uuid, Arc<RwLock<TenantData>>>>,
 }
 
@@ -75,6 +78,11 @@ impl DefenderState {
     /// Replaces the settings.
     pub fn set_settings(&self, s: DefenderSettings) {
         *self.settings.write().unwrap_or_else(|p| p.into_inner()) = s;
+    }
+
+    /// The faults in force.
+    pub fn faults(&self) -> &faults::Faults {
+        &self.faults
     }
 
     /// The call quotas.

@@ -1,0 +1,393 @@
+//! Fault injection for testing clients: a share of the requests matching a path pattern
+//! (and a tenant) answered 500, 503 or 429 with `Retry-After`, delayed, or cut off
+//! mid-response. Faults come from the scenario (`[[faults]]`) and the admin API
+//! (`/_emulator/faults`); admin routes are never faulted.
+
+use super::error::MdeError;
+use crate::AppState;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
+use uuid::Uuid;
+
+/// A fault as given by a scenario or the admin API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    /// Path pattern: `*` matches any run of characters (`/api/alerts*`); default all.
+    #[serde(default = "all_paths")]
+    pub path: String,
+    /// Only requests for this tenant (the token's `tid` on `/api`, the path's tenant on
+    /// Entra routes).
+    #[serde(default)]
+    pub tenant: Option<Uuid>,
+    /// Answer with this status: 500, 503 or 429.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// `Retry-After` seconds on a 503 or 429 (default 1 for 429).
+    #[serde(default)]
+    pub retry_after: Option<u64>,
+    /// Added latency in milliseconds (alone, or before the status).
+    #[serde(default)]
+    pub latency_ms: Option<u64>,
+    /// Cut the connection after the response head.
+    #[serde(default)]
+    pub drop: bool,
+    /// Share of matching requests affected, 0 to 1 (spread evenly: 0.5 is every second).
+    #[serde(default = "whole")]
+    pub share: f64,
+    /// Affect at most this many requests, then the fault is spent.
+    #[serde(default)]
+    pub count: Option<u64>,
+}
+
+fn all_paths() -> String {
+    "*".to_owned()
+}
+
+fn whole() -> f64 {
+    1.0
+}
+
+impl FaultSpec {
+    /// Checks the fields make one fault.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(s) = self.status
+            && !matches!(s, 429 | 500 | 503)
+        {
+            return Err(format!("status must be 429, 500 or 503, not {s}"));
+        }
+        if self.status.is_some() && self.drop {
+            return Err("a fault either answers with a status or drops the connection".into());
+        }
+        if self.status.is_none() && !self.drop && self.latency_ms.is_none() {
+            return Err("give status, drop or latency_ms".into());
+        }
+        if !(0.0..=1.0).contains(&self.share) || self.share.is_nan() {
+            return Err(format!("share must be 0 to 1, not {}", self.share));
+        }
+        if self.latency_ms.is_some_and(|l| l > 600_000) {
+            return Err("latency_ms must be at most 600000".into());
+        }
+        if self.path.is_empty() || !self.path.starts_with(['/', '*']) {
+            return Err(format!("path '{}' must start with / or *", self.path));
+        }
+        Ok(())
+    }
+}
+
+/// A fault in force.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fault {
+    /// Its id (for `DELETE /_emulator/faults/{id}`).
+    pub id: u64,
+    /// What it does.
+    #[serde(flatten)]
+    pub spec: FaultSpec,
+    /// Matching requests seen.
+    pub matched: u64,
+    /// Requests affected.
+    pub injected: u64,
+}
+
+/// The faults in force.
+#[derive(Debug, Default)]
+pub struct Faults {
+    inner: Mutex<(u64, Vec<Fault>)>,
+}
+
+/// Glob match with `*` only.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &text[first.len()..];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
+}
+
+/// What to do to one request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Action {
+    /// Sleep first.
+    pub latency_ms: u64,
+    /// Then answer with this status and `Retry-After`.
+    pub status: Option<(u16, Option<u64>)>,
+    /// Or cut the connection.
+    pub drop: bool,
+}
+
+impl Faults {
+    /// Adds a fault; returns it.
+    pub fn add(&self, spec: FaultSpec) -> Result<Fault, String> {
+        spec.validate()?;
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        g.0 += 1;
+        let f = Fault {
+            id: g.0,
+            spec,
+            matched: 0,
+            injected: 0,
+        };
+        g.1.push(f.clone());
+        Ok(f)
+    }
+
+    /// The faults in force.
+    pub fn list(&self) -> Vec<Fault> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .1
+            .clone()
+    }
+
+    /// Removes one fault; false when there is none with that id.
+    pub fn remove(&self, id: u64) -> bool {
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let before = g.1.len();
+        g.1.retain(|f| f.id != id);
+        g.1.len() != before
+    }
+
+    /// Removes every fault.
+    pub fn clear(&self) {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .1
+            .clear();
+    }
+
+    /// Decides what happens to a request (the first matching fault that fires wins).
+    pub fn decide(&self, path: &str, tenant: Option<Uuid>) -> Option<Action> {
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if g.1.is_empty() {
+            return None;
+        }
+        let mut out = None;
+        for f in &mut g.1 {
+            if !glob(&f.spec.path, path) || f.spec.tenant.is_some_and(|t| Some(t) != tenant) {
+                continue;
+            }
+            if f.spec.count.is_some_and(|c| f.injected >= c) {
+                continue;
+            }
+            let n = f.matched as f64;
+            f.matched += 1;
+            // Evenly spread: fire when the running share crosses a whole number.
+            let fires = ((n + 1.0) * f.spec.share).floor() > (n * f.spec.share).floor();
+            if fires && out.is_none() {
+                f.injected += 1;
+                out = Some(Action {
+                    latency_ms: f.spec.latency_ms.unwrap_or(0),
+                    status: f.spec.status.map(|s| {
+                        let ra = f.spec.retry_after.or((s == 429).then_some(1));
+                        (s, ra)
+                    }),
+                    drop: f.spec.drop,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// The tenant a request is for, for targeting: the (unverified) `tid` of a Bearer token
+/// on `/api`, else the first path segment.
+fn tenant_of(state: &AppState, req: &Request) -> Option<Uuid> {
+    let path = req.uri().path();
+    if path.starts_with("/api/") {
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)?
+            .to_str()
+            .ok()?
+            .split_once(' ')?
+            .1
+            .trim();
+        let payload = token.split('.').nth(1)?;
+        let bytes = crate::crypto::b64_any_decode(payload)?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        return Uuid::try_parse(v["tid"].as_str()?).ok();
+    }
+    let segment = path.trim_start_matches('/').split('/').next()?;
+    match state.emu.directory().resolve(segment) {
+        crate::directory::TenantRef::Known(t) => Some(t),
+        _ => None,
+    }
+}
+
+fn broken_body() -> axum::body::Body {
+    axum::body::Body::from_stream(futures_util::stream::once(async {
+        Err::<axum::body::Bytes, _>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "fault injection: connection dropped",
+        ))
+    }))
+}
+
+/// The middleware: applies the faults in force to every non-admin request.
+pub async fn inject(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let faults = state.emu.defender().faults();
+    let path = req.uri().path().to_owned();
+    if path.starts_with("/_emulator/") {
+        return next.run(req).await;
+    }
+    let tenant = tenant_of(&state, &req);
+    let Some(action) = faults.decide(&path, tenant) else {
+        return next.run(req).await;
+    };
+    let mut resp = respond(action, &path, req, next).await;
+    // Counted against the tenant the request names (for /api, the token's `tid` as sent).
+    if let Some(t) = tenant
+        && resp.extensions().get::<crate::CountedTenant>().is_none()
+    {
+        resp.extensions_mut()
+            .insert(crate::CountedTenant(t.to_string()));
+    }
+    resp
+}
+
+async fn respond(action: Action, path: &str, req: Request, next: Next) -> Response {
+    if action.latency_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(action.latency_ms)).await;
+    }
+    if action.drop {
+        let mut resp = Response::new(broken_body());
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        return resp;
+    }
+    let Some((status, retry_after)) = action.status else {
+        return next.run(req).await;
+    };
+    let message = "Injected fault (emulator fault injection).";
+    if path.starts_with("/api/") {
+        let mut e = match status {
+            429 => MdeError::too_many(retry_after.unwrap_or(1), message),
+            503 => MdeError::unavailable(message),
+            _ => MdeError::internal(),
+        };
+        e.retry_after = retry_after;
+        return e.into_response();
+    }
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let error = if status == 429 {
+        "too_many_requests"
+    } else {
+        "temporarily_unavailable"
+    };
+    let body = serde_json::json!({"error": error, "error_description": message});
+    let mut resp = (code, body.to_string()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    if let Some(s) = retry_after {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(s));
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(path: &str) -> FaultSpec {
+        FaultSpec {
+            path: path.into(),
+            tenant: None,
+            status: Some(503),
+            retry_after: Some(2),
+            latency_ms: None,
+            drop: false,
+            share: 1.0,
+            count: None,
+        }
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob("*", "/api/alerts"));
+        assert!(glob("/api/alerts*", "/api/alerts/da1_2"));
+        assert!(glob("/api/*/isolate", "/api/machines/abc/isolate"));
+        assert!(!glob("/api/*/isolate", "/api/machines/abc/unisolate/x"));
+        assert!(glob("/api/machines", "/api/machines"));
+        assert!(!glob("/api/machines", "/api/machines/1"));
+        assert!(glob("*token", "/t/oauth2/v2.0/token"));
+    }
+
+    #[test]
+    fn share_count_and_tenant() {
+        let f = Faults::default();
+        let t = Uuid::from_u128(5);
+        f.add(FaultSpec {
+            share: 0.5,
+            count: Some(2),
+            tenant: Some(t),
+            ..spec("/api/*")
+        })
+        .expect("valid");
+        let hits: Vec<bool> = (0..8)
+            .map(|_| f.decide("/api/alerts", Some(t)).is_some())
+            .collect();
+        assert_eq!(
+            hits,
+            [false, true, false, true, false, false, false, false],
+            "every second one, twice"
+        );
+        assert!(
+            f.decide("/api/alerts", None).is_none(),
+            "other tenants spared"
+        );
+        assert!(f.decide("/x/oauth2/token", Some(t)).is_none());
+        assert_eq!(f.list()[0].injected, 2);
+        assert!(f.remove(1) && !f.remove(1));
+    }
+
+    #[test]
+    fn invalid_specs() {
+        for bad in [
+            FaultSpec {
+                status: Some(404),
+                ..spec("*")
+            },
+            FaultSpec {
+                drop: true,
+                ..spec("*")
+            },
+            FaultSpec {
+                status: None,
+                ..spec("*")
+            },
+            FaultSpec {
+                share: 1.5,
+                ..spec("*")
+            },
+            FaultSpec {
+                share: f64::NAN,
+                ..spec("*")
+            },
+            spec("api"),
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+    }
+}
