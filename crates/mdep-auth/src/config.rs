@@ -228,11 +228,11 @@ impl Config {
                 && !(v.starts_with("https://")
                     || v.starts_with("http://127.0.0.1")
                     || v.starts_with("http://localhost"))
-                {
-                    return Err(invalid(format!(
-                        "{key} '{v}' must be an https URL (http only for 127.0.0.1/localhost)"
-                    )));
-                }
+            {
+                return Err(invalid(format!(
+                    "{key} '{v}' must be an https URL (http only for 127.0.0.1/localhost)"
+                )));
+            }
         }
         let mut names = std::collections::HashSet::new();
         for t in &config.tenants {

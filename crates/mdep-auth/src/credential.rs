@@ -44,9 +44,10 @@ fn pem_block<'a>(pem: &'a str, labels: &[&str]) -> Option<&'a str> {
         let begin = format!("-----BEGIN {label}-----");
         let end = format!("-----END {label}-----");
         if let Some(start) = pem.find(&begin)
-            && let Some(stop) = pem[start..].find(&end) {
-                return Some(&pem[start..start + stop + end.len()]);
-            }
+            && let Some(stop) = pem[start..].find(&end)
+        {
+            return Some(&pem[start..start + stop + end.len()]);
+        }
     }
     None
 }

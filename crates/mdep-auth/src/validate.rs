@@ -3,10 +3,9 @@
 //! `min_refetch`), the algorithm pinned to RS256, `iss`, `aud`, `exp`/`nbf` with skew,
 //! `tid`, and the roles required. The error names the check that failed.
 
-use crate::inspect;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The checks, in the order they run.
@@ -87,16 +86,86 @@ pub struct Expectations {
 /// A token that passed every check.
 #[derive(Debug, Clone)]
 pub struct Validated {
-    /// Its claims.
-    pub claims: Value,
+    payload: Vec<u8>,
     /// The issuer it was checked against.
     pub issuer: String,
 }
 
+impl Validated {
+    /// Its claims (parsed on demand: the checks read only the ones they need).
+    pub fn claims(&self) -> Value {
+        serde_json::from_slice(&self.payload).unwrap_or(Value::Null)
+    }
+}
+
+/// The claims the checks read, borrowed from the decoded payload (no per-claim
+/// allocation on the hot path; other claims are skipped).
+#[derive(serde::Deserialize)]
+struct CheckedClaims<'a> {
+    #[serde(borrow)]
+    iss: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    aud: Option<Audience<'a>>,
+    exp: Option<f64>,
+    nbf: Option<f64>,
+    #[serde(borrow)]
+    tid: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    roles: Vec<std::borrow::Cow<'a, str>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Audience<'a> {
+    #[serde(borrow)]
+    One(std::borrow::Cow<'a, str>),
+    #[serde(borrow)]
+    Many(Vec<std::borrow::Cow<'a, str>>),
+}
+
+/// An RSA key from a key set, parsed once for fast verification.
+struct VerifyKey {
+    key: aws_lc_rs::signature::ParsedPublicKey,
+}
+
+impl std::fmt::Debug for VerifyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VerifyKey")
+    }
+}
+
 #[derive(Debug)]
 struct KeySetEntry {
-    keys: Vec<Value>,
+    keys: HashMap<String, Arc<VerifyKey>>,
     fetched: Instant,
+}
+
+fn parse_jwk(jwk: &Value) -> Option<(String, VerifyKey)> {
+    use aws_lc_rs::encoding::AsDer;
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    if jwk.get("kty").and_then(Value::as_str) != Some("RSA") {
+        return None;
+    }
+    let kid = jwk.get("kid")?.as_str()?.to_owned();
+    let n = b64
+        .decode(jwk.get("n")?.as_str()?.trim_end_matches('='))
+        .ok()?;
+    let e = b64
+        .decode(jwk.get("e")?.as_str()?.trim_end_matches('='))
+        .ok()?;
+    let spki = aws_lc_rs::rsa::PublicKeyComponents {
+        n: n.as_slice(),
+        e: e.as_slice(),
+    }
+    .as_der()
+    .ok()?;
+    let key = aws_lc_rs::signature::ParsedPublicKey::new(
+        &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+        spki.as_ref(),
+    )
+    .ok()?;
+    Some((kid, VerifyKey { key }))
 }
 
 /// Validates tokens, caching discovery documents and key sets.
@@ -105,7 +174,7 @@ pub struct Validator {
     http: reqwest::Client,
     authority: String,
     min_refetch: Duration,
-    discovery: Mutex<HashMap<String, (String, String)>>,
+    discovery: Mutex<HashMap<String, Arc<(String, String)>>>,
     key_sets: Mutex<HashMap<String, KeySetEntry>>,
     fetches: std::sync::atomic::AtomicU64,
 }
@@ -162,7 +231,7 @@ impl Validator {
     }
 
     /// (issuer, jwks_uri) of a tenant, from its v1 discovery document.
-    async fn discover(&self, tenant: &str) -> Result<(String, String), ValidationError> {
+    async fn discover(&self, tenant: &str) -> Result<Arc<(String, String)>, ValidationError> {
         if let Some(hit) = self
             .discovery
             .lock()
@@ -186,24 +255,20 @@ impl Validator {
             .and_then(Value::as_str)
             .ok_or_else(|| fail(Check::Discovery, format!("{url} has no jwks_uri")))?
             .to_owned();
+        let found = Arc::new((issuer, jwks));
         self.discovery
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(tenant.to_owned(), (issuer.clone(), jwks.clone()));
-        Ok((issuer, jwks))
+            .insert(tenant.to_owned(), found.clone());
+        Ok(found)
     }
 
-    async fn key(&self, jwks_uri: &str, kid: &str) -> Result<Value, ValidationError> {
-        let find = |keys: &[Value]| {
-            keys.iter()
-                .find(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
-                .cloned()
-        };
+    async fn key(&self, jwks_uri: &str, kid: &str) -> Result<Arc<VerifyKey>, ValidationError> {
         let refetch = {
             let sets = self.key_sets.lock().unwrap_or_else(|p| p.into_inner());
             match sets.get(jwks_uri) {
-                Some(e) => match find(&e.keys) {
-                    Some(k) => return Ok(k),
+                Some(e) => match e.keys.get(kid) {
+                    Some(k) => return Ok(k.clone()),
                     None => e.fetched.elapsed() >= self.min_refetch,
                 },
                 None => true,
@@ -221,12 +286,17 @@ impl Validator {
         let doc = self.get_json(jwks_uri).await?;
         self.fetches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let keys = doc
+        let keys: HashMap<String, Arc<VerifyKey>> = doc
             .get("keys")
             .and_then(Value::as_array)
-            .cloned()
+            .map(|a| {
+                a.iter()
+                    .filter_map(parse_jwk)
+                    .map(|(k, v)| (k, Arc::new(v)))
+                    .collect()
+            })
             .unwrap_or_default();
-        let found = find(&keys);
+        let found = keys.get(kid).cloned();
         self.key_sets
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -251,125 +321,137 @@ impl Validator {
         token: &str,
         want: &Expectations,
     ) -> Result<Validated, ValidationError> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let token = token.trim();
-        let decoded = inspect::decode(token).map_err(|e| fail(Check::Format, e.to_string()))?;
-        let alg = decoded
-            .header
-            .get("alg")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(sig), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(fail(
+                Check::Format,
+                "not a JWT: expected three dot-separated parts",
+            ));
+        };
+        #[derive(serde::Deserialize)]
+        struct Header {
+            alg: Option<String>,
+            kid: Option<String>,
+        }
+        let header: Header = b64
+            .decode(h)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| fail(Check::Format, "the header is not base64url JSON"))?;
+        let payload = b64
+            .decode(p)
+            .map_err(|_| fail(Check::Format, "the payload is not base64url"))?;
+        let claims: CheckedClaims<'_> = serde_json::from_slice(&payload).map_err(|e| {
+            fail(
+                Check::Format,
+                format!("the payload is not a JSON object of JWT claims: {e}"),
+            )
+        })?;
+        let signature = b64
+            .decode(sig)
+            .map_err(|_| fail(Check::Format, "the signature is not base64url"))?;
+        let alg = header.alg.as_deref().unwrap_or("");
         if alg != "RS256" {
             return Err(fail(
                 Check::Algorithm,
                 format!("alg is '{alg}'; Entra access tokens are RS256"),
             ));
         }
-        let kid = decoded
-            .header
-            .get("kid")
-            .and_then(Value::as_str)
-            .ok_or_else(|| fail(Check::Key, "the header has no kid"))?
-            .to_owned();
-        let tid = decoded.tid().map(str::to_owned);
-        let tenant = want.tenant.clone().or_else(|| tid.clone()).ok_or_else(|| {
+        let kid = header
+            .kid
+            .ok_or_else(|| fail(Check::Key, "the header has no kid"))?;
+        let tid = claims.tid.as_deref();
+        let tenant = want.tenant.as_deref().or(tid).ok_or_else(|| {
             fail(
                 Check::Tenant,
                 "the token has no tid and no tenant was given",
             )
         })?;
-        let (issuer, jwks_uri) = self.discover(&tenant).await?;
-        let jwk = self.key(&jwks_uri, &kid).await?;
-        let (Some(n), Some(e)) = (
-            jwk.get("n").and_then(Value::as_str),
-            jwk.get("e").and_then(Value::as_str),
-        ) else {
+        let disc = self.discover(tenant).await?;
+        let (issuer, jwks_uri) = (&disc.0, &disc.1);
+        let key = self.key(jwks_uri, &kid).await?;
+        let signed = &token[..h.len() + 1 + p.len()];
+        if key.key.verify_sig(signed.as_bytes(), &signature).is_err() {
             return Err(fail(
-                Check::Key,
-                format!("key '{kid}' has no RSA modulus/exponent"),
+                Check::Signature,
+                "the signature does not verify with the published key",
             ));
-        };
-        let key = jsonwebtoken::DecodingKey::from_rsa_components(n, e)
-            .map_err(|err| fail(Check::Key, err.to_string()))?;
-        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
-        v.leeway = want.skew.as_secs();
-        v.validate_nbf = true;
-        v.set_issuer(&[issuer.as_str()]);
-        v.set_audience(&want.audiences);
-        v.set_required_spec_claims(&["exp", "iss", "aud"]);
-        let data = jsonwebtoken::decode::<Value>(token, &key, &v).map_err(|err| {
-            use jsonwebtoken::errors::ErrorKind as K;
-            let claims = &decoded.claims;
-            match err.kind() {
-                K::InvalidSignature => fail(
-                    Check::Signature,
-                    "the signature does not verify with the published key",
-                ),
-                K::ExpiredSignature => fail(
-                    Check::Expiry,
-                    format!(
-                        "expired at {}",
-                        claims.get("exp").cloned().unwrap_or_default()
-                    ),
-                ),
-                K::ImmatureSignature => fail(
-                    Check::NotBefore,
-                    format!(
-                        "not valid before {}",
-                        claims.get("nbf").cloned().unwrap_or_default()
-                    ),
-                ),
-                K::InvalidIssuer => fail(
-                    Check::Issuer,
-                    format!(
-                        "iss {} is not {issuer}",
-                        claims.get("iss").cloned().unwrap_or_default()
-                    ),
-                ),
-                K::InvalidAudience => fail(
-                    Check::Audience,
-                    format!(
-                        "aud {} is not one of {:?}",
-                        claims.get("aud").cloned().unwrap_or_default(),
-                        want.audiences
-                    ),
-                ),
-                K::InvalidAlgorithm => fail(Check::Algorithm, err.to_string()),
-                K::MissingRequiredClaim(c) => fail(Check::Format, format!("missing claim {c}")),
-                _ => fail(Check::Signature, err.to_string()),
+        }
+        let iss = claims.iss.as_deref().unwrap_or("");
+        if iss != issuer {
+            return Err(fail(Check::Issuer, format!("iss '{iss}' is not {issuer}")));
+        }
+        let aud_ok = match &claims.aud {
+            Some(Audience::One(a)) => want.audiences.iter().any(|w| w == a),
+            Some(Audience::Many(list)) => {
+                list.iter().any(|a| want.audiences.iter().any(|w| w == a))
             }
-        })?;
+            None => false,
+        };
+        if !aud_ok {
+            let shown = match &claims.aud {
+                Some(Audience::One(a)) => a.to_string(),
+                Some(Audience::Many(l)) => format!("{l:?}"),
+                None => "(none)".into(),
+            };
+            return Err(fail(
+                Check::Audience,
+                format!("aud {shown} is not one of {:?}", want.audiences),
+            ));
+        }
+        let now = time::OffsetDateTime::now_utc().unix_timestamp() as f64;
+        let skew = want.skew.as_secs_f64();
+        let exp = claims
+            .exp
+            .ok_or_else(|| fail(Check::Format, "missing claim exp"))?;
+        if now > exp + skew {
+            return Err(fail(Check::Expiry, format!("expired at {exp}")));
+        }
+        if let Some(nbf) = claims.nbf.filter(|nbf| now + skew < *nbf) {
+            return Err(fail(Check::NotBefore, format!("not valid before {nbf}")));
+        }
         let tid = tid.ok_or_else(|| fail(Check::Tenant, "the token has no tid"))?;
-        if uuid::Uuid::try_parse(&tid).is_err() {
+        if uuid::Uuid::try_parse(tid).is_err() {
             return Err(fail(Check::Tenant, format!("tid '{tid}' is not a GUID")));
         }
-        if !issuer.contains(&tid) {
+        if !issuer.contains(tid) {
             return Err(fail(
                 Check::Tenant,
                 format!("tid {tid} does not match the issuer {issuer}"),
             ));
         }
-        if let Some(t) = &want.tenant
-            && uuid::Uuid::try_parse(t).is_ok() && !t.eq_ignore_ascii_case(&tid) {
-                return Err(fail(
-                    Check::Tenant,
-                    format!("tid {tid} is not the expected tenant {t}"),
-                ));
-            }
-        let roles = decoded.roles();
+        if let Some(t) = want
+            .tenant
+            .as_deref()
+            .filter(|t| uuid::Uuid::try_parse(t).is_ok() && !t.eq_ignore_ascii_case(tid))
+        {
+            return Err(fail(
+                Check::Tenant,
+                format!("tid {tid} is not the expected tenant {t}"),
+            ));
+        }
         let missing: Vec<&String> = want
             .required_roles
             .iter()
-            .filter(|r| !roles.contains(r))
+            .filter(|r| !claims.roles.iter().any(|g| g == r.as_str()))
             .collect();
         if !missing.is_empty() {
             return Err(fail(
                 Check::Roles,
-                format!("missing {missing:?}; granted {roles:?} (the tenant must consent again)"),
+                format!(
+                    "missing {missing:?}; granted {:?} (the tenant must consent again)",
+                    claims.roles
+                ),
             ));
         }
         Ok(Validated {
-            claims: data.claims,
-            issuer,
+            payload,
+            issuer: issuer.clone(),
         })
     }
 }

@@ -162,7 +162,7 @@ async fn secret_and_certificate_over_v1_and_v2() {
             );
             let t = emu
                 .broker(cred, version)
-                .token(&"customer0.onmicrosoft.com".to_string(), "Customer 0")
+                .token("customer0.onmicrosoft.com", "Customer 0")
                 .await
                 .expect("cert token");
             let c = claims(t.token.expose());
@@ -341,7 +341,7 @@ async fn validation_checks_signature_audience_tenant_roles_and_follows_rotation(
         )
         .await
         .expect("valid");
-    assert_eq!(ok.claims["tid"], tenant_id(0));
+    assert_eq!(ok.claims()["tid"], tenant_id(0));
     let e = validator
         .validate(old.token.expose(), &want(None, &["Machine.Isolate"]))
         .await

@@ -308,7 +308,8 @@ pub async fn check_rows(p: &Partner, sel: &Selection) -> Result<Vec<CheckRow>> {
                         hint: Some(e.to_string()),
                     },
                     Ok(v) => {
-                        let granted: Vec<String> = v.claims.get("roles").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default();
+                        let claims = v.claims();
+                        let granted: Vec<String> = claims.get("roles").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default();
                         let missing: Vec<String> = required.iter().filter(|r| !granted.contains(r)).cloned().collect();
                         let ready = missing.is_empty();
                         CheckRow {
@@ -316,7 +317,7 @@ pub async fn check_rows(p: &Partner, sel: &Selection) -> Result<Vec<CheckRow>> {
                             tenant: t.tenant.clone(),
                             ready,
                             status: if ready { "ready".into() } else { "missing roles".into() },
-                            tid: v.claims.get("tid").and_then(Value::as_str).map(str::to_owned),
+                            tid: claims.get("tid").and_then(Value::as_str).map(str::to_owned),
                             granted,
                             hint: (!ready).then(|| format!("its Global Administrator must consent again: `mdep consent-url --tenant {}`", t.name)),
                             missing,
@@ -510,15 +511,15 @@ pub async fn token(cmd: TokenCommand, g: &Global) -> Result<()> {
             let want = p.expectations(tenant, require);
             match p.validator().validate(&token, &want).await {
                 Ok(v) => {
-                    let roles: Vec<&str> = v
-                        .claims
+                    let claims = v.claims();
+                    let roles: Vec<&str> = claims
                         .get("roles")
                         .and_then(Value::as_array)
                         .map(|a| a.iter().filter_map(Value::as_str).collect())
                         .unwrap_or_default();
                     match g.output {
                         Output::Json => print_json(
-                            &json!({"valid": true, "issuer": v.issuer, "tid": v.claims.get("tid"), "roles": roles}),
+                            &json!({"valid": true, "issuer": v.issuer, "tid": claims.get("tid"), "roles": roles}),
                         ),
                         Output::Table => {
                             println!(
@@ -526,7 +527,7 @@ pub async fn token(cmd: TokenCommand, g: &Global) -> Result<()> {
                             );
                             println!(
                                 "tid    {}",
-                                v.claims.get("tid").and_then(Value::as_str).unwrap_or("?")
+                                claims.get("tid").and_then(Value::as_str).unwrap_or("?")
                             );
                             println!("roles  {}", roles.join(", "));
                             Ok(())
