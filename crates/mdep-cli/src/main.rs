@@ -1,6 +1,7 @@
 //! The `mdep` command: thin glue over the mdep library crates.
 
 mod context;
+mod demo;
 mod emulator;
 mod partner;
 
@@ -28,6 +29,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The whole partner flow on a local emulator, in seconds: consent, tokens, alerts, re-consent.
+    #[command(after_help = "Examples:\n  mdep demo\n  mdep demo --keep-running")]
+    Demo(demo::DemoArgs),
     /// The configuration file: create, locate, check.
     #[command(subcommand)]
     Config(partner::ConfigCommand),
@@ -75,6 +79,7 @@ fn main() -> ExitCode {
     let g = cli.global;
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Demo(args) => demo::run(args).await,
             Command::Config(cmd) => partner::config(cmd, &g).await,
             Command::Tenants(cmd) => partner::tenants(cmd, &g).await,
             Command::ConsentUrl(args) => partner::consent_url(args, &g).await,

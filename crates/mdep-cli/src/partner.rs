@@ -271,12 +271,31 @@ pub async fn check_rows(p: &Partner, sel: &Selection) -> Result<Vec<CheckRow>> {
     let chosen = p.select(&sel.tenants, &sel.tags)?;
     let required = p.config().required_permissions.clone();
     let validator = std::sync::Arc::new(p.validator());
+    report(
+        &p.broker,
+        validator,
+        p.expectations(None, vec![]),
+        chosen,
+        required,
+    )
+    .await
+}
+
+/// The permissions report for `tenants`: a token each (in parallel, 16 at a time),
+/// validated, with the roles granted and those missing against `required`.
+pub async fn report(
+    broker: &std::sync::Arc<mdep_auth::TokenBroker>,
+    validator: std::sync::Arc<mdep_auth::Validator>,
+    expectations: mdep_auth::Expectations,
+    chosen: Vec<TenantEntry>,
+    required: Vec<String>,
+) -> Result<Vec<CheckRow>> {
     let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
     let mut set = tokio::task::JoinSet::new();
     for (i, t) in chosen.into_iter().enumerate() {
-        let broker = p.broker.clone();
+        let broker = broker.clone();
         let validator = validator.clone();
-        let want = p.expectations(None, vec![]);
+        let want = expectations.clone();
         let required = required.clone();
         let limit = limit.clone();
         set.spawn(async move {
@@ -338,54 +357,53 @@ pub async fn check_rows(p: &Partner, sel: &Selection) -> Result<Vec<CheckRow>> {
     Ok(rows.into_iter().map(|(_, r)| r).collect())
 }
 
+/// The permissions report as aligned columns, with a hint line per tenant not ready.
+pub fn report_table(rows: &[CheckRow]) -> String {
+    let dash = |v: &[String]| {
+        if v.is_empty() {
+            "-".to_owned()
+        } else {
+            v.join(",")
+        }
+    };
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let expires = r
+                .expires
+                .as_deref()
+                .and_then(|e| {
+                    time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .map_or_else(|| "-".into(), relative);
+            vec![
+                r.name.clone(),
+                r.status.clone(),
+                dash(&r.granted),
+                dash(&r.missing),
+                expires,
+            ]
+        })
+        .collect();
+    let mut out = table(
+        &["TENANT", "STATUS", "GRANTED", "MISSING", "TOKEN EXPIRES"],
+        &cells,
+    );
+    for r in rows.iter().filter(|r| !r.ready) {
+        if let Some(h) = &r.hint {
+            out.push_str(&format!("  {}: {h}\n", r.name));
+        }
+    }
+    out
+}
+
 async fn check(g: &Global, sel: Selection) -> Result<()> {
     let p = Partner::open(g)?;
     let rows = check_rows(&p, &sel).await?;
     match g.output {
         Output::Json => print_json(&serde_json::to_value(&rows)?)?,
-        Output::Table => {
-            let cells: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.name.clone(),
-                        r.status.clone(),
-                        if r.granted.is_empty() {
-                            "-".into()
-                        } else {
-                            r.granted.join(",")
-                        },
-                        if r.missing.is_empty() {
-                            "-".into()
-                        } else {
-                            r.missing.join(",")
-                        },
-                        r.expires
-                            .as_deref()
-                            .and_then(|e| {
-                                time::OffsetDateTime::parse(
-                                    e,
-                                    &time::format_description::well_known::Rfc3339,
-                                )
-                                .ok()
-                            })
-                            .map_or_else(|| "-".into(), relative),
-                    ]
-                })
-                .collect();
-            print!(
-                "{}",
-                table(
-                    &["TENANT", "STATUS", "GRANTED", "MISSING", "TOKEN EXPIRES"],
-                    &cells
-                )
-            );
-            for r in rows.iter().filter(|r| !r.ready) {
-                if let Some(h) = &r.hint {
-                    println!("  {}: {h}", r.name);
-                }
-            }
-        }
+        Output::Table => print!("{}", report_table(&rows)),
     }
     let not_ready = rows.iter().filter(|r| !r.ready).count();
     if not_ready > 0 {

@@ -1,0 +1,518 @@
+//! `mdep demo`: the whole partner flow of Microsoft's "Partner access through Microsoft
+//! Defender for Endpoint APIs" page, on an in-process emulator, in a few seconds.
+
+use crate::context::{relative, table};
+use crate::partner::{report, report_table};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use mdep_auth::config::{TenantEntry, TokenVersion};
+use mdep_auth::consent::ConsentLink;
+use mdep_auth::{BrokerOptions, ClientCredential, Expectations, Secret, TokenBroker, Validator};
+use mdep_emulator::directory::{NewAdmin, NewApp, NewTenant};
+use mdep_emulator::server::{ServeOptions, TlsMode, serve};
+use mdep_model::Cloud;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Leave the emulator running afterwards, with a config file to try every command.
+    #[arg(long)]
+    keep_running: bool,
+}
+
+const MDE: &str = "https://api.securitycenter.microsoft.com";
+const REDIRECT: &str = "https://portal.azure.com";
+
+struct Customer {
+    name: &'static str,
+    domain: &'static str,
+    password: &'static str,
+    devices: u32,
+    alerts: u32,
+    id: String,
+}
+
+fn heading(n: usize, words: &str) {
+    println!("\n{n}. {words}");
+}
+
+fn note(text: &str) {
+    println!("   {text}");
+}
+
+/// Drives the consent pages as an administrator would: open the link, sign in, Accept.
+async fn consent_via_pages(
+    http: &reqwest::Client,
+    link: &str,
+    user: &str,
+    password: &str,
+) -> Result<HashMap<String, String>> {
+    let session = |html: &str| -> Result<String> {
+        let marker = r#"name="session" value=""#;
+        let at = html.find(marker).context("the page has no session field")? + marker.len();
+        Ok(html[at..].split('"').next().unwrap_or_default().to_owned())
+    };
+    let origin = link.split('/').take(3).collect::<Vec<_>>().join("/");
+    let tenant_seg = link.split('/').nth(3).unwrap_or("common").to_owned();
+    let page = http.get(link).send().await?.text().await?;
+    let sid = session(&page)?;
+    let consent = http
+        .post(format!("{origin}/{tenant_seg}/login"))
+        .form(&[
+            ("session", sid.as_str()),
+            ("login", user),
+            ("passwd", password),
+        ])
+        .send()
+        .await?
+        .text()
+        .await?;
+    if !consent.contains("idBtn_Accept") {
+        bail!("sign-in did not reach the consent page");
+    }
+    let sid = session(&consent)?;
+    let done = http
+        .post(format!("{origin}/{tenant_seg}/consent"))
+        .form(&[("session", sid.as_str()), ("action", "accept")])
+        .send()
+        .await?;
+    let location = done
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .context("Accept did not redirect")?
+        .to_owned();
+    let query = location.split_once('?').map_or("", |(_, q)| q);
+    Ok(form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect())
+}
+
+pub async fn run(args: DemoArgs) -> Result<()> {
+    let started = Instant::now();
+    let dir = tempfile::Builder::new().prefix("mdep-demo-").tempdir()?;
+    let running = serve(ServeOptions {
+        listen: "127.0.0.1:0".parse()?,
+        scenario: None,
+        db: None,
+        tls: TlsMode::Auto,
+        state_dir: dir.path().join("state"),
+    })
+    .await
+    .context("starting the emulator")?;
+    let base = running.base_url.clone();
+    let ca = running.ca_file.clone().context("no CA")?;
+    let emu = running.emulator.clone();
+    println!(
+        "mdep demo: the partner flow of \"Partner access through Microsoft Defender for Endpoint APIs\","
+    );
+    println!(
+        "on a local emulator of Entra ID and the Defender API at {base} (HTTPS, throw-away CA)."
+    );
+
+    // The partner and its customers.
+    let partner = emu.create_tenant(NewTenant {
+        id: None,
+        name: "Fabrikam".into(),
+        domain: Some("fabrikam.onmicrosoft.com".into()),
+        admin: NewAdmin {
+            user: "admin@fabrikam.onmicrosoft.com".into(),
+            password: "Fabrikam-Demo-1!".into(),
+        },
+        devices: 0,
+        alerts: 0,
+        seed: 0,
+    })?;
+    let mut customers = vec![
+        Customer {
+            name: "Contoso",
+            domain: "contoso.onmicrosoft.com",
+            password: "Contoso-Demo-1!",
+            devices: 24,
+            alerts: 40,
+            id: String::new(),
+        },
+        Customer {
+            name: "Woodgrove",
+            domain: "woodgrove.onmicrosoft.com",
+            password: "Woodgrove-Demo-1!",
+            devices: 16,
+            alerts: 25,
+            id: String::new(),
+        },
+        Customer {
+            name: "Northwind",
+            domain: "northwind.onmicrosoft.com",
+            password: "Northwind-Demo-1!",
+            devices: 10,
+            alerts: 12,
+            id: String::new(),
+        },
+    ];
+    for (i, c) in customers.iter_mut().enumerate() {
+        let t = emu.create_tenant(NewTenant {
+            id: None,
+            name: c.name.into(),
+            domain: Some(c.domain.into()),
+            admin: NewAdmin {
+                user: format!("admin@{}", c.domain),
+                password: c.password.into(),
+            },
+            devices: c.devices,
+            alerts: c.alerts,
+            seed: 7 + i as u64,
+        })?;
+        c.id = t.id.to_string();
+    }
+
+    heading(1, "Create the multitenant app");
+    let required = vec![
+        "Alert.Read.All".to_owned(),
+        "Machine.Read.All".to_owned(),
+        "Machine.Isolate".to_owned(),
+    ];
+    let app = emu.register_app(NewApp {
+        client_id: None,
+        name: "Fabrikam SOC Connector".into(),
+        home_tenant: partner.id,
+        multi_tenant: true,
+        redirect_uris: vec![REDIRECT.into()],
+        permissions: required.clone(),
+    })?;
+    let (_, secret) = emu.add_secret(app.client_id, None, None)?;
+    let client_id = app.client_id.to_string();
+    note(&format!(
+        "Fabrikam registered \"{}\" (accounts in any organizational directory),",
+        app.name
+    ));
+    note(&format!(
+        "application id {client_id}, WindowsDefenderATP application permissions {}, and a client secret.",
+        required.join(", ")
+    ));
+    note(&format!(
+        "Customers: {}.",
+        customers
+            .iter()
+            .map(|c| format!("{} ({} devices, {} alerts)", c.name, c.devices, c.alerts))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+
+    heading(
+        2,
+        "Add the application to your customer's tenant. Consent link is of the form:",
+    );
+    for c in &customers {
+        let link = ConsentLink {
+            authority: &base,
+            client_id: &client_id,
+            tenant: Some(&c.id),
+            redirect_uri: None,
+            state: None,
+        }
+        .seed();
+        note(&format!("{:<10} {link}", c.name));
+    }
+    let pem = std::fs::read(&ca)?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .tls_certs_only([reqwest::Certificate::from_pem(&pem)?])
+        .user_agent(concat!(
+            "MdePartner-Fabrikam-SOCConnector/",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .build()?;
+
+    heading(
+        3,
+        "After clicking on the consent link, sign in with the Global Administrator of the customer's tenant and consent the application.",
+    );
+    for c in customers.iter().take(2) {
+        let link = ConsentLink {
+            authority: &base,
+            client_id: &client_id,
+            tenant: None,
+            redirect_uri: None,
+            state: Some(c.name),
+        }
+        .seed();
+        let landing =
+            consent_via_pages(&http, &link, &format!("admin@{}", c.domain), c.password).await?;
+        if landing.get("admin_consent").map(String::as_str) != Some("True") {
+            bail!(
+                "consent for {} did not come back with admin_consent=True: {landing:?}",
+                c.name
+            );
+        }
+        note(&format!(
+            "{:<10} admin@{} signed in and clicked Accept -> {REDIRECT}?admin_consent=True&tenant={}",
+            c.name,
+            c.domain,
+            landing.get("tenant").map_or("?", String::as_str)
+        ));
+    }
+    note(&format!("{:<10} has not consented yet.", customers[2].name));
+
+    heading(
+        4,
+        "Get an access token example: use the customer's tenant ID on the token acquisition.",
+    );
+    let broker = TokenBroker::new(
+        BrokerOptions::new(
+            Cloud::Global,
+            &base,
+            &client_id,
+            ClientCredential::Secret(Secret::new(secret.clone())),
+            MDE,
+            TokenVersion::V2,
+        ),
+        mdep_auth::http_client(Some(&ca)).map_err(anyhow::Error::msg)?,
+    );
+    let mut tokens = Vec::new();
+    for c in &customers {
+        match broker.token(&c.id, c.name).await {
+            Ok(t) => {
+                note(&format!(
+                    "{:<10} token ok, expires {}",
+                    c.name,
+                    relative(t.expires_on)
+                ));
+                tokens.push((c, t));
+            }
+            Err(e) => note(&format!("{:<10} {e}", c.name)),
+        }
+    }
+
+    heading(
+        5,
+        "Validate the token: confirm you get a 'roles' claim with the desired permissions; the \"tid\" claim is the tenant ID the token belongs to.",
+    );
+    let validator = Arc::new(Validator::new(
+        mdep_auth::http_client(Some(&ca)).map_err(anyhow::Error::msg)?,
+        &base,
+    ));
+    let want = Expectations {
+        tenant: None,
+        audiences: vec![MDE.into()],
+        required_roles: vec![],
+        skew: Duration::from_secs(300),
+    };
+    for (c, t) in &tokens {
+        let v = validator
+            .validate(
+                t.token.expose(),
+                &Expectations {
+                    tenant: Some(c.id.clone()),
+                    ..want.clone()
+                },
+            )
+            .await?;
+        let claims = v.claims();
+        let roles: Vec<&str> = claims
+            .get("roles")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        note(&format!(
+            "{:<10} signature, issuer, audience ok; tid {}; roles {}",
+            c.name,
+            claims.get("tid").and_then(Value::as_str).unwrap_or("?"),
+            roles.join(", ")
+        ));
+    }
+
+    heading(
+        6,
+        "Use the token to access Microsoft Defender for Endpoint API: alerts across all consented tenants.",
+    );
+    let mut rows = Vec::new();
+    for (c, t) in &tokens {
+        let resp = http
+            .get(format!("{base}/api/alerts?$top=3"))
+            .bearer_auth(t.token.expose())
+            .send()
+            .await?;
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            bail!("GET /api/alerts for {} answered {status}: {body}", c.name);
+        }
+        for a in body
+            .get("value")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let s = |k: &str| a.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+            rows.push(vec![
+                c.name.to_owned(),
+                s("id"),
+                s("severity"),
+                s("status"),
+                s("title"),
+            ]);
+        }
+    }
+    for line in table(&["TENANT", "ALERT", "SEVERITY", "STATUS", "TITLE"], &rows).lines() {
+        note(line);
+    }
+    note(&format!(
+        "({} alerts shown: GET /api/alerts?$top=3 with each consented tenant's token)",
+        rows.len()
+    ));
+
+    heading(
+        7,
+        "Every time you add permission you must select on Grant consent for the new permission to take effect.",
+    );
+    emu.add_permission(app.client_id, "Ti.ReadWrite.All")?;
+    let mut required_now = required.clone();
+    required_now.push("Ti.ReadWrite.All".into());
+    note(
+        "Fabrikam added Ti.ReadWrite.All (\"Read and write all IOCs\") to the app. The permissions report (`mdep tenants check`):",
+    );
+    let fresh = TokenBroker::new(
+        BrokerOptions::new(
+            Cloud::Global,
+            &base,
+            &client_id,
+            ClientCredential::Secret(Secret::new(secret.clone())),
+            MDE,
+            TokenVersion::V2,
+        ),
+        mdep_auth::http_client(Some(&ca)).map_err(anyhow::Error::msg)?,
+    );
+    let entries: Vec<TenantEntry> = customers
+        .iter()
+        .map(|c| TenantEntry {
+            name: c.name.into(),
+            tenant: c.id.clone(),
+            tags: vec![],
+        })
+        .collect();
+    let rows = report(
+        &fresh,
+        validator.clone(),
+        want.clone(),
+        entries,
+        required_now.clone(),
+    )
+    .await?;
+    for line in report_table(&rows).lines() {
+        note(line);
+    }
+    let contoso = &customers[0];
+    let link = ConsentLink {
+        authority: &base,
+        client_id: &client_id,
+        tenant: Some(&contoso.id),
+        redirect_uri: None,
+        state: None,
+    }
+    .seed();
+    consent_via_pages(
+        &http,
+        &link,
+        &format!("admin@{}", contoso.domain),
+        contoso.password,
+    )
+    .await?;
+    let again = TokenBroker::new(
+        BrokerOptions::new(
+            Cloud::Global,
+            &base,
+            &client_id,
+            ClientCredential::Secret(Secret::new(secret.clone())),
+            MDE,
+            TokenVersion::V2,
+        ),
+        mdep_auth::http_client(Some(&ca)).map_err(anyhow::Error::msg)?,
+    );
+    let t = again.token(&contoso.id, contoso.name).await?;
+    let v = validator
+        .validate(
+            t.token.expose(),
+            &Expectations {
+                tenant: Some(contoso.id.clone()),
+                required_roles: required_now.clone(),
+                ..want.clone()
+            },
+        )
+        .await?;
+    let claims = v.claims();
+    let roles: Vec<&str> = claims
+        .get("roles")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    note(&format!(
+        "Contoso's administrator consented again: its new token carries {}.",
+        roles.join(", ")
+    ));
+
+    let elapsed = started.elapsed();
+    println!(
+        "\nDone in {:.1} s: 3 customer tenants, 2 consented through the consent pages, 1 re-consented.",
+        elapsed.as_secs_f64()
+    );
+    println!("\nNext steps");
+    println!(
+        "  - with your real tenants: `mdep config init --client-id <your app id>`, `mdep tenants add`, `mdep consent-url`, `mdep tenants check`"
+    );
+    println!(
+        "  - the emulator for your own tests: `mdep emulator serve --scenario examples/scenario.toml` (docs/scenario.md)"
+    );
+    println!(
+        "  - `mdep demo --keep-running` leaves this emulator up with a config to try every command against it"
+    );
+
+    if args.keep_running {
+        let kept = dir.keep();
+        let config = kept.join("config.toml");
+        let text = mdep_auth::config::template(Some(&client_id))
+            .replace(
+                "# authority_host = \"https://127.0.0.1:8443\"",
+                &format!("authority_host = \"{base}\""),
+            )
+            .replace(
+                "# api_base = \"https://127.0.0.1:8443\"",
+                &format!("api_base = \"{base}\""),
+            )
+            .replace(
+                "# ca_file = \"~/.local/state/mdep/emulator/ca.pem\"",
+                &format!("ca_file = \"{}\"", ca.display()),
+            )
+            .replace(
+                "required_permissions = [\"Alert.Read.All\", \"Machine.Read.All\"]",
+                &format!("required_permissions = {:?}", required_now),
+            );
+        let mut text = text;
+        for c in &customers {
+            text.push_str(&format!(
+                "\n[[tenants]]\nname = \"{}\"\ntenant = \"{}\"\n",
+                c.name, c.id
+            ));
+        }
+        mdep_auth::config::write_private(&config, &text)?;
+        println!("\nThe emulator keeps running at {base}. In another shell:");
+        println!("  export MDEP_CONFIG={}", config.display());
+        println!("  export MDEP_CLIENT_SECRET='{secret}'");
+        println!(
+            "  export MDEP_EMULATOR_STATE_DIR={}",
+            kept.join("state").display()
+        );
+        println!("  mdep tenants check");
+        println!(
+            "Press Ctrl-C to stop it (files stay in {}).",
+            kept.display()
+        );
+        use std::io::Write;
+        std::io::stdout().flush()?;
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    running.shutdown().await;
+    Ok(())
+}
