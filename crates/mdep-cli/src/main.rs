@@ -46,14 +46,54 @@ enum Command {
     /// Tokens: get one for a tenant, inspect, validate.
     #[command(subcommand)]
     Token(partner::TokenCommand),
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  mdep completions bash > /etc/bash_completion.d/mdep\n  mdep completions zsh > \"${fpath[1]}/_mdep\"\n  mdep completions fish > ~/.config/fish/completions/mdep.fish")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages (mdep.1 and one per subcommand) generated from the command definitions.
+    #[command(after_help = "Example:\n  mdep man --dir /usr/local/share/man/man1")]
+    Man {
+        /// Directory to write the pages into.
+        #[arg(long, default_value = ".")]
+        dir: std::path::PathBuf,
+    },
     /// Run and manage the local Entra ID emulator.
     #[command(subcommand)]
     Emulator(emulator::EmulatorCommand),
 }
 
+/// Writes a man page for `mdep` and for every subcommand, recursively.
+fn write_man_pages(dir: &std::path::Path) -> anyhow::Result<()> {
+    fn walk(cmd: &clap::Command, name: &str, dir: &std::path::Path, written: &mut Vec<String>) -> anyhow::Result<()> {
+        let cmd = cmd.clone().name(name.to_owned());
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(cmd.clone()).render(&mut buf)?;
+        let file = dir.join(format!("{name}.1"));
+        std::fs::write(&file, buf)?;
+        written.push(file.display().to_string());
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            walk(sub, &format!("{name}-{}", sub.get_name()), dir, written)?;
+        }
+        Ok(())
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    cmd.build();
+    let mut written = Vec::new();
+    walk(&cmd, "mdep", dir, &mut written)?;
+    println!("wrote {} man pages to {}", written.len(), dir.display());
+    Ok(())
+}
+
 fn main() -> ExitCode {
     context::init_local_offset();
     let cli = Cli::parse();
+    // Lets tests check that documented command lines parse, without running them.
+    if std::env::var_os("MDEP_PARSE_ONLY").is_some() {
+        return ExitCode::SUCCESS;
+    }
     let filter = if cli.verbose {
         "warn,mdep=debug,mdep_auth=debug,mdep_emulator=info"
     } else {
@@ -80,6 +120,12 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Demo(args) => demo::run(args).await,
+            Command::Completions { shell } => {
+                let mut cmd = <Cli as clap::CommandFactory>::command();
+                clap_complete::generate(shell, &mut cmd, "mdep", &mut std::io::stdout());
+                Ok(())
+            }
+            Command::Man { dir } => write_man_pages(&dir),
             Command::Config(cmd) => partner::config(cmd, &g).await,
             Command::Tenants(cmd) => partner::tenants(cmd, &g).await,
             Command::ConsentUrl(args) => partner::consent_url(args, &g).await,
