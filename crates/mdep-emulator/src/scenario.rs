@@ -64,6 +64,8 @@ struct EmulatorSection {
     mde_calls_per_hour: Option<Spanned<u32>>,
     mde_page_size: Option<Spanned<u32>>,
     machine_action_seconds: Option<Spanned<u32>>,
+    hunting_calls_per_minute: Option<Spanned<u32>>,
+    hunting_calls_per_hour: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -277,6 +279,18 @@ impl Scenario {
                 0,
                 86_400,
             ),
+            (
+                "hunting_calls_per_minute",
+                &file.emulator.hunting_calls_per_minute,
+                1,
+                1_000_000,
+            ),
+            (
+                "hunting_calls_per_hour",
+                &file.emulator.hunting_calls_per_hour,
+                1,
+                100_000_000,
+            ),
         ] {
             let Some(v) = value else { continue };
             let n = *v.get_ref();
@@ -290,6 +304,8 @@ impl Scenario {
                 "mde_calls_per_minute" => defender.limits.per_minute = n,
                 "mde_calls_per_hour" => defender.limits.per_hour = n,
                 "mde_page_size" => defender.page_size = n as usize,
+                "hunting_calls_per_minute" => defender.hunting_limits.per_minute = n,
+                "hunting_calls_per_hour" => defender.hunting_limits.per_hour = n,
                 _ => defender.action_seconds = n,
             }
         }

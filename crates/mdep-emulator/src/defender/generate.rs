@@ -580,8 +580,20 @@ pub fn generate(recipe: &Recipe) -> Generated {
             "parentProcessCreationTime".into(),
             json!(ts7(first - time::Duration::milliseconds(60))),
         );
-        p.insert("parentProcessFileName".into(), json!("explorer.exe"));
-        p.insert("parentProcessFilePath".into(), json!("C:\\Windows"));
+        let (parent, parent_path) = *rng.pick(&[
+            ("explorer.exe", "C:\\Windows"),
+            (
+                "powershell.exe",
+                "C:\\Windows\\System32\\WindowsPowerShell\\v1.0",
+            ),
+            ("cmd.exe", "C:\\Windows\\System32"),
+            (
+                "winword.exe",
+                "C:\\Program Files\\Microsoft Office\\root\\Office16",
+            ),
+        ]);
+        p.insert("parentProcessFileName".into(), json!(parent));
+        p.insert("parentProcessFilePath".into(), json!(parent_path));
         p.insert("detectionStatus".into(), json!("Detected"));
         ev.push(Value::Object(p));
         let mut f = evidence("File", ev_time);

@@ -6,7 +6,7 @@
 //!   written through to the store.
 //! - [`query`]: OData query options; [`error`]: MDE's error bodies; [`faults`]: fault
 //!   injection for testing clients.
-//! - [`alerts`], [`machines`], [`actions`], [`indicators`]: the endpoints.
+//! - [`alerts`], [`machines`], [`actions`], [`indicators`], [`hunting`]: the endpoints.
 
 pub mod actions;
 pub mod alerts;
@@ -15,6 +15,7 @@ pub mod data;
 pub mod error;
 pub mod faults;
 pub mod generate;
+pub mod hunting;
 pub mod indicators;
 pub mod machines;
 pub mod query;
@@ -42,6 +43,8 @@ use uuid::Uuid;
 pub struct DefenderSettings {
     /// Call quotas per (tenant, app).
     pub limits: Limits,
+    /// Advanced hunting quotas per tenant.
+    pub hunting_limits: Limits,
     /// Most items per page before `@odata.nextLink`.
     pub page_size: usize,
     /// Seconds a response action takes from Pending to Succeeded (half of it Pending,
@@ -53,6 +56,10 @@ impl Default for DefenderSettings {
     fn default() -> Self {
         Self {
             limits: Limits::default(),
+            hunting_limits: Limits {
+                per_minute: 45,
+                per_hour: 1500,
+            },
             page_size: query::MAX_TOP,
             action_seconds: 60,
         }
@@ -65,6 +72,7 @@ pub struct DefenderState {
     settings: RwLock<DefenderSettings>,
     tokens: TokenCache,
     throttle: Throttle,
+    hunting: Throttle,
     faults: faults::Faults,
     tenants: Mutex<HashMap<Uuid, Arc<RwLock<TenantData>>>>,
 }
@@ -88,6 +96,11 @@ impl DefenderState {
     /// The call quotas.
     pub fn throttle(&self) -> &Throttle {
         &self.throttle
+    }
+
+    /// The advanced hunting quotas (per tenant).
+    pub fn hunting_throttle(&self) -> &Throttle {
+        &self.hunting
     }
 
     /// A tenant's data: loaded from the store, or generated on first use.
@@ -281,6 +294,7 @@ fn api(state: AppState) -> Router<AppState> {
             get(indicators::list).post(indicators::submit),
         )
         .route("/indicators/import", post(indicators::import))
+        .route("/advancedqueries/run", post(hunting::run_query))
         .route(
             "/indicators/{id}",
             axum::routing::delete(indicators::delete),

@@ -9,6 +9,7 @@ mod api;
 mod auth;
 mod faults;
 mod fidelity;
+mod hunting;
 mod isolation;
 mod odata;
 mod quota;

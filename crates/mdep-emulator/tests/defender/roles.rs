@@ -252,6 +252,13 @@ async fn every_endpoint_with_and_without_its_permission() {
         ),
         // Ti.ReadWrite sees only its own indicators: the generated one is 404 for it.
         row("DELETE", format!("/api/indicators/{iid}"), None, TI, None),
+        row(
+            "POST",
+            "/api/advancedqueries/run".into(),
+            Some(json!({"Query": "DeviceInfo | take 1"})),
+            &["AdvancedQuery.Read.All"],
+            Some(200),
+        ),
     ];
     let all = catalog();
     for r in &rows {
