@@ -143,7 +143,7 @@ fn main() -> ExitCode {
             }
             if let Some(nr) = e.downcast_ref::<partner::NotReady>() {
                 eprintln!("{nr}");
-                return ExitCode::from(2);
+                return ExitCode::from(3);
             }
             eprintln!("error: {e}");
             for cause in e.chain().skip(1) {

@@ -8,7 +8,7 @@ use mdep_auth::consent::ConsentLink;
 use mdep_auth::inspect;
 use serde_json::{Value, json};
 
-/// A run whose tenants are not all ready: exit code 2, not an error message.
+/// A run whose tenants are not all ready (or a token that is invalid): exit code 3.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct NotReady(pub String);
@@ -61,7 +61,7 @@ pub enum TenantsCommand {
     #[command(after_help = "Example:\n  mdep tenants list -o json")]
     List,
     /// The permissions report: per tenant, token ok or the Entra error explained, roles
-    /// granted and missing, token expiry. Exit code 2 when any tenant is not ready.
+    /// granted and missing, token expiry. Exit code 3 when any tenant is not ready.
     #[command(
         after_help = "Examples:\n  mdep tenants check\n  mdep tenants check --tag eu -o json"
     )]

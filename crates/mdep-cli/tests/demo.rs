@@ -107,7 +107,7 @@ fn keep_running_prints_a_config_that_the_other_commands_use() {
     let rows: serde_json::Value = serde_json::from_slice(&check.stdout).expect("json");
     assert_eq!(
         check.status.code(),
-        Some(2),
+        Some(3),
         "Northwind has not consented and Woodgrove lacks the new role"
     );
     let ready: Vec<&str> = rows

@@ -172,7 +172,7 @@ fn permissions_report_names_who_must_consent() {
     let env = Env::new();
     env.add_tenants();
     let o = env.run(&["tenants", "check", "-o", "json"]);
-    assert_eq!(o.code, 2, "not every tenant is ready: {}", o.stderr);
+    assert_eq!(o.code, 3, "not every tenant is ready: {}", o.stderr);
     let rows = o.json();
     let row = |name: &str| {
         rows.as_array()
@@ -235,7 +235,7 @@ fn permissions_report_names_who_must_consent() {
         "-o",
         "json",
     ]);
-    assert_eq!(o.code, 2);
+    assert_eq!(o.code, 3);
     assert_eq!(
         o.json()[0]["missing"],
         serde_json::json!(["Machine.Isolate"])
@@ -324,10 +324,10 @@ fn tokens_get_inspect_validate() {
         ],
         Some(&raw),
     );
-    assert_eq!(o.code, 2);
+    assert_eq!(o.code, 3);
     assert_eq!(o.json()["check"], "roles");
     let o = env.run_in(&["token", "validate", "--tenant", "Woodgrove"], Some(&raw));
-    assert_eq!(o.code, 2);
+    assert_eq!(o.code, 3);
     assert!(
         o.stderr.contains("issuer") || o.stderr.contains("tenant"),
         "{}",
