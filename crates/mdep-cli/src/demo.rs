@@ -260,17 +260,21 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         4,
         "Get an access token example: use the customer's tenant ID on the token acquisition.",
     );
-    let broker = TokenBroker::new(
-        BrokerOptions::new(
-            Cloud::Global,
-            &base,
-            &client_id,
-            ClientCredential::Secret(Secret::new(secret.clone())),
-            MDE,
-            TokenVersion::V2,
-        ),
-        mdep_auth::http_client(Some(&ca)).map_err(anyhow::Error::msg)?,
-    );
+    // A fresh broker (an empty token cache) is what a new run of `mdep` would have.
+    let new_broker = || -> Result<Arc<TokenBroker>> {
+        Ok(TokenBroker::new(
+            BrokerOptions::new(
+                Cloud::Global,
+                &base,
+                &client_id,
+                ClientCredential::Secret(Secret::new(secret.clone())),
+                MDE,
+                TokenVersion::V2,
+            ),
+            mdep_auth::http_client(Some(&ca)).map_err(anyhow::Error::msg)?,
+        ))
+    };
+    let broker = new_broker()?;
     let mut tokens = Vec::new();
     for c in &customers {
         match broker.token(&c.id, c.name).await {
@@ -374,17 +378,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     note(
         "Fabrikam added Ti.ReadWrite.All (\"Read and write all IOCs\") to the app. The permissions report (`mdep tenants check`):",
     );
-    let fresh = TokenBroker::new(
-        BrokerOptions::new(
-            Cloud::Global,
-            &base,
-            &client_id,
-            ClientCredential::Secret(Secret::new(secret.clone())),
-            MDE,
-            TokenVersion::V2,
-        ),
-        mdep_auth::http_client(Some(&ca)).map_err(anyhow::Error::msg)?,
-    );
+    let fresh = new_broker()?;
     let entries: Vec<TenantEntry> = customers
         .iter()
         .map(|c| TenantEntry {
@@ -420,17 +414,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         contoso.password,
     )
     .await?;
-    let again = TokenBroker::new(
-        BrokerOptions::new(
-            Cloud::Global,
-            &base,
-            &client_id,
-            ClientCredential::Secret(Secret::new(secret.clone())),
-            MDE,
-            TokenVersion::V2,
-        ),
-        mdep_auth::http_client(Some(&ca)).map_err(anyhow::Error::msg)?,
-    );
+    let again = new_broker()?;
     let t = again.token(&contoso.id, contoso.name).await?;
     let v = validator
         .validate(
