@@ -70,6 +70,7 @@ pub static MACHINE_ACTIONS: EntitySet = EntitySet {
         "commands",
     ],
     expands_evidence: false,
+    max_top: super::query::MAX_TOP,
 };
 
 /// `GET /api/machineactions`.

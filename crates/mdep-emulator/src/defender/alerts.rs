@@ -105,6 +105,7 @@ pub static ALERTS: EntitySet = EntitySet {
         "evidence",
     ],
     expands_evidence: true,
+    max_top: super::query::MAX_TOP,
 };
 
 /// Lists alerts matching `q` from `d`, restricted by `keep`.

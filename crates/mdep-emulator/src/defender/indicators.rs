@@ -127,6 +127,7 @@ pub static INDICATORS: EntitySet = EntitySet {
         "createdBySource",
     ],
     expands_evidence: false,
+    max_top: super::query::MAX_TOP,
 };
 
 fn visible(c: &Caller, ind: &Value) -> bool {

@@ -114,6 +114,7 @@ pub static MACHINES: EntitySet = EntitySet {
         "vmMetadata",
     ],
     expands_evidence: false,
+    max_top: super::query::MAX_TOP,
 };
 
 /// `GET /api/machines`.

@@ -6,7 +6,8 @@
 //!   written through to the store.
 //! - [`query`]: OData query options; [`error`]: MDE's error bodies; [`faults`]: fault
 //!   injection for testing clients.
-//! - [`alerts`], [`machines`], [`actions`], [`indicators`], [`hunting`]: the endpoints.
+//! - [`alerts`], [`machines`], [`actions`], [`indicators`], [`hunting`], [`intel`]: the
+//!   endpoints.
 
 pub mod actions;
 pub mod alerts;
@@ -17,6 +18,7 @@ pub mod faults;
 pub mod generate;
 pub mod hunting;
 pub mod indicators;
+pub mod intel;
 pub mod machines;
 pub mod query;
 pub mod throttle;
@@ -295,6 +297,14 @@ fn api(state: AppState) -> Router<AppState> {
         )
         .route("/indicators/import", post(indicators::import))
         .route("/advancedqueries/run", post(hunting::run_query))
+        .route("/files/{id}", get(intel::file))
+        .route("/files/{id}/stats", get(intel::file_stats))
+        .route("/ips/{ip}/stats", get(intel::ip_stats))
+        .route("/domains/{domain}/stats", get(intel::domain_stats))
+        .route("/exposureScore", get(intel::exposure_score))
+        .route("/vulnerabilities", get(intel::vulnerabilities))
+        .route("/Software", get(intel::software))
+        .route("/software", get(intel::software))
         .route(
             "/indicators/{id}",
             axum::routing::delete(indicators::delete),

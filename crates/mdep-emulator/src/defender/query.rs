@@ -78,6 +78,8 @@ pub struct EntitySet {
     pub properties: &'static [&'static str],
     /// Whether `$expand=evidence` applies.
     pub expands_evidence: bool,
+    /// Largest `$top` (10,000 on most sets).
+    pub max_top: usize,
 }
 
 impl EntitySet {
@@ -453,9 +455,10 @@ impl Query {
                 }
                 "$top" => {
                     let n = count_option("$top", v)?;
-                    if n > MAX_TOP {
+                    if n > set.max_top {
                         return Err(MdeError::odata(format!(
-                            "The limit of '{MAX_TOP}' for Top query has been exceeded. The value from the incoming request is '{n}'."
+                            "The limit of '{}' for Top query has been exceeded. The value from the incoming request is '{n}'.",
+                            set.max_top
                         )));
                     }
                     q.top = Some(n);

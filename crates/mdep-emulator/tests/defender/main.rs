@@ -10,6 +10,7 @@ mod auth;
 mod faults;
 mod fidelity;
 mod hunting;
+mod intel;
 mod isolation;
 mod odata;
 mod quota;

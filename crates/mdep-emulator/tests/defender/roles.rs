@@ -77,6 +77,16 @@ async fn every_endpoint_with_and_without_its_permission() {
         .expect("indicator id")
         .to_owned();
     let comment = || Some(json!({"Comment": "role matrix"}));
+    let sha1 = e
+        .api("GET", &format!("/api/alerts/{aid}"), Some(&admin), None)
+        .await
+        .json()["evidence"]
+        .as_array()
+        .and_then(|ev| {
+            ev.iter()
+                .find_map(|x| x["sha1"].as_str().map(str::to_owned))
+        })
+        .expect("a hash in the evidence");
     let submit = json!({"indicatorValue": "198.51.100.7", "indicatorType": "IpAddress", "action": "Alert", "title": "t", "description": "d"});
     let rows = vec![
         row("GET", "/api/alerts".into(), None, ALERT_READ, Some(200)),
@@ -252,6 +262,55 @@ async fn every_endpoint_with_and_without_its_permission() {
         ),
         // Ti.ReadWrite sees only its own indicators: the generated one is 404 for it.
         row("DELETE", format!("/api/indicators/{iid}"), None, TI, None),
+        row(
+            "GET",
+            format!("/api/files/{sha1}"),
+            None,
+            &["File.Read.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
+            format!("/api/files/{sha1}/stats"),
+            None,
+            &["File.Read.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
+            "/api/ips/10.1.2.3/stats".into(),
+            None,
+            &["Ip.Read.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
+            "/api/domains/example.com/stats".into(),
+            None,
+            &["Url.Read.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
+            "/api/exposureScore".into(),
+            None,
+            &["Score.Read.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
+            "/api/vulnerabilities".into(),
+            None,
+            &["Vulnerability.Read.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
+            "/api/Software".into(),
+            None,
+            &["Software.Read.All"],
+            Some(200),
+        ),
         row(
             "POST",
             "/api/advancedqueries/run".into(),

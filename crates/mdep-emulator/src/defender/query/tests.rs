@@ -38,6 +38,7 @@ static SET: EntitySet = EntitySet {
         "id", "severity", "created", "count", "flag", "aad", "tags", "extra",
     ],
     expands_evidence: false,
+    max_top: MAX_TOP,
 };
 
 fn items() -> Vec<Value> {

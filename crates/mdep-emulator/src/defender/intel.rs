@@ -1,0 +1,551 @@
+//! File, IP and domain profiles and statistics, the exposure score, and the TVM
+//! vulnerability and software lists (`mde-api.md` §4.8, §4.10), all derived from the
+//! tenant's generated data so they agree with its alerts and devices.
+
+use super::auth::Caller;
+use super::data::TenantData;
+use super::error::{MdeError, truncate};
+use super::generate::{self, Rng, ts0, ts7};
+use super::query::{EntitySet, Field, Kind, Query};
+use super::{ApiResult, Req, caller_data, collection, entity, json, read};
+use crate::AppState;
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use std::borrow::Cow;
+use time::OffsetDateTime;
+
+/// Every piece of evidence of the tenant, with its alert's index.
+fn evidence(d: &TenantData) -> impl Iterator<Item = (usize, &Value)> {
+    d.evidence.iter().enumerate().flat_map(|(i, ev)| {
+        ev.as_array()
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(move |e| (i, e))
+    })
+}
+
+fn is_hex(s: &str) -> bool {
+    s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// `GET /api/files/{id}`: `id` is a SHA-1 or SHA-256 seen in the tenant's evidence.
+pub async fn file(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+) -> ApiResult {
+    c.require(&["File.Read.All"])?;
+    if !(is_hex(&id) && (id.len() == 40 || id.len() == 64)) {
+        return Err(MdeError::bad(
+            "InvalidHashValue",
+            format!(
+                "Hash value {} is invalid: give a SHA-1 or SHA-256.",
+                truncate(&id)
+            ),
+        ));
+    }
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let key = if id.len() == 40 { "sha1" } else { "sha256" };
+    let e = evidence(&d)
+        .map(|(_, e)| e)
+        .find(|e| e[key].as_str().is_some_and(|h| h.eq_ignore_ascii_case(&id)))
+        .ok_or_else(|| MdeError::not_found("File", &id))?;
+    let profile = generate::file_profile(
+        e["sha1"].as_str().unwrap_or_default(),
+        e["sha256"].as_str().unwrap_or_default(),
+        e["fileName"].as_str().unwrap_or_default(),
+    );
+    Ok(json(
+        StatusCode::OK,
+        &entity(&req, "Files/$entity", profile),
+    ))
+}
+
+fn look_back(req: &Req) -> Result<u32, MdeError> {
+    let mut hours = 720;
+    for (k, v) in form_urlencoded::parse(req.query.as_deref().unwrap_or("").as_bytes()) {
+        if k.eq_ignore_ascii_case("lookBackHours") {
+            hours = v
+                .parse::<u32>()
+                .ok()
+                .filter(|h| (1..=720).contains(h))
+                .ok_or_else(|| {
+                    MdeError::bad(
+                        "InvalidInput",
+                        format!("Invalid input lookBackHours '{}': 1 to 720.", truncate(&v)),
+                    )
+                })?;
+        }
+    }
+    Ok(hours)
+}
+
+/// First and last time among `times` (evidence creation times), as MDE's org stats show
+/// them (whole seconds).
+fn span_of<'a>(times: impl Iterator<Item = &'a str>) -> (Value, Value) {
+    let mut all: Vec<&str> = times.collect();
+    all.sort_unstable();
+    let fmt = |s: Option<&&str>| {
+        s.and_then(|s| {
+            OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .map_or(Value::Null, |t| json!(ts0(t)))
+    };
+    (fmt(all.first()), fmt(all.last()))
+}
+
+/// `GET /api/files/{sha1}/stats`.
+pub async fn file_stats(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+) -> ApiResult {
+    c.require(&["File.Read.All"])?;
+    look_back(&req)?;
+    if !(is_hex(&id) && (id.len() == 40 || id.len() == 64)) {
+        return Err(MdeError::bad(
+            "InvalidHashValue",
+            format!(
+                "Hash value {} is invalid: give a SHA-1 or SHA-256.",
+                truncate(&id)
+            ),
+        ));
+    }
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let key = if id.len() == 40 { "sha1" } else { "sha256" };
+    let hits: Vec<(usize, &Value)> = evidence(&d)
+        .filter(|(_, e)| e[key].as_str().is_some_and(|h| h.eq_ignore_ascii_case(&id)))
+        .collect();
+    let mut machines: Vec<&Value> = hits
+        .iter()
+        .map(|(i, _)| &d.alerts[*i]["machineId"])
+        .collect();
+    machines.dedup();
+    let (first, last) = span_of(
+        hits.iter()
+            .filter_map(|(_, e)| e["evidenceCreationTime"].as_str()),
+    );
+    let mut names: Vec<&str> = hits
+        .iter()
+        .filter_map(|(_, e)| e["fileName"].as_str())
+        .collect();
+    names.dedup();
+    let sha1 = hits
+        .first()
+        .and_then(|(_, e)| e["sha1"].as_str())
+        .unwrap_or(&id)
+        .to_ascii_lowercase();
+    let global = hits.first().map(|(_, e)| {
+        generate::file_profile(
+            e["sha1"].as_str().unwrap_or_default(),
+            e["sha256"].as_str().unwrap_or_default(),
+            e["fileName"].as_str().unwrap_or_default(),
+        )
+    });
+    let g = |k: &str| global.as_ref().map_or(Value::Null, |p| p[k].clone());
+    Ok(json(
+        StatusCode::OK,
+        &entity(
+            &req,
+            "microsoft.windowsDefenderATP.api.InOrgFileStats",
+            json!({
+                "sha1": sha1,
+                "organizationPrevalence": machines.len(),
+                "orgFirstSeen": first,
+                "orgLastSeen": last,
+                "globallyPrevalence": g("globalPrevalence"),
+                "globalFirstObserved": g("globalFirstObserved"),
+                "globalLastObserved": g("globalLastObserved"),
+                "topFileNames": names,
+            }),
+        ),
+    ))
+}
+
+/// `GET /api/ips/{ip}/stats`: unknown but valid addresses have prevalence 0.
+pub async fn ip_stats(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(ip): Path<String>,
+    req: Req,
+) -> ApiResult {
+    c.require(&["Ip.Read.All"])?;
+    look_back(&req)?;
+    if ip.parse::<std::net::IpAddr>().is_err() {
+        return Err(MdeError::bad(
+            "InvalidIpAddress",
+            format!("IP address {} is invalid.", truncate(&ip)),
+        ));
+    }
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let hits: Vec<(usize, &Value)> = evidence(&d)
+        .filter(|(_, e)| e["ipAddress"].as_str() == Some(ip.as_str()))
+        .collect();
+    let mut machines: Vec<&Value> = hits
+        .iter()
+        .map(|(i, _)| &d.alerts[*i]["machineId"])
+        .collect();
+    machines.extend(
+        d.machines
+            .iter()
+            .filter(|m| m["lastIpAddress"] == ip.as_str())
+            .map(|m| &m["id"]),
+    );
+    machines.sort_by_key(|v| v.as_str());
+    machines.dedup();
+    let (first, last) = span_of(
+        hits.iter()
+            .filter_map(|(_, e)| e["evidenceCreationTime"].as_str()),
+    );
+    Ok(json(
+        StatusCode::OK,
+        &entity(
+            &req,
+            "microsoft.windowsDefenderATP.api.InOrgIPStats",
+            json!({
+                "ipAddress": ip,
+                "organizationPrevalence": machines.len(),
+                "orgFirstSeen": first,
+                "orgLastSeen": last,
+            }),
+        ),
+    ))
+}
+
+/// `GET /api/domains/{domain}/stats`: unknown domains have prevalence 0.
+pub async fn domain_stats(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(host): Path<String>,
+    req: Req,
+) -> ApiResult {
+    c.require(&["Url.Read.All"])?;
+    look_back(&req)?;
+    let lower = host.to_ascii_lowercase();
+    if !crate::directory::valid_domain(&lower) {
+        return Err(MdeError::bad(
+            "InvalidDomainName",
+            format!("Domain name {} is invalid.", truncate(&host)),
+        ));
+    }
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let hits: Vec<(usize, &Value)> = evidence(&d)
+        .filter(|(_, e)| {
+            e["url"].as_str().is_some_and(|u| {
+                let h = u.split("://").last().unwrap_or(u);
+                h.split(['/', ':'])
+                    .next()
+                    .is_some_and(|h| h.eq_ignore_ascii_case(&lower))
+            })
+        })
+        .collect();
+    let mut machines: Vec<&Value> = hits
+        .iter()
+        .map(|(i, _)| &d.alerts[*i]["machineId"])
+        .collect();
+    machines.sort_by_key(|v| v.as_str());
+    machines.dedup();
+    let (first, last) = span_of(
+        hits.iter()
+            .filter_map(|(_, e)| e["evidenceCreationTime"].as_str()),
+    );
+    Ok(json(
+        StatusCode::OK,
+        &entity(
+            &req,
+            "microsoft.windowsDefenderATP.api.InOrgDomainStats",
+            json!({
+                "host": lower,
+                "organizationPrevalence": machines.len(),
+                "orgFirstSeen": first,
+                "orgLastSeen": last,
+            }),
+        ),
+    ))
+}
+
+fn exposure_points(level: &str) -> f64 {
+    match level {
+        "Low" => 20.0,
+        "Medium" => 50.0,
+        "High" => 85.0,
+        _ => 5.0,
+    }
+}
+
+/// `GET /api/exposureScore`: the mean of the devices' exposure levels (0–100).
+pub async fn exposure_score(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    req: Req,
+) -> ApiResult {
+    c.require(&["Score.Read.All"])?;
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let n = d.machines.len().max(1) as f64;
+    let score: f64 = d
+        .machines
+        .iter()
+        .map(|m| exposure_points(m["exposureLevel"].as_str().unwrap_or_default()))
+        .sum::<f64>()
+        / n;
+    Ok(json(
+        StatusCode::OK,
+        &entity(
+            &req,
+            "ExposureScore/$entity",
+            json!({"time": ts7(OffsetDateTime::now_utc()), "score": score}),
+        ),
+    ))
+}
+
+struct Software {
+    vendor: &'static str,
+    name: &'static str,
+    cves: &'static [(&'static str, &'static str, f64, bool)],
+}
+
+/// The software catalog devices draw from, with known CVEs (id, severity, CVSS, public exploit).
+const CATALOG: &[Software] = &[
+    Software {
+        vendor: "microsoft",
+        name: "edge",
+        cves: &[
+            ("CVE-2024-21388", "High", 8.8, false),
+            ("CVE-2023-36562", "Medium", 6.5, false),
+        ],
+    },
+    Software {
+        vendor: "microsoft",
+        name: ".net_framework",
+        cves: &[("CVE-2023-36899", "High", 8.8, false)],
+    },
+    Software {
+        vendor: "google",
+        name: "chrome",
+        cves: &[
+            ("CVE-2024-0519", "High", 8.8, true),
+            ("CVE-2023-7024", "High", 8.8, true),
+        ],
+    },
+    Software {
+        vendor: "oracle",
+        name: "jre",
+        cves: &[("CVE-2024-20918", "High", 7.4, false)],
+    },
+    Software {
+        vendor: "7-zip",
+        name: "7-zip",
+        cves: &[("CVE-2024-11477", "High", 7.8, true)],
+    },
+    Software {
+        vendor: "openssl",
+        name: "openssl",
+        cves: &[
+            ("CVE-2023-0286", "High", 7.4, false),
+            ("CVE-2022-3602", "High", 7.5, true),
+        ],
+    },
+    Software {
+        vendor: "zoom",
+        name: "zoom",
+        cves: &[("CVE-2023-39216", "Critical", 9.6, false)],
+    },
+    Software {
+        vendor: "microsoft",
+        name: "office",
+        cves: &[],
+    },
+];
+
+/// Which catalog entries a device has: a stable function of its id.
+fn installed(machine_id: &str, seed: u64) -> Vec<usize> {
+    let mut h = seed;
+    for b in machine_id.bytes() {
+        h = h.wrapping_mul(0x100_0000_01b3).wrapping_add(u64::from(b));
+    }
+    let mut rng = Rng::new(h);
+    (0..CATALOG.len()).filter(|_| rng.chance(40)).collect()
+}
+
+fn exposure(d: &TenantData) -> Vec<usize> {
+    let seed = d.tenant.as_u64_pair().0;
+    let mut counts = vec![0; CATALOG.len()];
+    for m in &d.machines {
+        for i in installed(m["id"].as_str().unwrap_or_default(), seed) {
+            counts[i] += 1;
+        }
+    }
+    counts
+}
+
+/// The software entity set (`get-software.md`).
+pub static SOFTWARE: EntitySet = EntitySet {
+    name: "Software",
+    filterable: &[
+        Field {
+            key: "id",
+            kind: Kind::Str,
+        },
+        Field {
+            key: "name",
+            kind: Kind::Str,
+        },
+        Field {
+            key: "vendor",
+            kind: Kind::Str,
+        },
+    ],
+    properties: &[
+        "id",
+        "name",
+        "vendor",
+        "weaknesses",
+        "publicExploit",
+        "activeAlert",
+        "exposedMachines",
+        "impactScore",
+    ],
+    expands_evidence: false,
+    max_top: 10_000,
+};
+
+/// `GET /api/Software`.
+pub async fn software(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    req: Req,
+) -> ApiResult {
+    c.require(&["Software.Read.All"])?;
+    let q = Query::parse(req.query.as_deref(), &SOFTWARE)?;
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let counts = exposure(&d);
+    let items: Vec<Value> = CATALOG
+        .iter()
+        .zip(&counts)
+        .filter(|(_, n)| **n > 0)
+        .map(|(s, n)| {
+            json!({
+                "id": format!("{}-_-{}", s.vendor, s.name),
+                "name": s.name,
+                "vendor": s.vendor,
+                "weaknesses": s.cves.len(),
+                "publicExploit": s.cves.iter().any(|c| c.3),
+                "activeAlert": false,
+                "exposedMachines": n,
+                "impactScore": s.cves.iter().map(|c| c.2).sum::<f64>() * *n as f64 / 100.0,
+            })
+        })
+        .collect();
+    let page_size = state.emu.defender().settings().page_size;
+    let mut page = q.run(items.iter().map(Cow::Borrowed), page_size);
+    page.items = page.items.drain(..).map(|v| q.project(v)).collect();
+    Ok(json(StatusCode::OK, &collection(&req, "Software", page)))
+}
+
+/// The vulnerability entity set (`get-all-vulnerabilities.md`; `$top` at most 8,000).
+pub static VULNERABILITIES: EntitySet = EntitySet {
+    name: "Vulnerability",
+    filterable: &[
+        Field {
+            key: "id",
+            kind: Kind::Str,
+        },
+        Field {
+            key: "name",
+            kind: Kind::Str,
+        },
+        Field {
+            key: "description",
+            kind: Kind::Str,
+        },
+        Field {
+            key: "cvssV3",
+            kind: Kind::Num,
+        },
+        Field {
+            key: "publishedOn",
+            kind: Kind::Time,
+        },
+        Field {
+            key: "severity",
+            kind: Kind::Enum(&["Low", "Medium", "High", "Critical"]),
+        },
+        Field {
+            key: "updatedOn",
+            kind: Kind::Time,
+        },
+    ],
+    properties: &[
+        "id",
+        "name",
+        "description",
+        "severity",
+        "cvssV3",
+        "cvssVector",
+        "exposedMachines",
+        "publishedOn",
+        "updatedOn",
+        "publicExploit",
+        "exploitVerified",
+        "exploitInKit",
+        "exploitTypes",
+        "exploitUris",
+        "CveSupportability",
+    ],
+    expands_evidence: false,
+    max_top: 8_000,
+};
+
+/// `GET /api/vulnerabilities`.
+pub async fn vulnerabilities(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    req: Req,
+) -> ApiResult {
+    c.require(&["Vulnerability.Read.All"])?;
+    let q = Query::parse(req.query.as_deref(), &VULNERABILITIES)?;
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let counts = exposure(&d);
+    let mut items = Vec::new();
+    for (s, n) in CATALOG.iter().zip(&counts) {
+        for (k, (id, severity, cvss, public)) in s.cves.iter().enumerate() {
+            let year: i32 = id.get(4..8).and_then(|y| y.parse().ok()).unwrap_or(2024);
+            let published = format!("{year}-{:02}-{:02}T00:00:00Z", 1 + (k * 5) % 12, 8 + k);
+            items.push(json!({
+                "id": id,
+                "name": id,
+                "description": format!("A vulnerability in {} {} could allow an attacker to run code or read data on an affected device.", s.vendor, s.name),
+                "severity": severity,
+                "cvssV3": cvss,
+                "cvssVector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:H/I:H/A:H",
+                "exposedMachines": n,
+                "publishedOn": published,
+                "updatedOn": published,
+                "publicExploit": public,
+                "exploitVerified": public,
+                "exploitInKit": false,
+                "exploitTypes": if *public { json!(["RemoteCodeExecution"]) } else { json!([]) },
+                "exploitUris": [],
+                "CveSupportability": "supported",
+            }));
+        }
+    }
+    let page_size = state.emu.defender().settings().page_size;
+    let mut page = q.run(items.iter().map(Cow::Borrowed), page_size);
+    page.items = page.items.drain(..).map(|v| q.project(v)).collect();
+    Ok(json(
+        StatusCode::OK,
+        &collection(&req, "Vulnerabilities", page),
+    ))
+}
