@@ -108,26 +108,47 @@ pub static ALERTS: EntitySet = EntitySet {
     max_top: super::query::MAX_TOP,
 };
 
-/// Lists alerts matching `q` from `d`, restricted by `keep`.
+/// Lists alerts matching `q` from `d`, restricted by `keep`, as the response body.
 pub fn list_from(
+    req: &Req,
     d: &super::data::TenantData,
     q: &Query,
     page_size: usize,
     keep: impl Fn(&Value) -> bool,
-) -> super::query::Page {
-    let mut page = q.run(
-        d.alerts.iter().filter(|a| keep(a)).map(Cow::Borrowed),
-        page_size,
-    );
-    if q.expand_evidence {
-        for a in &mut page.items {
-            if let Some(i) = a["id"].as_str().and_then(|id| d.alert_index(id)) {
+) -> String {
+    let candidates = d
+        .alerts
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| keep(a))
+        .map(|(i, a)| (i, Cow::Borrowed(a)));
+    let sel = q.select(candidates, page_size);
+    if q.whole_items() {
+        return super::collection_text(
+            req,
+            "Alerts",
+            sel.items.iter().map(|(i, _)| d.alert_text[*i].as_str()),
+            sel.count,
+            sel.next,
+        );
+    }
+    let items = sel
+        .items
+        .into_iter()
+        .map(|(i, a)| {
+            let mut a = a.into_owned();
+            if q.expand_evidence {
                 a["evidence"] = d.evidence[i].clone();
             }
-        }
-    }
-    page.items = page.items.drain(..).map(|a| q.project(a)).collect();
-    page
+            q.project(a)
+        })
+        .collect();
+    let page = super::query::Page {
+        items,
+        count: sel.count,
+        next: sel.next,
+    };
+    collection(req, "Alerts", page).to_string()
 }
 
 /// `GET /api/alerts`.
@@ -140,8 +161,8 @@ pub async fn list(
     let q = Query::parse(req.query.as_deref(), &ALERTS)?;
     let data = caller_data(&state, &c)?;
     let page_size = state.emu.defender().settings().page_size;
-    let page = list_from(&read(&data), &q, page_size, |_| true);
-    Ok(json(StatusCode::OK, &collection(&req, "Alerts", page)))
+    let body = list_from(&req, &read(&data), &q, page_size, |_| true);
+    Ok(super::json_text(StatusCode::OK, body))
 }
 
 fn find(d: &super::data::TenantData, id: &str) -> Result<usize, MdeError> {

@@ -24,6 +24,9 @@ pub struct TenantData {
     pub alerts: Vec<Value>,
     /// Each alert's evidence (a JSON array), aligned with `alerts`.
     pub evidence: Vec<Value>,
+    /// Each alert serialised as lists show it (no evidence), aligned with `alerts`: lists
+    /// are the hot path, and copying text is much cheaper than serialising values.
+    pub alert_text: Vec<String>,
     alert_ix: HashMap<String, usize>,
     /// Users by lower-case id (`domain\name`).
     pub users: HashMap<String, Value>,
@@ -63,6 +66,7 @@ impl TenantData {
                 .map(|e| std::mem::replace(e, json!([])))
                 .unwrap_or_else(|| json!([]));
             d.alert_ix.insert(id_of(&a), d.alerts.len());
+            d.alert_text.push(a.to_string());
             d.alerts.push(a);
             d.evidence.push(ev);
         }
@@ -116,8 +120,9 @@ impl TenantData {
         a
     }
 
-    /// Writes alert `i` (with its evidence) to the store.
-    pub fn persist_alert(&self, emu: &Emulator, i: usize) -> Result<(), MdeError> {
+    /// Writes alert `i` (with its evidence) to the store, after a change.
+    pub fn persist_alert(&mut self, emu: &Emulator, i: usize) -> Result<(), MdeError> {
+        self.alert_text[i] = self.alerts[i].to_string();
         let a = self.alert_full(i);
         emu.store()
             .defender_put(self.tenant, "alert", &id_of(&a), i as i64, &a.to_string())

@@ -205,8 +205,8 @@ pub async fn alerts(
     let d = read(&data);
     let i = find(&d, &id)?;
     let mid = d.machines[i]["id"].clone();
-    let page = super::alerts::list_from(&d, &q, page_size, |a| a["machineId"] == mid);
-    Ok(json(StatusCode::OK, &collection(&req, "Alerts", page)))
+    let body = super::alerts::list_from(&req, &d, &q, page_size, |a| a["machineId"] == mid);
+    Ok(super::json_text(StatusCode::OK, body))
 }
 
 /// `POST /api/machines/{id}/tags` with `{"Value": "…", "Action": "Add"|"Remove"}`.

@@ -190,6 +190,52 @@ pub fn json(status: StatusCode, body: &Value) -> Response {
     resp
 }
 
+/// A JSON response from text already serialised.
+pub fn json_text(status: StatusCode, body: String) -> Response {
+    let mut resp = (status, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(
+            "application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8",
+        ),
+    );
+    h.insert("OData-Version", HeaderValue::from_static("4.0"));
+    resp
+}
+
+/// A collection written from serialised items: the same document [`collection`] makes.
+pub fn collection_text<'a>(
+    req: &Req,
+    fragment: &str,
+    items: impl Iterator<Item = &'a str>,
+    count: Option<usize>,
+    next: Option<String>,
+) -> String {
+    let quote = |s: &str| Value::String(s.to_owned()).to_string();
+    let mut out = String::with_capacity(64 * 1024);
+    out.push_str("{\"@odata.context\":");
+    out.push_str(&quote(&req.context(fragment)));
+    if let Some(n) = count {
+        out.push_str(",\"@odata.count\":");
+        out.push_str(&n.to_string());
+    }
+    out.push_str(",\"value\":[");
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(item);
+    }
+    out.push(']');
+    if let Some(q) = next {
+        out.push_str(",\"@odata.nextLink\":");
+        out.push_str(&quote(&format!("{}{}?{q}", req.origin, req.path)));
+    }
+    out.push('}');
+    out
+}
+
 /// One entity with its `@odata.context` first.
 pub fn entity(req: &Req, fragment: &str, v: Value) -> Value {
     let mut m = Map::new();

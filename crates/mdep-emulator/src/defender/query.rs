@@ -402,6 +402,17 @@ pub struct Query {
     pairs: Vec<(String, String)>,
 }
 
+/// One page of results, with each item's position in the input.
+#[derive(Debug)]
+pub struct Selection<'a> {
+    /// Position and item.
+    pub items: Vec<(usize, Cow<'a, Value>)>,
+    /// Total matches, for `$count=true`.
+    pub count: Option<usize>,
+    /// Query string of the next page, when more remain.
+    pub next: Option<String>,
+}
+
 /// One page of results.
 #[derive(Debug)]
 pub struct Page {
@@ -567,20 +578,35 @@ impl Query {
     where
         I: Iterator<Item = Cow<'a, Value>>,
     {
+        let s = self.select(items.enumerate(), page_size);
+        Page {
+            items: s.items.into_iter().map(|(_, v)| v.into_owned()).collect(),
+            count: s.count,
+            next: s.next,
+        }
+    }
+
+    /// [`Query::run`] keeping each item's position in `items` (for callers that hold
+    /// the items' serialised form).
+    pub fn select<'a, I>(&self, items: I, page_size: usize) -> Selection<'a>
+    where
+        I: Iterator<Item = (usize, Cow<'a, Value>)>,
+    {
         let page_size = page_size.max(1);
         let window = self.top.unwrap_or(usize::MAX);
         let want = window.min(page_size);
         let mut count = None;
         let (items, more) = if self.order.is_empty() && !self.count {
-            let mut it = items.filter(|v| self.matches(v)).skip(self.skip);
-            let page: Vec<Value> = it.by_ref().take(want).map(Cow::into_owned).collect();
+            let mut it = items.filter(|(_, v)| self.matches(v)).skip(self.skip);
+            let page: Vec<(usize, Cow<'a, Value>)> = it.by_ref().take(want).collect();
             let more = window > page.len() && page.len() == want && it.next().is_some();
             (page, more)
         } else {
-            let mut all: Vec<Cow<'a, Value>> = items.filter(|v| self.matches(v)).collect();
+            let mut all: Vec<(usize, Cow<'a, Value>)> =
+                items.filter(|(_, v)| self.matches(v)).collect();
             count = Some(all.len());
             if !self.order.is_empty() {
-                all.sort_by(|a, b| {
+                all.sort_by(|(_, a), (_, b)| {
                     for (key, kind, desc) in &self.order {
                         let x = a.get(*key).unwrap_or(&Value::Null);
                         let y = b.get(*key).unwrap_or(&Value::Null);
@@ -594,21 +620,22 @@ impl Query {
                 });
             }
             let remaining = all.len().saturating_sub(self.skip).min(window);
-            let page: Vec<Value> = all
-                .into_iter()
-                .skip(self.skip)
-                .take(want)
-                .map(Cow::into_owned)
-                .collect();
+            let page: Vec<(usize, Cow<'a, Value>)> =
+                all.into_iter().skip(self.skip).take(want).collect();
             let more = remaining > page.len();
             (page, more)
         };
         let next = more.then(|| self.next_query(items.len()));
-        Page {
+        Selection {
             items,
             count: if self.count { count } else { None },
             next,
         }
+    }
+
+    /// True when items are returned whole (no `$select`, no `$expand`).
+    pub fn whole_items(&self) -> bool {
+        self.select.is_none() && !self.expand_evidence
     }
 
     fn next_query(&self, served: usize) -> String {
