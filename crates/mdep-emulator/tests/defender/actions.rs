@@ -21,7 +21,8 @@ async fn windows_machine(e: &Emu, t: &str) -> String {
 async fn an_action_goes_pending_in_progress_succeeded() {
     let e = demu();
     let mut s = e.state.defender().settings();
-    s.action_seconds = 2;
+    // Wide windows, so a slow machine still sees each state.
+    s.action_seconds = 6;
     e.state.defender().set_settings(s);
     let t = e.token(CONTOSO).await;
     let mid = windows_machine(&e, &t).await;
@@ -70,7 +71,7 @@ async fn an_action_goes_pending_in_progress_succeeded() {
         .await;
     assert_eq!(scan.status, 201, "{}", scan.text());
 
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     let mid_way = e
         .api("GET", &format!("/api/machineactions/{id}"), Some(&t), None)
         .await
@@ -84,7 +85,7 @@ async fn an_action_goes_pending_in_progress_succeeded() {
     )
     .await
     .mde_error(400, "ActiveRequestAlreadyExists");
-    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3000)).await;
     let done = e
         .api("GET", &format!("/api/machineactions/{id}"), Some(&t), None)
         .await
