@@ -82,6 +82,37 @@ pub struct Config {
     /// Customer tenants.
     #[serde(default)]
     pub tenants: Vec<TenantEntry>,
+    /// How the MDE API is called (`[api]`): User-Agent, client-side limits, retries.
+    #[serde(default)]
+    pub api: ApiSettings,
+}
+
+/// The `[api]` table: every key optional, MDE's documented values by default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    /// `{Company}` in the `MdePartner-{Company}-{Product}/{Version}` User-Agent.
+    pub company: Option<String>,
+    /// `{Product}` in the User-Agent.
+    pub product: Option<String>,
+    /// `{Version}` in the User-Agent.
+    pub product_version: Option<String>,
+    /// Client-side calls a minute per tenant (MDE: 100).
+    pub calls_per_minute: Option<u32>,
+    /// Client-side calls an hour per tenant (MDE: 1,500).
+    pub calls_per_hour: Option<u32>,
+    /// Advanced hunting calls a minute per tenant (MDE: 45).
+    pub hunting_calls_per_minute: Option<u32>,
+    /// Advanced hunting calls an hour per tenant (MDE: 1,500).
+    pub hunting_calls_per_hour: Option<u32>,
+    /// Longest `Retry-After` to wait on a 429 before the tenant's call fails (600).
+    pub max_retry_wait_seconds: Option<u64>,
+    /// Attempts for 5xx, timeouts and dropped connections (5).
+    pub max_attempts: Option<u32>,
+    /// Items per page when listing (10,000).
+    pub page_size: Option<u64>,
+    /// Tenants called at once in a fan-out (8).
+    pub concurrency: Option<usize>,
 }
 
 /// A configuration problem.

@@ -1,0 +1,116 @@
+//! What can go wrong calling MDE for one tenant, with the service's own codes kept.
+
+use std::time::Duration;
+
+/// A failed call for one tenant. Every variant names the tenant, so a fan-out's
+/// summary reads on its own.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The service answered with an error body (§6.3).
+    #[error("tenant {tenant}: {status} {code}: {message}{}", target.as_ref().map(|t| format!(" (tracking id {t})")).unwrap_or_default())]
+    Mde {
+        /// The tenant's name.
+        tenant: String,
+        /// HTTP status.
+        status: u16,
+        /// MDE `error.code` (`BadRequest`, `ResourceNotFound`, …).
+        code: String,
+        /// MDE `error.message`.
+        message: String,
+        /// MDE `error.target`, the tracking id.
+        target: Option<String>,
+    },
+    /// The quota asks for a longer wait than allowed.
+    #[error(
+        "tenant {tenant}: MDE quota reached (429 TooManyRequests); it asks to wait {} s, more than the {} s allowed (api.max_retry_wait_seconds); try again later",
+        retry_after.as_secs(), max.as_secs()
+    )]
+    Throttled {
+        /// The tenant's name.
+        tenant: String,
+        /// `Retry-After`.
+        retry_after: Duration,
+        /// The configured maximum wait.
+        max: Duration,
+    },
+    /// No usable answer after the retries allowed (connection, timeout, 5xx).
+    #[error("tenant {tenant}: {message} (after {attempts} attempts)")]
+    Unavailable {
+        /// The tenant's name.
+        tenant: String,
+        /// What happened last.
+        message: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// A POST that may or may not have been carried out: not retried blindly.
+    #[error(
+        "tenant {tenant}: {message}; the request may have been carried out: check before sending it again"
+    )]
+    Uncertain {
+        /// The tenant's name.
+        tenant: String,
+        /// What happened.
+        message: String,
+    },
+    /// No token for the tenant.
+    #[error(transparent)]
+    Auth(#[from] mdep_auth::AuthError),
+    /// An answer that is not what the API documents.
+    #[error("tenant {tenant}: unexpected answer from {url}: {message}")]
+    Decode {
+        /// The tenant's name.
+        tenant: String,
+        /// The URL called.
+        url: String,
+        /// The parse error.
+        message: String,
+    },
+    /// Paging stopped because the service's links would lose or repeat data.
+    #[error("tenant {tenant}: paging stopped: {message}")]
+    Paging {
+        /// The tenant's name.
+        tenant: String,
+        /// Why.
+        message: String,
+    },
+    /// A request the client refuses to send.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ApiError {
+    /// MDE's `error.code`, when the service sent one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Mde { code, .. } => Some(code),
+            Self::Throttled { .. } => Some("TooManyRequests"),
+            _ => None,
+        }
+    }
+
+    /// HTTP status, when the service answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Mde { status, .. } => Some(*status),
+            Self::Throttled { .. } => Some(429),
+            _ => None,
+        }
+    }
+
+    /// A hint a person can act on, when there is one.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self.code()? {
+            "Forbidden" => Some(
+                "the app lacks the permission for this call in this tenant: add it to required_permissions, then have the tenant consent again (`mdep tenants check`)",
+            ),
+            "ActiveRequestAlreadyExists" => Some(
+                "an action of this kind is already running on the device: follow it with `mdep actions list`",
+            ),
+            "TooManyRequests" => {
+                Some("lower the call rate (api.calls_per_minute) or wait for the quota to renew")
+            }
+            _ => None,
+        }
+    }
+}
