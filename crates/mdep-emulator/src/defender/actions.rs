@@ -325,3 +325,70 @@ action!(
     /// `POST /api/machines/{id}/StopAndQuarantineFile` (`Comment`, `Sha1`).
     stop_and_quarantine, "StopAndQuarantineFile", &["Machine.StopAndQuarantine"]
 );
+
+/// Roles that may cancel a machine action: any response action role.
+pub const CANCEL_ROLES: &[&str] = &[
+    "Machine.Isolate",
+    "Machine.RestrictExecution",
+    "Machine.Scan",
+    "Machine.CollectForensics",
+    "Machine.LiveResponse",
+    "Machine.Offboard",
+    "Machine.StopAndQuarantine",
+];
+
+/// `POST /api/machineactions/{id}/cancel` with `{"Comment"}`: only a Pending or
+/// InProgress action can be cancelled.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+    body: Bytes,
+) -> ApiResult {
+    c.require(CANCEL_ROLES)?;
+    let body = body_object(&body)?;
+    let comment = comment(&body)?;
+    let Ok(guid) = Uuid::try_parse(&id) else {
+        return Err(MdeError::bad_request(format!(
+            "The key value '{}' should be format of type 'Edm.Guid'.",
+            super::error::truncate(&id)
+        )));
+    };
+    let data = caller_data(&state, &c)?;
+    let settings = state.emu.defender().settings();
+    let now = OffsetDateTime::now_utc();
+    let mut d = write(&data);
+    let want = guid.to_string();
+    let i = d
+        .actions
+        .iter()
+        .position(|a| {
+            a["id"]
+                .as_str()
+                .is_some_and(|x| x.eq_ignore_ascii_case(&want))
+        })
+        .ok_or_else(|| MdeError::not_found("MachineAction", &id))?;
+    let current = action_view(&d.actions[i], now, settings.action_seconds).into_owned();
+    if !matches!(current["status"].as_str(), Some("Pending" | "InProgress")) {
+        return Err(MdeError::bad(
+            "BadRequest",
+            format!(
+                "Machine action {id} is {} and can no longer be cancelled.",
+                current["status"].as_str().unwrap_or("done")
+            ),
+        ));
+    }
+    let mut a = current;
+    let stamp = generate::ts7(now);
+    a["status"] = json!("Cancelled");
+    a["cancellationRequestor"] = json!(c.app.to_string());
+    a["cancellationComment"] = json!(comment);
+    a["cancellationDateTimeUtc"] = json!(stamp);
+    a["lastUpdateDateTimeUtc"] = json!(stamp);
+    d.replace_action(&state.emu, i, a.clone())?;
+    Ok(json(
+        StatusCode::OK,
+        &entity(&req, "MachineActions/$entity", a),
+    ))
+}

@@ -10,7 +10,8 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use axum::response::IntoResponse;
+use serde_json::{Map, Value, json};
 use std::borrow::Cow;
 
 /// Roles that read alerts.
@@ -116,11 +117,22 @@ pub fn list_from(
     page_size: usize,
     keep: impl Fn(&Value) -> bool,
 ) -> String {
+    list_from_indexed(req, d, q, page_size, |i| keep(&d.alerts[i]))
+}
+
+/// [`list_from`] with the restriction on alert positions.
+pub fn list_from_indexed(
+    req: &Req,
+    d: &super::data::TenantData,
+    q: &Query,
+    page_size: usize,
+    keep: impl Fn(usize) -> bool,
+) -> String {
     let candidates = d
         .alerts
         .iter()
         .enumerate()
-        .filter(|(_, a)| keep(a))
+        .filter(|(i, _)| keep(*i))
         .map(|(i, a)| (i, Cow::Borrowed(a)));
     let sel = q.select(candidates, page_size);
     if q.whole_items() {
@@ -227,6 +239,114 @@ fn one_of(name: &str, v: &str, allowed: &[&str]) -> Result<(), MdeError> {
     }
 }
 
+/// An update to alerts, checked against the enums (`update-alert.md`, `alerts.md`).
+struct Change<'a> {
+    status: Option<&'a str>,
+    assigned: Option<&'a str>,
+    unassign: bool,
+    classification: Option<&'a str>,
+    determination: Option<&'a str>,
+    comment: Option<&'a str>,
+}
+
+const UPDATABLE: &[&str] = &[
+    "status",
+    "assignedTo",
+    "classification",
+    "determination",
+    "comment",
+];
+
+impl<'a> Change<'a> {
+    fn parse(body: &'a Map<String, Value>, also: &[&str]) -> Result<Self, MdeError> {
+        if let Some(k) = body
+            .keys()
+            .find(|k| !UPDATABLE.contains(&k.as_str()) && !also.contains(&k.as_str()))
+        {
+            return Err(MdeError::invalid_body(format!(
+                "Request body is incorrect: '{}' cannot be updated; updatable properties are {}.",
+                super::error::truncate(k),
+                UPDATABLE.join(", ")
+            )));
+        }
+        if !body.keys().any(|k| UPDATABLE.contains(&k.as_str())) {
+            return Err(MdeError::invalid_body(
+                "Request body is incorrect: give at least one of status, assignedTo, classification, determination, comment.",
+            ));
+        }
+        let c = Change {
+            status: super::str_param(body, "status")?,
+            assigned: super::str_param(body, "assignedTo")?,
+            unassign: body.get("assignedTo").is_some_and(Value::is_null),
+            classification: super::str_param(body, "classification")?,
+            determination: super::str_param(body, "determination")?,
+            comment: super::str_param(body, "comment")?,
+        };
+        if let Some(s) = c.status {
+            one_of("status", s, &["New", "InProgress", "Resolved"])?;
+        }
+        let class_names: Vec<&str> = CLASSIFICATIONS.iter().map(|(c, _)| *c).collect();
+        if let Some(cl) = c.classification {
+            one_of("classification", cl, &class_names)?;
+        }
+        Ok(c)
+    }
+
+    /// Checks the determination against the classification the alert will have.
+    fn check(&self, alert: &Value) -> Result<(), MdeError> {
+        let Some(det) = self.determination else {
+            return Ok(());
+        };
+        let class = self
+            .classification
+            .or_else(|| alert["classification"].as_str());
+        let Some(class) = class else {
+            return Err(MdeError::bad(
+                "InvalidInput",
+                "Invalid input determination: set a classification with it (TruePositive, InformationalExpectedActivity or FalsePositive).",
+            ));
+        };
+        let allowed = CLASSIFICATIONS
+            .iter()
+            .find(|(c, _)| *c == class)
+            .map(|(_, d)| *d)
+            .unwrap_or_default();
+        one_of("determination", det, allowed)
+    }
+
+    fn apply(&self, a: &mut Value, who: &str, now: &str) {
+        if let Some(s) = self.status {
+            a["status"] = json!(s);
+            a["resolvedTime"] = if s == "Resolved" {
+                json!(now)
+            } else {
+                Value::Null
+            };
+        }
+        if let Some(x) = self.assigned {
+            a["assignedTo"] = json!(x);
+        }
+        if self.unassign {
+            a["assignedTo"] = Value::Null;
+        }
+        if let Some(cl) = self.classification {
+            if a["classification"].as_str() != Some(cl) && self.determination.is_none() {
+                a["determination"] = Value::Null;
+            }
+            a["classification"] = json!(cl);
+        }
+        if let Some(det) = self.determination {
+            a["determination"] = json!(det);
+        }
+        if let Some(text) = self.comment
+            && let Some(list) = a["comments"].as_array_mut()
+        {
+            list.push(json!({"comment": text, "createdBy": who, "createdTime": now}));
+        }
+        a["lastUpdateTime"] = json!(now);
+    }
+}
+
 /// `PATCH /api/alerts/{id}`: status, assignedTo, classification, determination, comment.
 pub async fn update(
     State(state): State<AppState>,
@@ -237,96 +357,169 @@ pub async fn update(
 ) -> ApiResult {
     c.require(WRITE)?;
     let body = body_object(&body)?;
-    const ALLOWED: &[&str] = &[
-        "status",
-        "assignedTo",
-        "classification",
-        "determination",
-        "comment",
-    ];
-    if let Some(k) = body.keys().find(|k| !ALLOWED.contains(&k.as_str())) {
-        return Err(MdeError::invalid_body(format!(
-            "Request body is incorrect: '{}' cannot be updated; updatable properties are {}.",
-            super::error::truncate(k),
-            ALLOWED.join(", ")
-        )));
-    }
-    if body.is_empty() {
-        return Err(MdeError::invalid_body(
-            "Request body is incorrect: give at least one of status, assignedTo, classification, determination, comment.",
-        ));
-    }
-    let status = super::str_param(&body, "status")?;
-    let assigned = super::str_param(&body, "assignedTo")?;
-    let classification = super::str_param(&body, "classification")?;
-    let determination = super::str_param(&body, "determination")?;
-    let comment = super::str_param(&body, "comment")?;
-    if let Some(s) = status {
-        one_of("status", s, &["New", "InProgress", "Resolved"])?;
-    }
-    let class_names: Vec<&str> = CLASSIFICATIONS.iter().map(|(c, _)| *c).collect();
-    if let Some(cl) = classification {
-        one_of("classification", cl, &class_names)?;
-    }
+    let change = Change::parse(&body, &[])?;
     let data = caller_data(&state, &c)?;
     let mut d = write(&data);
     let i = find(&d, &id)?;
-    let effective_class = classification
-        .map(str::to_owned)
-        .or_else(|| d.alerts[i]["classification"].as_str().map(str::to_owned));
-    if let Some(det) = determination {
-        let allowed: Vec<&str> = match &effective_class {
-            Some(cl) => CLASSIFICATIONS
-                .iter()
-                .find(|(c, _)| c == cl)
-                .map(|(_, d)| d.to_vec())
-                .unwrap_or_default(),
-            None => {
-                return Err(MdeError::bad(
-                    "InvalidInput",
-                    "Invalid input determination: set a classification with it (TruePositive, InformationalExpectedActivity or FalsePositive).",
-                ));
-            }
-        };
-        one_of("determination", det, &allowed)?;
-    }
+    change.check(&d.alerts[i])?;
     let now = super::generate::ts7(time::OffsetDateTime::now_utc());
-    let who = c.app.to_string();
-    let a = &mut d.alerts[i];
-    if let Some(s) = status {
-        a["status"] = json!(s);
-        a["resolvedTime"] = if s == "Resolved" {
-            json!(now)
-        } else {
-            Value::Null
-        };
-    }
-    if let Some(x) = assigned {
-        a["assignedTo"] = json!(x);
-    }
-    if body.get("assignedTo").is_some_and(Value::is_null) {
-        a["assignedTo"] = Value::Null;
-    }
-    if let Some(cl) = classification {
-        if a["classification"].as_str() != Some(cl) && determination.is_none() {
-            a["determination"] = Value::Null;
-        }
-        a["classification"] = json!(cl);
-    }
-    if let Some(det) = determination {
-        a["determination"] = json!(det);
-    }
-    if let Some(text) = comment
-        && let Some(list) = a["comments"].as_array_mut()
-    {
-        list.push(json!({"comment": text, "createdBy": who, "createdTime": now}));
-    }
-    a["lastUpdateTime"] = json!(now);
+    change.apply(&mut d.alerts[i], &c.app.to_string(), &now);
     d.persist_alert(&state.emu, i)?;
     Ok(json(
         StatusCode::OK,
         &entity(&req, "Alerts/$entity", d.alert_full(i)),
     ))
+}
+
+/// Most alerts one `batchUpdate` takes.
+pub const MAX_BATCH: usize = 500;
+
+/// `POST /api/alerts/batchUpdate`: `alertIds` and the fields of an update; all or none.
+pub async fn batch_update(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult {
+    c.require(WRITE)?;
+    let body = body_object(&body)?;
+    let ids: Vec<&str> = match body.get("alertIds") {
+        Some(Value::Array(xs)) => xs
+            .iter()
+            .map(Value::as_str)
+            .collect::<Option<_>>()
+            .ok_or_else(|| {
+                MdeError::invalid_body("Request body is incorrect: 'alertIds' must be strings.")
+            })?,
+        Some(_) => {
+            return Err(MdeError::invalid_body(
+                "Request body is incorrect: 'alertIds' must be an array.",
+            ));
+        }
+        None => return Err(MdeError::missing("alertIds")),
+    };
+    if ids.is_empty() || ids.len() > MAX_BATCH {
+        return Err(MdeError::bad(
+            "MaximumBatchSizeExceeded",
+            format!(
+                "Maximum batch size exceeded. Received: {}, allowed: {MAX_BATCH}.",
+                ids.len()
+            ),
+        ));
+    }
+    let change = Change::parse(&body, &["alertIds"])?;
+    let data = caller_data(&state, &c)?;
+    let mut d = write(&data);
+    let mut idx = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let i = find(&d, id)?;
+        change.check(&d.alerts[i])?;
+        idx.push(i);
+    }
+    let now = super::generate::ts7(time::OffsetDateTime::now_utc());
+    let who = c.app.to_string();
+    for i in idx {
+        change.apply(&mut d.alerts[i], &who, &now);
+        d.persist_alert(&state.emu, i)?;
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+macro_rules! related {
+    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+        $(#[$doc])*
+        pub async fn $name(
+            State(state): State<AppState>,
+            Extension(c): Extension<Caller>,
+            Path(id): Path<String>,
+            req: Req,
+        ) -> ApiResult {
+            related(state, c, $kind, id, req)
+        }
+    };
+}
+
+related!(
+    /// `GET /api/files/{sha1}/alerts`.
+    file_alerts, "files"
+);
+related!(
+    /// `GET /api/ips/{ip}/alerts`.
+    ip_alerts, "ips"
+);
+related!(
+    /// `GET /api/domains/{domain}/alerts`.
+    domain_alerts, "domains"
+);
+related!(
+    /// `GET /api/users/{name}/alerts`.
+    user_alerts, "users"
+);
+
+/// Alerts whose evidence names the file, IP, domain or user.
+fn related(state: AppState, c: Caller, kind: &str, id: String, req: Req) -> ApiResult {
+    let wanted = id.to_ascii_lowercase();
+    let matches: Box<dyn Fn(&Value) -> bool> = match kind {
+        "files" => {
+            c.require(READ)?;
+            Box::new(move |e: &Value| {
+                e["sha1"]
+                    .as_str()
+                    .is_some_and(|h| h.eq_ignore_ascii_case(&wanted))
+                    || e["sha256"]
+                        .as_str()
+                        .is_some_and(|h| h.eq_ignore_ascii_case(&wanted))
+            })
+        }
+        "ips" => {
+            c.require(READ)?;
+            if id.parse::<std::net::IpAddr>().is_err() {
+                return Err(MdeError::bad(
+                    "InvalidIpAddress",
+                    format!("IP address {} is invalid.", super::error::truncate(&id)),
+                ));
+            }
+            Box::new(move |e: &Value| e["ipAddress"].as_str() == Some(wanted.as_str()))
+        }
+        "domains" => {
+            // The domain-alerts page lists only Alert.ReadWrite.All (mde-api.md §4.10).
+            c.require(WRITE)?;
+            Box::new(move |e: &Value| {
+                e["url"].as_str().is_some_and(|u| {
+                    let h = u.split("://").last().unwrap_or(u);
+                    h.split(['/', ':'])
+                        .next()
+                        .is_some_and(|h| h.eq_ignore_ascii_case(&wanted))
+                })
+            })
+        }
+        "users" => {
+            c.require(READ)?;
+            // The user name, not the UPN (`user1` for user1@contoso.com).
+            Box::new(move |e: &Value| {
+                e["entityType"] == "User"
+                    && e["accountName"]
+                        .as_str()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(&wanted))
+            })
+        }
+        _ => return Err(MdeError::not_found("Resource", kind)),
+    };
+    let q = Query::parse(req.query.as_deref(), &ALERTS)?;
+    let data = caller_data(&state, &c)?;
+    let page_size = state.emu.defender().settings().page_size;
+    let d = read(&data);
+    let hit: Vec<bool> = d
+        .evidence
+        .iter()
+        .map(|ev| {
+            ev.as_array()
+                .is_some_and(|xs| xs.iter().any(|e| matches(e)))
+        })
+        .collect();
+    let body = list_from_indexed(&req, &d, &q, page_size, |i| {
+        hit.get(i).copied().unwrap_or(false)
+    });
+    Ok(super::json_text(StatusCode::OK, body))
 }
 
 /// `GET /api/alerts/{id}/machine`.

@@ -146,6 +146,17 @@ impl TenantData {
         Ok(())
     }
 
+    /// Replaces machine action `i` and stores it.
+    pub fn replace_action(&mut self, emu: &Emulator, i: usize, a: Value) -> Result<(), MdeError> {
+        emu.store()
+            .defender_put(self.tenant, "action", &id_of(&a), 0, &a.to_string())
+            .map_err(storage)?;
+        if let Some(slot) = self.actions.get_mut(i) {
+            *slot = a;
+        }
+        Ok(())
+    }
+
     /// Inserts or replaces an indicator and stores it.
     pub fn put_indicator(&mut self, emu: &Emulator, ind: Value) -> Result<(), MdeError> {
         let id = id_of(&ind);

@@ -434,3 +434,57 @@ pub async fn delete(
     d.delete_indicator(&state.emu, &id)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// `POST /api/indicators/BatchDelete` with `{"IndicatorIds": ["1", …]}` (1 to 500): 204;
+/// 404 when one is not found (nothing is deleted then).
+pub async fn batch_delete(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult {
+    c.require(ROLES)?;
+    let body = body_object(&body)?;
+    let ids: Vec<String> = match body.get("IndicatorIds") {
+        Some(Value::Array(xs)) => xs
+            .iter()
+            .map(|x| match x {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .collect::<Option<_>>()
+            .ok_or_else(|| {
+                MdeError::invalid_body("Request body is incorrect: 'IndicatorIds' must be ids.")
+            })?,
+        Some(_) => {
+            return Err(MdeError::invalid_body(
+                "Request body is incorrect: 'IndicatorIds' must be an array.",
+            ));
+        }
+        None => return Err(MdeError::missing("IndicatorIds")),
+    };
+    if ids.is_empty() || ids.len() > MAX_IMPORT {
+        return Err(MdeError::bad(
+            "MaximumBatchSizeExceeded",
+            format!(
+                "Maximum batch size exceeded. Received: {}, allowed: {MAX_IMPORT}.",
+                ids.len()
+            ),
+        ));
+    }
+    let data = caller_data(&state, &c)?;
+    let mut d = write(&data);
+    for id in &ids {
+        if !d
+            .indicators
+            .iter()
+            .any(|i| i["id"] == id.as_str() && visible(&c, i))
+        {
+            return Err(MdeError::not_found("Indicator", id));
+        }
+    }
+    for id in &ids {
+        d.delete_indicator(&state.emu, id)?;
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

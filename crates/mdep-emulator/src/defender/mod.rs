@@ -303,6 +303,7 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
 fn api(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/alerts", get(alerts::list))
+        .route("/alerts/batchUpdate", post(alerts::batch_update))
         .route("/alerts/{id}", get(alerts::get_one).patch(alerts::update))
         .route("/alerts/{id}/machine", get(alerts::machine))
         .route("/alerts/{id}/files", get(alerts::files))
@@ -337,11 +338,17 @@ fn api(state: AppState) -> Router<AppState> {
         )
         .route("/machineactions", get(actions::list))
         .route("/machineactions/{id}", get(actions::get_one))
+        .route("/machineactions/{id}/cancel", post(actions::cancel))
         .route(
             "/indicators",
             get(indicators::list).post(indicators::submit),
         )
         .route("/indicators/import", post(indicators::import))
+        .route("/indicators/BatchDelete", post(indicators::batch_delete))
+        .route("/files/{id}/alerts", get(alerts::file_alerts))
+        .route("/ips/{ip}/alerts", get(alerts::ip_alerts))
+        .route("/domains/{domain}/alerts", get(alerts::domain_alerts))
+        .route("/users/{id}/alerts", get(alerts::user_alerts))
         .route("/advancedqueries/run", post(hunting::run_query))
         .route("/files/{id}", get(intel::file))
         .route("/files/{id}/stats", get(intel::file_stats))

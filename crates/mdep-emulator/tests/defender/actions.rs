@@ -276,3 +276,67 @@ async fn every_action_kind_and_its_body_rules() {
     assert!(all["value"].as_array().expect("list").len() >= 8);
     assert_eq!(first(&all)["type"], "Offboard", "newest first");
 }
+
+#[tokio::test]
+async fn a_pending_action_can_be_cancelled_once() {
+    let e = demu();
+    let mut s = e.state.defender().settings();
+    s.action_seconds = 3600;
+    e.state.defender().set_settings(s);
+    let t = e.token(CONTOSO).await;
+    let mid = windows_machine(&e, &t).await;
+    let a = e
+        .api(
+            "POST",
+            &format!("/api/machines/{mid}/collectInvestigationPackage"),
+            Some(&t),
+            Some(json!({"Comment": "collect"})),
+        )
+        .await
+        .json();
+    let id = a["id"].as_str().expect("id");
+    let r = e
+        .api(
+            "POST",
+            &format!("/api/machineactions/{id}/cancel"),
+            Some(&t),
+            Some(json!({"Comment": "wrong device"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let c = r.json();
+    assert_eq!(c["status"], "Cancelled");
+    assert_eq!(c["cancellationComment"], "wrong device");
+    assert_eq!(c["cancellationRequestor"], APP);
+    assert!(c["cancellationDateTimeUtc"].is_string());
+    let got = e
+        .api("GET", &format!("/api/machineactions/{id}"), Some(&t), None)
+        .await
+        .json();
+    assert_eq!(got["status"], "Cancelled");
+    e.api(
+        "POST",
+        &format!("/api/machineactions/{id}/cancel"),
+        Some(&t),
+        Some(json!({"Comment": "again"})),
+    )
+    .await
+    .mde_error(400, "BadRequest");
+    e.api(
+        "POST",
+        &format!("/api/machineactions/{id}/cancel"),
+        Some(&t),
+        Some(json!({})),
+    )
+    .await
+    .mde_error(400, "MissingRequiredParameter");
+    let again = e
+        .api(
+            "POST",
+            &format!("/api/machines/{mid}/collectInvestigationPackage"),
+            Some(&t),
+            Some(json!({"Comment": "collect"})),
+        )
+        .await;
+    assert_eq!(again.status, 201, "a cancelled action is not in progress");
+}

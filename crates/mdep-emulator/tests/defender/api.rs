@@ -488,3 +488,185 @@ async fn same_seed_same_data_and_it_survives_a_restart() {
         "read back from the database"
     );
 }
+
+#[tokio::test]
+async fn batch_update_is_all_or_nothing() {
+    let e = demu();
+    let t = e.token(CONTOSO).await;
+    let list = e
+        .api(
+            "GET",
+            "/api/alerts?$filter=status ne 'Resolved'&$top=2",
+            Some(&t),
+            None,
+        )
+        .await
+        .json();
+    let ids: Vec<String> = list["value"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|a| a["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let r = e
+        .api(
+            "POST",
+            "/api/alerts/batchUpdate",
+            Some(&t),
+            Some(json!({"alertIds": [ids[0], "da000_1"], "status": "Resolved"})),
+        )
+        .await;
+    r.mde_error(404, "ResourceNotFound");
+    let a = e
+        .api("GET", &format!("/api/alerts/{}", ids[0]), Some(&t), None)
+        .await
+        .json();
+    assert_ne!(a["status"], "Resolved", "nothing changed");
+    let r = e
+        .api("POST", "/api/alerts/batchUpdate", Some(&t), Some(json!({"alertIds": ids, "status": "Resolved", "classification": "TruePositive", "determination": "Malware", "comment": "cleaned"})))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.body.is_empty());
+    for id in &ids {
+        let a = e
+            .api("GET", &format!("/api/alerts/{id}"), Some(&t), None)
+            .await
+            .json();
+        assert_eq!(
+            (a["status"].clone(), a["determination"].clone()),
+            (json!("Resolved"), json!("Malware"))
+        );
+    }
+    e.api(
+        "POST",
+        "/api/alerts/batchUpdate",
+        Some(&t),
+        Some(json!({"alertIds": [], "status": "New"})),
+    )
+    .await
+    .mde_error(400, "MaximumBatchSizeExceeded");
+    e.api(
+        "POST",
+        "/api/alerts/batchUpdate",
+        Some(&t),
+        Some(json!({"status": "New"})),
+    )
+    .await
+    .mde_error(400, "MissingRequiredParameter");
+    e.api(
+        "POST",
+        "/api/alerts/batchUpdate",
+        Some(&t),
+        Some(json!({"alertIds": [ids[0]], "severity": "Low"})),
+    )
+    .await
+    .mde_error(400, "InvalidRequestBody");
+}
+
+#[tokio::test]
+async fn indicators_batch_delete() {
+    let e = demu();
+    let t = e.token(CONTOSO).await;
+    let mut ids = Vec::new();
+    for ip in ["198.51.100.1", "198.51.100.2"] {
+        let r = e
+            .api("POST", "/api/indicators", Some(&t), Some(json!({"indicatorValue": ip, "indicatorType": "IpAddress", "action": "Block", "title": "t", "description": "d"})))
+            .await
+            .json();
+        ids.push(r["id"].as_str().expect("id").to_owned());
+    }
+    e.api(
+        "POST",
+        "/api/indicators/BatchDelete",
+        Some(&t),
+        Some(json!({"IndicatorIds": [ids[0], "999999"]})),
+    )
+    .await
+    .mde_error(404, "ResourceNotFound");
+    let r = e
+        .api(
+            "POST",
+            "/api/indicators/BatchDelete",
+            Some(&t),
+            Some(json!({"IndicatorIds": ids})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let left = e.api("GET", "/api/indicators", Some(&t), None).await.json();
+    assert!(
+        left["value"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .all(|i| !ids.contains(&i["id"].as_str().unwrap_or_default().to_owned()))
+    );
+    e.api(
+        "POST",
+        "/api/indicators/BatchDelete",
+        Some(&t),
+        Some(json!({"IndicatorIds": []})),
+    )
+    .await
+    .mde_error(400, "MaximumBatchSizeExceeded");
+}
+
+#[tokio::test]
+async fn alerts_related_to_a_file_ip_domain_or_user() {
+    let e = demu();
+    let t = e.token(CONTOSO).await;
+    let list = e
+        .api("GET", "/api/alerts?$expand=evidence", Some(&t), None)
+        .await
+        .json();
+    let alerts = list["value"].as_array().expect("list");
+    let with_url = alerts
+        .iter()
+        .find(|a| {
+            a["evidence"]
+                .as_array()
+                .is_some_and(|ev| ev.iter().any(|x| x["url"].is_string()))
+        })
+        .expect("an alert with a URL");
+    let ev = with_url["evidence"].as_array().expect("evidence");
+    let pick = |k: &str| ev.iter().find_map(|x| x[k].as_str()).expect(k).to_owned();
+    let (sha1, ip, host) = (pick("sha1"), pick("ipAddress"), pick("url"));
+    let user = with_url["relatedUser"]["userName"]
+        .as_str()
+        .expect("user")
+        .to_owned();
+    for path in [
+        format!("/api/files/{sha1}/alerts"),
+        format!("/api/ips/{ip}/alerts"),
+        format!("/api/domains/{host}/alerts"),
+        format!("/api/users/{user}/alerts"),
+    ] {
+        let r = e.api("GET", &path, Some(&t), None).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        let found = r.json();
+        let ids: Vec<&Value> = found["value"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|a| &a["id"])
+            .collect();
+        assert!(ids.contains(&&with_url["id"]), "{path}");
+    }
+    let none = e
+        .api(
+            "GET",
+            &format!("/api/files/{}/alerts", "a".repeat(40)),
+            Some(&t),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(
+        none["value"],
+        json!([]),
+        "an unknown file has no alerts, not a 404"
+    );
+    e.api("GET", "/api/ips/nope/alerts", Some(&t), None)
+        .await
+        .mde_error(400, "InvalidIpAddress");
+}

@@ -7,6 +7,15 @@ use serde_json::json;
 const ALERT_READ: &[&str] = &["Alert.Read.All", "Alert.ReadWrite.All"];
 const MACHINE_READ: &[&str] = &["Machine.Read.All", "Machine.ReadWrite.All"];
 const TI: &[&str] = &["Ti.ReadWrite", "Ti.ReadWrite.All"];
+const CANCEL: &[&str] = &[
+    "Machine.Isolate",
+    "Machine.RestrictExecution",
+    "Machine.Scan",
+    "Machine.CollectForensics",
+    "Machine.LiveResponse",
+    "Machine.Offboard",
+    "Machine.StopAndQuarantine",
+];
 
 /// Every role of the catalog.
 fn catalog() -> Vec<&'static str> {
@@ -262,6 +271,56 @@ async fn every_endpoint_with_and_without_its_permission() {
         ),
         // Ti.ReadWrite sees only its own indicators: the generated one is 404 for it.
         row("DELETE", format!("/api/indicators/{iid}"), None, TI, None),
+        row(
+            "POST",
+            "/api/alerts/batchUpdate".into(),
+            Some(json!({"alertIds": [aid], "comment": "batch"})),
+            &["Alert.ReadWrite.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
+            format!("/api/files/{sha1}/alerts"),
+            None,
+            ALERT_READ,
+            Some(200),
+        ),
+        row(
+            "GET",
+            "/api/ips/10.1.2.3/alerts".into(),
+            None,
+            ALERT_READ,
+            Some(200),
+        ),
+        row(
+            "GET",
+            "/api/domains/example.com/alerts".into(),
+            None,
+            &["Alert.ReadWrite.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
+            "/api/users/alex/alerts".into(),
+            None,
+            ALERT_READ,
+            Some(200),
+        ),
+        // Already done (zero-second actions): 400, but past the role check.
+        row(
+            "POST",
+            format!("/api/machineactions/{acid}/cancel"),
+            comment(),
+            CANCEL,
+            None,
+        ),
+        row(
+            "POST",
+            "/api/indicators/BatchDelete".into(),
+            Some(json!({"IndicatorIds": ["1"]})),
+            TI,
+            None,
+        ),
         row(
             "GET",
             format!("/api/files/{sha1}"),
