@@ -513,7 +513,7 @@ fn related(state: AppState, c: Caller, kind: &str, id: String, req: Req) -> ApiR
         .iter()
         .map(|ev| {
             ev.as_array()
-                .is_some_and(|xs| xs.iter().any(|e| matches(e)))
+                .is_some_and(|xs| xs.iter().any(&matches))
         })
         .collect();
     let body = list_from_indexed(&req, &d, &q, page_size, |i| {
