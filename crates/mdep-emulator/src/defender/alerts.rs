@@ -511,10 +511,7 @@ fn related(state: AppState, c: Caller, kind: &str, id: String, req: Req) -> ApiR
     let hit: Vec<bool> = d
         .evidence
         .iter()
-        .map(|ev| {
-            ev.as_array()
-                .is_some_and(|xs| xs.iter().any(&matches))
-        })
+        .map(|ev| ev.as_array().is_some_and(|xs| xs.iter().any(&matches)))
         .collect();
     let body = list_from_indexed(&req, &d, &q, page_size, |i| {
         hit.get(i).copied().unwrap_or(false)

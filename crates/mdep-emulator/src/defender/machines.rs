@@ -10,7 +10,7 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use std::borrow::Cow;
 
 /// Roles that read machines.
@@ -209,6 +209,44 @@ pub async fn alerts(
     Ok(super::json_text(StatusCode::OK, body))
 }
 
+/// A tag change: `{"Value": "…", "Action": "Add"|"Remove"}`.
+fn tag_change(body: &Map<String, Value>) -> Result<(&str, bool), MdeError> {
+    let value = super::str_param(body, "Value")?.ok_or_else(|| MdeError::missing("Value"))?;
+    let action = super::str_param(body, "Action")?.ok_or_else(|| MdeError::missing("Action"))?;
+    if value.trim().is_empty() || value.len() > 200 {
+        return Err(MdeError::bad(
+            "InvalidInput",
+            "Invalid input Value: a tag is 1 to 200 characters.",
+        ));
+    }
+    let add = match action {
+        "Add" => true,
+        "Remove" => false,
+        other => {
+            return Err(MdeError::bad(
+                "InvalidInput",
+                format!(
+                    "Invalid input Action '{}': expected Add or Remove.",
+                    super::error::truncate(other)
+                ),
+            ));
+        }
+    };
+    Ok((value, add))
+}
+
+fn set_tag(m: &mut Value, value: &str, add: bool) {
+    if let Some(tags) = m["machineTags"].as_array_mut() {
+        if add {
+            if !tags.iter().any(|t| t == value) {
+                tags.push(json!(value));
+            }
+        } else {
+            tags.retain(|t| t != value);
+        }
+    }
+}
+
 /// `POST /api/machines/{id}/tags` with `{"Value": "…", "Action": "Add"|"Remove"}`.
 pub async fn tags(
     State(state): State<AppState>,
@@ -219,37 +257,182 @@ pub async fn tags(
 ) -> ApiResult {
     c.require(WRITE)?;
     let body = body_object(&body)?;
-    let value = super::str_param(&body, "Value")?.ok_or_else(|| MdeError::missing("Value"))?;
-    let action = super::str_param(&body, "Action")?.ok_or_else(|| MdeError::missing("Action"))?;
-    if value.trim().is_empty() || value.len() > 200 {
+    let (value, add) = tag_change(&body)?;
+    let data = caller_data(&state, &c)?;
+    let mut d = write(&data);
+    let i = find(&d, &id)?;
+    set_tag(&mut d.machines[i], value, add);
+    d.persist_machine(&state.emu, i)?;
+    Ok(json(
+        StatusCode::OK,
+        &entity(&req, "Machines/$entity", d.machines[i].clone()),
+    ))
+}
+
+/// Most machines one `AddOrRemoveTagForMultipleMachines` takes.
+pub const MAX_MACHINES: usize = 500;
+
+/// `POST /api/machines/AddOrRemoveTagForMultipleMachines` with `Value`, `Action` and
+/// `MachineIds` (1 to 500); all or nothing; 200 with the machines.
+pub async fn tags_for_many(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    req: Req,
+    body: Bytes,
+) -> ApiResult {
+    c.require(WRITE)?;
+    let body = body_object(&body)?;
+    let (value, add) = tag_change(&body)?;
+    let ids: Vec<&str> = match body.get("MachineIds") {
+        Some(Value::Array(xs)) => xs
+            .iter()
+            .map(Value::as_str)
+            .collect::<Option<_>>()
+            .ok_or_else(|| {
+                MdeError::invalid_body("Request body is incorrect: 'MachineIds' must be strings.")
+            })?,
+        Some(_) => {
+            return Err(MdeError::invalid_body(
+                "Request body is incorrect: 'MachineIds' must be an array.",
+            ));
+        }
+        None => return Err(MdeError::missing("MachineIds")),
+    };
+    if ids.is_empty() || ids.len() > MAX_MACHINES {
         return Err(MdeError::bad(
-            "InvalidInput",
-            "Invalid input Value: a tag is 1 to 200 characters.",
+            "MaximumBatchSizeExceeded",
+            format!(
+                "Maximum batch size exceeded. Received: {}, allowed: {MAX_MACHINES}.",
+                ids.len()
+            ),
+        ));
+    }
+    let data = caller_data(&state, &c)?;
+    let mut d = write(&data);
+    let idx: Vec<usize> = ids
+        .iter()
+        .map(|id| find(&d, id))
+        .collect::<Result<_, _>>()?;
+    let mut items = Vec::with_capacity(idx.len());
+    for i in idx {
+        set_tag(&mut d.machines[i], value, add);
+        d.persist_machine(&state.emu, i)?;
+        items.push(d.machines[i].clone());
+    }
+    Ok(json(
+        StatusCode::OK,
+        &collection(
+            &req,
+            "Machines",
+            super::query::Page {
+                items,
+                count: None,
+                next: None,
+            },
+        ),
+    ))
+}
+
+const DEVICE_VALUES: &[&str] = &["Normal", "Low", "High"];
+
+fn device_value(v: &str) -> Result<&'static str, MdeError> {
+    DEVICE_VALUES
+        .iter()
+        .find(|x| x.eq_ignore_ascii_case(v))
+        .copied()
+        .ok_or_else(|| {
+            MdeError::bad(
+                "InvalidInput",
+                format!(
+                    "Invalid input DeviceValue '{}': expected Normal, Low or High.",
+                    super::error::truncate(v)
+                ),
+            )
+        })
+}
+
+/// `PATCH /api/machines/{id}`: `machineTags` (replaces the list) and `deviceValue`.
+pub async fn update(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+    body: Bytes,
+) -> ApiResult {
+    c.require(WRITE)?;
+    let body = body_object(&body)?;
+    if let Some(k) = body
+        .keys()
+        .find(|k| !matches!(k.as_str(), "machineTags" | "deviceValue"))
+    {
+        return Err(MdeError::invalid_body(format!(
+            "Request body is incorrect: '{}' cannot be updated; updatable properties are machineTags, deviceValue.",
+            super::error::truncate(k)
+        )));
+    }
+    let tags: Option<Vec<Value>> = match body.get("machineTags") {
+        None => None,
+        Some(Value::Array(xs))
+            if xs.iter().all(|x| {
+                x.as_str()
+                    .is_some_and(|t| !t.trim().is_empty() && t.len() <= 200)
+            }) =>
+        {
+            let mut out: Vec<Value> = Vec::new();
+            for x in xs {
+                if !out.contains(x) {
+                    out.push(x.clone());
+                }
+            }
+            Some(out)
+        }
+        Some(_) => {
+            return Err(MdeError::invalid_body(
+                "Request body is incorrect: 'machineTags' must be an array of tags of 1 to 200 characters.",
+            ));
+        }
+    };
+    let value = super::str_param(&body, "deviceValue")?
+        .map(device_value)
+        .transpose()?;
+    if tags.is_none() && value.is_none() {
+        return Err(MdeError::invalid_body(
+            "Request body is incorrect: give machineTags or deviceValue.",
         ));
     }
     let data = caller_data(&state, &c)?;
     let mut d = write(&data);
     let i = find(&d, &id)?;
-    let tags = d.machines[i]["machineTags"]
-        .as_array_mut()
-        .ok_or_else(MdeError::internal)?;
-    match action {
-        "Add" => {
-            if !tags.iter().any(|t| t == value) {
-                tags.push(json!(value));
-            }
-        }
-        "Remove" => tags.retain(|t| t != value),
-        other => {
-            return Err(MdeError::bad(
-                "InvalidInput",
-                format!(
-                    "Invalid input Action '{}': expected Add or Remove.",
-                    super::error::truncate(other)
-                ),
-            ));
-        }
+    if let Some(t) = tags {
+        d.machines[i]["machineTags"] = Value::Array(t);
     }
+    if let Some(v) = value {
+        d.machines[i]["deviceValue"] = json!(v);
+    }
+    d.persist_machine(&state.emu, i)?;
+    Ok(json(
+        StatusCode::OK,
+        &entity(&req, "Machines/$entity", d.machines[i].clone()),
+    ))
+}
+
+/// `POST /api/machines/{id}/setDeviceValue` with `{"DeviceValue": "Normal"|"Low"|"High"}`.
+pub async fn set_device_value(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+    body: Bytes,
+) -> ApiResult {
+    c.require(WRITE)?;
+    let body = body_object(&body)?;
+    let v =
+        super::str_param(&body, "DeviceValue")?.ok_or_else(|| MdeError::missing("DeviceValue"))?;
+    let v = device_value(v)?;
+    let data = caller_data(&state, &c)?;
+    let mut d = write(&data);
+    let i = find(&d, &id)?;
+    d.machines[i]["deviceValue"] = json!(v);
     d.persist_machine(&state.emu, i)?;
     Ok(json(
         StatusCode::OK,

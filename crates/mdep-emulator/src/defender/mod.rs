@@ -312,7 +312,18 @@ fn api(state: AppState) -> Router<AppState> {
         .route("/alerts/{id}/user", get(alerts::user))
         .route("/machines", get(machines::list))
         .route("/machines/findbytag", get(machines::find_by_tag))
-        .route("/machines/{id}", get(machines::get_one))
+        .route(
+            "/machines/AddOrRemoveTagForMultipleMachines",
+            post(machines::tags_for_many),
+        )
+        .route(
+            "/machines/{id}",
+            get(machines::get_one).patch(machines::update),
+        )
+        .route(
+            "/machines/{id}/setDeviceValue",
+            post(machines::set_device_value),
+        )
         .route("/machines/{id}/logonusers", get(machines::logon_users))
         .route("/machines/{id}/alerts", get(machines::alerts))
         .route("/machines/{id}/tags", post(machines::tags))

@@ -670,3 +670,113 @@ async fn alerts_related_to_a_file_ip_domain_or_user() {
         .await
         .mde_error(400, "InvalidIpAddress");
 }
+
+#[tokio::test]
+async fn machine_updates_device_value_and_tags_for_many() {
+    let e = demu();
+    let t = e.token(CONTOSO).await;
+    let list = e
+        .api("GET", "/api/machines?$top=3", Some(&t), None)
+        .await
+        .json();
+    let ids: Vec<String> = list["value"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|m| m["id"].as_str().expect("id").to_owned())
+        .collect();
+    let r = e
+        .api(
+            "POST",
+            "/api/machines/AddOrRemoveTagForMultipleMachines",
+            Some(&t),
+            Some(json!({"Value": "Wave 1", "Action": "Add", "MachineIds": ids})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["value"].as_array().map(Vec::len), Some(3));
+    let tagged = e
+        .api(
+            "GET",
+            "/api/machines/findbytag?tag=Wave%201",
+            Some(&t),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(tagged["value"].as_array().map(Vec::len), Some(3));
+    e.api(
+        "POST",
+        "/api/machines/AddOrRemoveTagForMultipleMachines",
+        Some(&t),
+        Some(json!({"Value": "Wave 2", "Action": "Add", "MachineIds": [ids[0], "nope"]})),
+    )
+    .await
+    .mde_error(404, "ResourceNotFound");
+    let none = e
+        .api(
+            "GET",
+            "/api/machines/findbytag?tag=Wave%202",
+            Some(&t),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(none["value"], json!([]), "all or nothing");
+
+    let id = &ids[0];
+    let m = e
+        .api(
+            "PATCH",
+            &format!("/api/machines/{id}"),
+            Some(&t),
+            Some(json!({"machineTags": ["a", "b", "a"], "deviceValue": "High"})),
+        )
+        .await;
+    assert_eq!(m.status, 200, "{}", m.text());
+    let m = m.json();
+    assert_eq!(
+        (m["machineTags"].clone(), m["deviceValue"].clone()),
+        (json!(["a", "b"]), json!("High"))
+    );
+    let m = e
+        .api(
+            "POST",
+            &format!("/api/machines/{id}/setDeviceValue"),
+            Some(&t),
+            Some(json!({"DeviceValue": "Low"})),
+        )
+        .await
+        .json();
+    assert_eq!(m["deviceValue"], "Low");
+    for (method, path, body, code) in [
+        (
+            "PATCH",
+            format!("/api/machines/{id}"),
+            json!({"riskScore": "High"}),
+            "InvalidRequestBody",
+        ),
+        (
+            "PATCH",
+            format!("/api/machines/{id}"),
+            json!({"deviceValue": "Huge"}),
+            "InvalidInput",
+        ),
+        (
+            "PATCH",
+            format!("/api/machines/{id}"),
+            json!({"machineTags": [1]}),
+            "InvalidRequestBody",
+        ),
+        (
+            "POST",
+            format!("/api/machines/{id}/setDeviceValue"),
+            json!({"deviceValue": "Low"}),
+            "MissingRequiredParameter",
+        ),
+    ] {
+        e.api(method, &path, Some(&t), Some(body))
+            .await
+            .mde_error(400, code);
+    }
+}

@@ -273,6 +273,27 @@ async fn every_endpoint_with_and_without_its_permission() {
         row("DELETE", format!("/api/indicators/{iid}"), None, TI, None),
         row(
             "POST",
+            "/api/machines/AddOrRemoveTagForMultipleMachines".into(),
+            Some(json!({"Value": "m", "Action": "Add", "MachineIds": [mid]})),
+            &["Machine.ReadWrite.All"],
+            Some(200),
+        ),
+        row(
+            "PATCH",
+            format!("/api/machines/{mid}"),
+            Some(json!({"deviceValue": "High"})),
+            &["Machine.ReadWrite.All"],
+            Some(200),
+        ),
+        row(
+            "POST",
+            format!("/api/machines/{mid}/setDeviceValue"),
+            Some(json!({"DeviceValue": "Normal"})),
+            &["Machine.ReadWrite.All"],
+            Some(200),
+        ),
+        row(
+            "POST",
             "/api/alerts/batchUpdate".into(),
             Some(json!({"alertIds": [aid], "comment": "batch"})),
             &["Alert.ReadWrite.All"],
