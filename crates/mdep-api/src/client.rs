@@ -260,7 +260,7 @@ impl Client {
 
     /// Whether a link the service returned may be called with a tenant's token: only
     /// on the configured API host.
-    pub(crate) fn trusted(&self, link: &str) -> bool {
+    pub fn trusted(&self, link: &str) -> bool {
         origin(link).is_some_and(|o| {
             origin(&self.inner.opts.base_url).is_some_and(|b| b.eq_ignore_ascii_case(o))
         })

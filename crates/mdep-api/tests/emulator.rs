@@ -1,0 +1,589 @@
+//! The client against the emulator over HTTPS on 127.0.0.1:0: paging with tiny pages and
+//! large tenants, 429/503 storms and dropped connections from the emulator's fault
+//! injection, the limiter across a 50-tenant fan-out, and response actions.
+
+use futures_util::TryStreamExt;
+use mdep_api::entity::{Alert, Machine, MachineAction};
+use mdep_api::{
+    ActionOutcome, ApiError, Client, ClientOptions, Limits, Query, ResponseAction, Tenant,
+};
+use mdep_auth::config::TokenVersion;
+use mdep_auth::{BrokerOptions, ClientCredential, Secret, TokenBroker};
+use mdep_emulator::server::{Running, ServeOptions, serve};
+use mdep_model::Cloud;
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::time::Duration;
+
+const PARTNER: &str = "11111111-1111-1111-1111-111111111111";
+const APP: &str = "44444444-4444-4444-4444-444444444444";
+const SECRET: &str = "abc8Q~0123456789abcdefghijklmnopqrstuvw";
+const ADMIN_KEY: &str = "api-test-admin-key-0123456789";
+const MDE: &str = "https://api.securitycenter.microsoft.com";
+
+fn tenant_id(i: usize) -> String {
+    format!("00000000-0000-4000-8000-{i:012}")
+}
+
+/// A scenario with `n` consented customers, each with `devices` and `alerts`.
+fn scenario(n: usize, devices: u32, alerts: u32, emulator_keys: &str) -> String {
+    let mut s = format!(
+        "[emulator]\nadmin_key = \"{ADMIN_KEY}\"\n{emulator_keys}\n\n\
+         [[tenants]]\nid = \"{PARTNER}\"\nname = \"Fabrikam\"\ndomain = \"fabrikam.onmicrosoft.com\"\nadmin = {{ user = \"admin@fabrikam.onmicrosoft.com\", password = \"p\" }}\n"
+    );
+    for i in 0..n {
+        s.push_str(&format!(
+            "\n[[tenants]]\nid = \"{}\"\nname = \"Customer {i}\"\ndomain = \"customer{i}.onmicrosoft.com\"\nadmin = {{ user = \"admin@customer{i}.onmicrosoft.com\", password = \"p\" }}\ndevices = {devices}\nalerts = {alerts}\nseed = {i}\n",
+            tenant_id(i)
+        ));
+    }
+    s.push_str(&format!(
+        "\n[[apps]]\nclient_id = \"{APP}\"\nname = \"Fabrikam SOC\"\nhome_tenant = \"{PARTNER}\"\n\
+         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\"]\n\
+         secrets = [{{ value = \"{SECRET}\" }}]\n"
+    ));
+    for i in 0..n {
+        s.push_str(&format!(
+            "\n[[consents]]\ntenant = \"{}\"\napp = \"{APP}\"\n",
+            tenant_id(i)
+        ));
+    }
+    s
+}
+
+struct Emu {
+    running: Option<Running>,
+    base: String,
+    ca: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Emu {
+    async fn start(scenario: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("scenario.toml");
+        std::fs::write(&path, scenario).expect("write");
+        let running = serve(ServeOptions {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            scenario: Some(path),
+            state_dir: dir.path().join("state"),
+            ..Default::default()
+        })
+        .await
+        .expect("serve");
+        let base = running.base_url.clone();
+        let ca = running.ca_file.clone().expect("ca");
+        Self {
+            running: Some(running),
+            base,
+            ca,
+            _dir: dir,
+        }
+    }
+
+    fn http(&self) -> reqwest::Client {
+        mdep_auth::http_client(Some(&self.ca)).expect("client")
+    }
+
+    /// A client whose API base is `api` (the emulator's when `None`), with `opts` applied.
+    fn client_at(&self, api: Option<&str>, tune: impl FnOnce(&mut ClientOptions)) -> Client {
+        let broker = TokenBroker::new(
+            BrokerOptions::new(
+                Cloud::Global,
+                &self.base,
+                APP,
+                ClientCredential::Secret(Secret::new(SECRET)),
+                MDE,
+                TokenVersion::V1,
+            ),
+            self.http(),
+        );
+        let mut o = ClientOptions::new(api.unwrap_or(&self.base));
+        o.retry.base_delay = Duration::from_millis(20);
+        o.retry.max_delay = Duration::from_millis(200);
+        tune(&mut o);
+        Client::new(self.http(), broker, o)
+    }
+
+    fn client(&self, tune: impl FnOnce(&mut ClientOptions)) -> Client {
+        self.client_at(None, tune)
+    }
+
+    async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self
+            .http()
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_KEY);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.expect("admin");
+        let status = r.status();
+        let text = r.text().await.expect("text");
+        assert!(status.is_success(), "{path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    async fn fault(&self, spec: Value) {
+        self.admin(reqwest::Method::POST, "/_emulator/faults", Some(spec))
+            .await;
+    }
+
+    /// Answers the emulator counted with this status on `/api` routes.
+    async fn api_answers(&self, status: u16) -> u64 {
+        let v = self
+            .admin(reqwest::Method::GET, "/_emulator/counters", None)
+            .await;
+        v["counters"]
+            .as_array()
+            .expect("counters")
+            .iter()
+            .filter(|c| {
+                c["status"] == status && c["route"].as_str().is_some_and(|r| r.starts_with("/api"))
+            })
+            .map(|c| c["count"].as_u64().expect("count"))
+            .sum()
+    }
+
+    async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+    }
+}
+
+fn customer(i: usize) -> Tenant {
+    Tenant {
+        name: format!("Customer {i}"),
+        id: tenant_id(i),
+    }
+}
+
+const UNLIMITED: &str = "mde_calls_per_minute = 1000000\nmde_calls_per_hour = 100000000";
+
+async fn all_alerts(c: &Client, t: &Tenant, q: &Query) -> Result<Vec<Alert>, ApiError> {
+    c.alerts(t, q).try_collect().await
+}
+
+fn assert_unique(ids: &[String]) {
+    let set: HashSet<_> = ids.iter().collect();
+    assert_eq!(set.len(), ids.len(), "no item twice");
+}
+
+#[tokio::test]
+async fn page_size_one_loses_and_repeats_nothing() {
+    let emu = Emu::start(&scenario(
+        1,
+        20,
+        150,
+        &format!("{UNLIMITED}\nmde_page_size = 1"),
+    ))
+    .await;
+    let c = emu.client(|o| o.limits = None);
+    let t = customer(0);
+    let alerts = all_alerts(&c, &t, &Query::new()).await.expect("alerts");
+    let ids: Vec<String> = alerts.iter().map(|a| a.id.clone()).collect();
+    assert_eq!(ids.len(), 150);
+    assert_unique(&ids);
+    assert_eq!(
+        c.counters()
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed),
+        150,
+        "one request per item, no extra"
+    );
+
+    // The client's own windows (7 items) over the emulator's pages (1 item), from
+    // $skip 5, capped at 40: exactly items 5..45 of the full list, in order.
+    let c7 = emu.client(|o| {
+        o.limits = None;
+        o.page_size = 7;
+    });
+    let some = all_alerts(&c7, &t, &Query::new().skip(5).top(40))
+        .await
+        .expect("alerts");
+    assert_eq!(
+        some.iter().map(|a| a.id.clone()).collect::<Vec<_>>(),
+        ids[5..45].to_vec()
+    );
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn a_10_000_alert_tenant_is_read_whole_in_windows() {
+    let emu = Emu::start(&scenario(
+        1,
+        200,
+        10_000,
+        &format!("{UNLIMITED}\nmde_page_size = 1000"),
+    ))
+    .await;
+    // Windows of 2,500 the emulator splits into nextLink pages of 1,000.
+    let c = emu.client(|o| {
+        o.limits = None;
+        o.page_size = 2500;
+    });
+    let t = customer(0);
+    let mut n = 0usize;
+    let mut ids = HashSet::new();
+    let mut s = std::pin::pin!(c.alerts(&t, &Query::new()));
+    while let Some(a) = s.try_next().await.expect("page") {
+        assert!(ids.insert(a.id), "no alert twice");
+        n += 1;
+    }
+    assert_eq!(n, 10_000);
+    // 4 windows × 3 pages, and one empty window that ends the list.
+    assert_eq!(
+        c.counters()
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed),
+        13
+    );
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn filters_and_the_machine_calls_reach_the_service() {
+    let emu = Emu::start(&scenario(1, 10, 40, UNLIMITED)).await;
+    let c = emu.client(|_| {});
+    let t = customer(0);
+    let high = all_alerts(
+        &c,
+        &t,
+        &Query::new()
+            .filter_str("severity eq 'High'")
+            .expect("filter"),
+    )
+    .await
+    .expect("alerts");
+    let all = all_alerts(&c, &t, &Query::new()).await.expect("alerts");
+    assert!(!high.is_empty() && high.len() < all.len());
+    assert!(high.iter().all(|a| a.severity.as_deref() == Some("High")));
+    let machines: Vec<Machine> = c
+        .machines(&t, &Query::new())
+        .try_collect()
+        .await
+        .expect("machines");
+    assert_eq!(machines.len(), 10);
+    let m = c.machine(&t, &machines[0].id).await.expect("machine");
+    assert_eq!(m.computer_dns_name, machines[0].computer_dns_name);
+    let missing = c
+        .alert(&t, "da000000000000000000_0")
+        .await
+        .expect_err("404");
+    assert_eq!(missing.status(), Some(404));
+    assert!(missing.to_string().contains("Customer 0"), "{missing}");
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn storms_of_429_and_503_and_dropped_connections_lose_nothing() {
+    let emu = Emu::start(&scenario(
+        1,
+        10,
+        30,
+        &format!("{UNLIMITED}\nmde_page_size = 2"),
+    ))
+    .await;
+    let t = customer(0);
+    let clean = emu.client(|o| o.limits = None);
+    let expected: Vec<String> = all_alerts(&clean, &t, &Query::new())
+        .await
+        .expect("alerts")
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    emu.fault(
+        json!({"path": "/api/alerts*", "status": 429, "retry_after": 1, "share": 0.5, "count": 3}),
+    )
+    .await;
+    emu.fault(json!({"path": "/api/alerts*", "status": 503, "share": 0.5, "count": 4}))
+        .await;
+    emu.fault(json!({"path": "/api/alerts*", "drop": true, "count": 2}))
+        .await;
+    let c = emu.client(|o| o.limits = None);
+    let got: Vec<String> = all_alerts(&c, &t, &Query::new())
+        .await
+        .expect("alerts despite the faults")
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(got, expected);
+    let k = c.counters();
+    assert_eq!(k.throttled.load(std::sync::atomic::Ordering::Relaxed), 3);
+    assert_eq!(
+        k.retries.load(std::sync::atomic::Ordering::Relaxed),
+        9,
+        "3 + 4 + 2"
+    );
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn errors_that_last_fail_the_tenant_with_a_clear_message() {
+    let emu = Emu::start(&scenario(2, 4, 4, UNLIMITED)).await;
+    emu.fault(
+        json!({"path": "/api/alerts*", "tenant": tenant_id(0), "status": 429, "retry_after": 3600}),
+    )
+    .await;
+    emu.fault(json!({"path": "/api/alerts*", "tenant": tenant_id(1), "status": 503}))
+        .await;
+    let c = emu.client(|o| {
+        o.retry.max_retry_wait = Duration::from_secs(60);
+        o.retry.max_attempts = 3;
+    });
+    let e = all_alerts(&c, &customer(0), &Query::new())
+        .await
+        .expect_err("throttled");
+    assert!(matches!(e, ApiError::Throttled { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains("Customer 0") && e.to_string().contains("3600 s"),
+        "{e}"
+    );
+    let e = all_alerts(&c, &customer(1), &Query::new())
+        .await
+        .expect_err("unavailable");
+    assert!(
+        matches!(e, ApiError::Unavailable { attempts: 3, .. }),
+        "{e:?}"
+    );
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn a_50_tenant_fan_out_within_the_limiter_gets_no_429() {
+    // The emulator allows 4 calls a minute; each tenant needs 6 (pages of one alert).
+    let emu = Emu::start(&scenario(
+        50,
+        2,
+        6,
+        "mde_calls_per_minute = 4\nmde_calls_per_hour = 1000\nmde_page_size = 1",
+    ))
+    .await;
+    let c = emu.client(|o| {
+        o.limits = Some(Limits {
+            per_minute: 4,
+            per_hour: 1000,
+            ..Limits::default()
+        })
+    });
+    let tenants: Vec<Tenant> = (0..50).map(customer).collect();
+    let results = mdep_api::fan_out(&tenants, 50, |t| {
+        let c = c.clone();
+        async move { all_alerts(&c, &t, &Query::new()).await.map(|v| v.len()) }
+    })
+    .await;
+    for r in &results {
+        assert_eq!(
+            r.result.as_ref().ok(),
+            Some(&6),
+            "{}: {:?}",
+            r.tenant.name,
+            r.result
+        );
+    }
+    assert_eq!(emu.api_answers(200).await, 300);
+    assert_eq!(
+        emu.api_answers(429).await,
+        0,
+        "the limiter kept every tenant within its quota"
+    );
+
+    // Without the limiter the same work is refused: the check above can fail.
+    let bare = emu.client(|o| {
+        o.limits = None;
+        o.retry.max_retry_wait = Duration::ZERO;
+    });
+    let e = all_alerts(&bare, &customer(0), &Query::new())
+        .await
+        .expect_err("over quota");
+    assert!(matches!(e, ApiError::Throttled { .. }), "{e:?}");
+    assert!(emu.api_answers(429).await > 0);
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn isolate_is_never_duplicated_and_wait_follows_it_to_the_end() {
+    let emu = Emu::start(&scenario(
+        1,
+        3,
+        0,
+        &format!("{UNLIMITED}\nmachine_action_seconds = 2"),
+    ))
+    .await;
+    let c = emu.client(|_| {});
+    let t = customer(0);
+    let machines: Vec<Machine> = c
+        .machines(&t, &Query::new())
+        .try_collect()
+        .await
+        .expect("machines");
+    let (m0, m1) = (&machines[0], &machines[1]);
+    let isolate = ResponseAction::Isolate {
+        isolation_type: "Full".into(),
+    };
+
+    // The first answer is lost on the way back: nothing pending, so it is sent again.
+    emu.fault(
+        json!({"path": format!("/api/machines/{}/isolate", m0.id), "drop": true, "count": 1}),
+    )
+    .await;
+    let first = c
+        .respond(&t, &m0.id, &isolate, "incident 42")
+        .await
+        .expect("isolate");
+    assert!(matches!(first, ActionOutcome::Created(_)), "{first:?}");
+
+    // Again while it runs: the running action is reported, not an error.
+    let again = c
+        .respond(&t, &m0.id, &isolate, "incident 42")
+        .await
+        .expect("reported");
+    match &again {
+        ActionOutcome::AlreadyRunning(a) => assert_eq!(a.id, first.action().id),
+        other => panic!("{other:?}"),
+    }
+
+    // A 503 on a POST leaves it unknown whether it was done: the pending action is found.
+    emu.fault(
+        json!({"path": format!("/api/machines/{}/isolate", m0.id), "status": 503, "count": 1}),
+    )
+    .await;
+    let lost = c
+        .respond(&t, &m0.id, &isolate, "incident 42")
+        .await
+        .expect("found");
+    match &lost {
+        ActionOutcome::Recovered(a) => assert_eq!(a.id, first.action().id),
+        other => panic!("{other:?}"),
+    }
+    let isolations: Vec<MachineAction> = c
+        .machine_actions(
+            &t,
+            &Query::new()
+                .filter_str(&format!("machineId eq '{}' and type eq 'Isolate'", m0.id))
+                .expect("filter"),
+        )
+        .try_collect()
+        .await
+        .expect("actions");
+    assert_eq!(
+        isolations.len(),
+        1,
+        "one isolation, whatever was retried: {isolations:?}"
+    );
+
+    // By computer name, and followed to its end.
+    let name = m1.computer_dns_name.clone().expect("name");
+    let scan = c
+        .respond(
+            &t,
+            &name,
+            &ResponseAction::Scan {
+                scan_type: "Quick".into(),
+            },
+            "sweep",
+        )
+        .await
+        .expect("scan");
+    let mut seen = Vec::new();
+    let done = c
+        .wait_action(
+            &t,
+            &scan.action().id,
+            Duration::from_millis(200),
+            Duration::from_secs(30),
+            |a| seen.push(a.status.clone()),
+        )
+        .await
+        .expect("final");
+    assert_eq!(done.status, "Succeeded");
+    assert_eq!(seen.first().map(String::as_str), Some("Pending"));
+    assert_eq!(seen.last().map(String::as_str), Some("Succeeded"));
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn hunting_and_indicators() {
+    let emu = Emu::start(&scenario(1, 5, 5, UNLIMITED)).await;
+    let c = emu.client(|_| {});
+    let t = customer(0);
+    let r = c.hunt(&t, "DeviceInfo | take 3").await.expect("hunt");
+    assert_eq!(r.results.len(), 3);
+    assert!(!r.schema.is_empty());
+    let before: Vec<mdep_api::entity::Indicator> = c
+        .indicators(&t, &Query::new())
+        .try_collect()
+        .await
+        .expect("list");
+    let made = c
+        .import_indicators(
+            &t,
+            &[json!({"indicatorValue": "203.0.113.7", "indicatorType": "IpAddress", "action": "Block", "title": "t", "description": "d"})],
+        )
+        .await
+        .expect("import");
+    assert_eq!(made.len(), 1);
+    assert!(!made[0].is_failed, "{made:?}");
+    let id = made[0].id.clone().expect("id");
+    c.delete_indicator(&t, &id).await.expect("delete");
+    let after: Vec<mdep_api::entity::Indicator> = c
+        .indicators(&t, &Query::new())
+        .try_collect()
+        .await
+        .expect("list");
+    assert_eq!(after.len(), before.len());
+    emu.stop().await;
+}
+
+/// A server whose nextLink loops, or points elsewhere.
+async fn bad_pager(link_to: &'static str) -> String {
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let me = base.clone();
+    let app = axum::Router::new().route(
+        "/api/alerts",
+        get(move || {
+            let link = match link_to {
+                "self" => format!("{me}/api/alerts?$skip=1"),
+                other => other.to_owned(),
+            };
+            async move { axum::Json(json!({"value": [{"id": "a1"}], "@odata.nextLink": link})) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+#[tokio::test]
+async fn a_looping_or_foreign_next_link_stops_paging() {
+    let emu = Emu::start(&scenario(1, 1, 1, UNLIMITED)).await;
+    let t = customer(0);
+    let looping = bad_pager("self").await;
+    let c = emu.client_at(Some(&looping), |o| o.limits = None);
+    let mut got = 0;
+    let mut s = std::pin::pin!(c.alerts(&t, &Query::new()));
+    let err = loop {
+        match s.try_next().await {
+            Ok(Some(_)) => got += 1,
+            Ok(None) => panic!("a looping link must not end quietly"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(
+        got, 2,
+        "the first page and the link's page, then the repeat is refused"
+    );
+    assert!(matches!(err, ApiError::Paging { .. }), "{err:?}");
+
+    let foreign = bad_pager("https://collector.example.net/api/alerts?$skip=1").await;
+    let c = emu.client_at(Some(&foreign), |o| o.limits = None);
+    let err = all_alerts(&c, &t, &Query::new())
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("off the API host"), "{err}");
+    emu.stop().await;
+}
