@@ -6,8 +6,8 @@
 //!   written through to the store.
 //! - [`query`]: OData query options; [`error`]: MDE's error bodies; [`faults`]: fault
 //!   injection for testing clients.
-//! - [`alerts`], [`machines`], [`actions`], [`indicators`], [`hunting`], [`intel`]: the
-//!   endpoints.
+//! - [`alerts`], [`machines`], [`actions`], [`indicators`], [`hunting`], [`intel`],
+//!   [`investigations`]: the endpoints.
 
 pub mod actions;
 pub mod alerts;
@@ -19,6 +19,7 @@ pub mod generate;
 pub mod hunting;
 pub mod indicators;
 pub mod intel;
+pub mod investigations;
 pub mod machines;
 pub mod query;
 pub mod throttle;
@@ -366,6 +367,8 @@ fn api(state: AppState) -> Router<AppState> {
         .route("/ips/{ip}/stats", get(intel::ip_stats))
         .route("/domains/{domain}/stats", get(intel::domain_stats))
         .route("/exposureScore", get(intel::exposure_score))
+        .route("/investigations", get(investigations::list))
+        .route("/investigations/{id}", get(investigations::get_one))
         .route("/vulnerabilities", get(intel::vulnerabilities))
         .route("/Software", get(intel::software))
         .route("/software", get(intel::software))
@@ -373,7 +376,29 @@ fn api(state: AppState) -> Router<AppState> {
             "/indicators/{id}",
             axum::routing::delete(indicators::delete),
         )
-        .route_layer(axum::middleware::from_fn_with_state(state, guard))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .fallback(axum::routing::any(unknown).with_state(state))
+}
+
+/// Any other path under the API: 401 without a valid token, else 404 with MDE's body.
+async fn unknown(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+) -> Response {
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let def = state.emu.defender();
+    match auth::authenticate(&state.emu, &def.tokens, auth) {
+        Err(e) => MdeError::from(e).into_response(),
+        Ok(c) => {
+            let mut r = MdeError::not_found("Resource", uri.path()).into_response();
+            r.extensions_mut()
+                .insert(CountedTenant(c.tenant.to_string()));
+            r
+        }
+    }
 }
 
 /// The MDE routes under `/api` and `/api/v1.0`.

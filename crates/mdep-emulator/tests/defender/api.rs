@@ -780,3 +780,87 @@ async fn machine_updates_device_value_and_tags_for_many() {
             .mde_error(400, code);
     }
 }
+
+#[tokio::test]
+async fn investigations_follow_the_alerts() {
+    let e = demu();
+    let t = e.token(CONTOSO).await;
+    let alerts = e
+        .api(
+            "GET",
+            "/api/alerts?$filter=investigationId ne null",
+            Some(&t),
+            None,
+        )
+        .await
+        .json();
+    let alerts = alerts["value"].as_array().expect("alerts");
+    let list = e
+        .api("GET", "/api/investigations", Some(&t), None)
+        .await
+        .json();
+    assert_eq!(list["value"].as_array().map(Vec::len), Some(alerts.len()));
+    let a = &alerts[0];
+    let by_alert = e
+        .api(
+            "GET",
+            &format!("/api/investigations/{}", a["id"].as_str().expect("id")),
+            Some(&t),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(
+        by_alert["id"],
+        a["investigationId"].as_i64().expect("id").to_string()
+    );
+    assert_eq!(by_alert["state"], a["investigationState"]);
+    let by_id = e
+        .api(
+            "GET",
+            &format!(
+                "/api/investigations/{}",
+                by_alert["id"].as_str().expect("id")
+            ),
+            Some(&t),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(by_id, by_alert);
+    let running = e
+        .api(
+            "GET",
+            "/api/investigations?$filter=state eq 'Running'",
+            Some(&t),
+            None,
+        )
+        .await
+        .json();
+    assert!(
+        running["value"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .all(|i| i["state"] == "Running" && i["endTime"].is_null())
+    );
+    e.api("GET", "/api/investigations/1", Some(&t), None)
+        .await
+        .mde_error(404, "ResourceNotFound");
+}
+
+#[tokio::test]
+async fn unknown_api_paths_are_401_then_404_with_mde_body() {
+    let e = demu();
+    let t = e.token(CONTOSO).await;
+    for path in ["/api/nope", "/api/v1.0/machines/x/y/z", "/api/libraryfiles"] {
+        e.api("GET", path, None, None)
+            .await
+            .mde_error(401, "Unauthorized");
+        let msg = e
+            .api("GET", path, Some(&t), None)
+            .await
+            .mde_error(404, "ResourceNotFound");
+        assert!(msg.contains(path), "{msg}");
+    }
+}

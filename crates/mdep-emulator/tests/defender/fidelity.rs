@@ -393,6 +393,16 @@ async fn responses_match_microsofts_samples() {
     assert_eq!(imported.status, 200);
     check("indicators_import_response", &imported.json(), &NONE);
 
+    let inv = get("/api/investigations".into()).await;
+    check("investigations_list", &inv, &NONE);
+    let iid = first(&inv)["id"].as_str().expect("id").to_owned();
+    let mut one_inv = get(format!("/api/investigations/{iid}")).await;
+    one_inv
+        .as_object_mut()
+        .expect("obj")
+        .remove("@odata.context");
+    check("investigation_entity", &one_inv, &NONE);
+
     let r = e
         .api("GET", "/api/machines/123123123", Some(&t), None)
         .await;

@@ -293,6 +293,20 @@ async fn every_endpoint_with_and_without_its_permission() {
             Some(200),
         ),
         row(
+            "GET",
+            "/api/investigations".into(),
+            None,
+            ALERT_READ,
+            Some(200),
+        ),
+        row(
+            "GET",
+            format!("/api/investigations/{aid}"),
+            None,
+            ALERT_READ,
+            None,
+        ),
+        row(
             "POST",
             "/api/alerts/batchUpdate".into(),
             Some(json!({"alertIds": [aid], "comment": "batch"})),
