@@ -9,6 +9,7 @@ mod api;
 mod auth;
 mod faults;
 mod fidelity;
+mod fuzz;
 mod hunting;
 mod intel;
 mod isolation;
