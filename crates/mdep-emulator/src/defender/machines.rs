@@ -501,3 +501,135 @@ pub async fn find_by_tag(
         ),
     ))
 }
+
+fn machines_page(req: &Req, d: &super::data::TenantData, ids: &[String], limit: usize) -> Value {
+    let items: Vec<Value> = d
+        .machines
+        .iter()
+        .filter(|m| {
+            m["id"]
+                .as_str()
+                .is_some_and(|id| ids.iter().any(|x| x == id))
+        })
+        .take(limit)
+        .cloned()
+        .collect();
+    collection(
+        req,
+        "Machines",
+        super::query::Page {
+            items,
+            count: None,
+            next: None,
+        },
+    )
+}
+
+/// Machine ids of alerts whose evidence passes `hit`.
+fn machines_of(d: &super::data::TenantData, hit: impl Fn(&Value) -> bool) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (a, ev) in d.alerts.iter().zip(&d.evidence) {
+        if ev.as_array().is_some_and(|xs| xs.iter().any(&hit))
+            && let Some(m) = a["machineId"].as_str()
+            && !out.iter().any(|x| x == m)
+        {
+            out.push(m.to_owned());
+        }
+    }
+    out
+}
+
+/// `GET /api/files/{sha1}/machines`: devices whose alerts name the file (SHA-1 only).
+pub async fn file_machines(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(sha1): Path<String>,
+    req: Req,
+) -> ApiResult {
+    c.require(READ)?;
+    if sha1.len() != 40 || !sha1.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(MdeError::bad(
+            "InvalidHashValue",
+            format!(
+                "Hash value {} is invalid: this method takes a SHA-1.",
+                super::error::truncate(&sha1)
+            ),
+        ));
+    }
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let ids = machines_of(&d, |e| {
+        e["sha1"]
+            .as_str()
+            .is_some_and(|h| h.eq_ignore_ascii_case(&sha1))
+    });
+    Ok(json(
+        StatusCode::OK,
+        &machines_page(&req, &d, &ids, usize::MAX),
+    ))
+}
+
+/// `GET /api/domains/{domain}/machines`: devices whose alerts name the domain (at most
+/// 500).
+pub async fn domain_machines(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(host): Path<String>,
+    req: Req,
+) -> ApiResult {
+    c.require(READ)?;
+    let lower = host.to_ascii_lowercase();
+    if !crate::directory::valid_domain(&lower) {
+        return Err(MdeError::bad(
+            "InvalidDomainName",
+            format!("Domain name {} is invalid.", super::error::truncate(&host)),
+        ));
+    }
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let ids = machines_of(&d, |e| {
+        e["url"].as_str().is_some_and(|u| {
+            let h = u.split("://").last().unwrap_or(u);
+            h.split(['/', ':'])
+                .next()
+                .is_some_and(|h| h.eq_ignore_ascii_case(&lower))
+        })
+    });
+    Ok(json(StatusCode::OK, &machines_page(&req, &d, &ids, 500)))
+}
+
+/// `GET /api/users/{name}/machines`: devices the user logged on to (`name` is the user
+/// name, not the UPN).
+pub async fn user_machines(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(name): Path<String>,
+    req: Req,
+) -> ApiResult {
+    // The page lists only Machine.ReadWrite.All (mde-api.md §4.10).
+    c.require(WRITE)?;
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let ids: Vec<String> = d
+        .machines
+        .iter()
+        .filter_map(|m| m["id"].as_str())
+        .filter(|id| {
+            d.logons
+                .get(&id.to_ascii_lowercase())
+                .and_then(Value::as_array)
+                .is_some_and(|us| {
+                    us.iter().any(|u| {
+                        u["accountName"]
+                            .as_str()
+                            .is_some_and(|n| n.eq_ignore_ascii_case(&name))
+                    })
+                })
+        })
+        .map(str::to_owned)
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &machines_page(&req, &d, &ids, usize::MAX),
+    ))
+}

@@ -864,3 +864,53 @@ async fn unknown_api_paths_are_401_then_404_with_mde_body() {
         assert!(msg.contains(path), "{msg}");
     }
 }
+
+#[tokio::test]
+async fn machines_related_to_a_file_domain_or_user() {
+    let e = demu();
+    let t = e.token(CONTOSO).await;
+    let list = e
+        .api("GET", "/api/alerts?$expand=evidence", Some(&t), None)
+        .await
+        .json();
+    let alerts = list["value"].as_array().expect("list");
+    let a = alerts
+        .iter()
+        .find(|a| {
+            a["evidence"]
+                .as_array()
+                .is_some_and(|ev| ev.iter().any(|x| x["url"].is_string()))
+        })
+        .expect("an alert with a URL");
+    let ev = a["evidence"].as_array().expect("evidence");
+    let sha1 = ev.iter().find_map(|x| x["sha1"].as_str()).expect("sha1");
+    let host = ev.iter().find_map(|x| x["url"].as_str()).expect("url");
+    let user = a["relatedUser"]["userName"].as_str().expect("user");
+    for path in [
+        format!("/api/files/{sha1}/machines"),
+        format!("/api/domains/{host}/machines"),
+        format!("/api/users/{user}/machines"),
+    ] {
+        let r = e.api("GET", &path, Some(&t), None).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        let ids: Vec<Value> = r.json()["value"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|m| m["id"].clone())
+            .collect();
+        assert!(ids.contains(&a["machineId"]), "{path}: {ids:?}");
+    }
+    let sha256 = ev
+        .iter()
+        .find_map(|x| x["sha256"].as_str())
+        .expect("sha256");
+    e.api(
+        "GET",
+        &format!("/api/files/{sha256}/machines"),
+        Some(&t),
+        None,
+    )
+    .await
+    .mde_error(400, "InvalidHashValue");
+}

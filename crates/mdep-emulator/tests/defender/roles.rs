@@ -294,6 +294,27 @@ async fn every_endpoint_with_and_without_its_permission() {
         ),
         row(
             "GET",
+            format!("/api/files/{sha1}/machines"),
+            None,
+            MACHINE_READ,
+            Some(200),
+        ),
+        row(
+            "GET",
+            "/api/domains/example.com/machines".into(),
+            None,
+            MACHINE_READ,
+            Some(200),
+        ),
+        row(
+            "GET",
+            "/api/users/alex/machines".into(),
+            None,
+            &["Machine.ReadWrite.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
             "/api/investigations".into(),
             None,
             ALERT_READ,
