@@ -381,6 +381,15 @@ pub async fn batch_update(
     body: Bytes,
 ) -> ApiResult {
     c.require(WRITE)?;
+    state.emu.defender().throttle().admit_method(
+        c.tenant,
+        c.app,
+        "alerts/batchUpdate",
+        super::throttle::Limits {
+            per_minute: 10,
+            per_hour: 500,
+        },
+    )?;
     let body = body_object(&body)?;
     let ids: Vec<&str> = match body.get("alertIds") {
         Some(Value::Array(xs)) => xs

@@ -6,6 +6,7 @@ use super::auth::Caller;
 use super::error::{MdeError, truncate};
 use super::generate::{self, IndicatorFields};
 use super::query::{EntitySet, Field, Kind, Query};
+use super::throttle::Limits;
 use super::{ApiResult, Req, body_object, caller_data, collection, entity, json, read, write};
 use crate::AppState;
 use axum::Extension;
@@ -371,13 +372,23 @@ pub async fn submit(
     ))
 }
 
-/// `POST /api/indicators/import` with `{"Indicators": [...]}` (at most 500).
+/// `POST /api/indicators/import` with `{"Indicators": [...]}` (at most 500; 30 calls a
+/// minute).
 pub async fn import(
     State(state): State<AppState>,
     Extension(c): Extension<Caller>,
     body: Bytes,
 ) -> ApiResult {
     c.require(ROLES)?;
+    state.emu.defender().throttle().admit_method(
+        c.tenant,
+        c.app,
+        "indicators/import",
+        Limits {
+            per_minute: 30,
+            per_hour: 1500,
+        },
+    )?;
     let body = body_object(&body)?;
     let list = match body.get("Indicators") {
         Some(Value::Array(xs)) => xs,
@@ -443,6 +454,15 @@ pub async fn batch_delete(
     body: Bytes,
 ) -> ApiResult {
     c.require(ROLES)?;
+    state.emu.defender().throttle().admit_method(
+        c.tenant,
+        c.app,
+        "indicators/BatchDelete",
+        Limits {
+            per_minute: 30,
+            per_hour: 1500,
+        },
+    )?;
     let body = body_object(&body)?;
     let ids: Vec<String> = match body.get("IndicatorIds") {
         Some(Value::Array(xs)) => xs

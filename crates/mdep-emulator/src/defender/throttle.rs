@@ -28,7 +28,7 @@ impl Default for Limits {
 /// Call history per (tenant, app).
 #[derive(Debug, Default)]
 pub struct Throttle {
-    calls: Mutex<HashMap<(Uuid, Uuid), VecDeque<Instant>>>,
+    calls: Mutex<HashMap<(Uuid, Uuid, &'static str), VecDeque<Instant>>>,
 }
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -46,6 +46,18 @@ impl Throttle {
         self.admit_at(tenant, app, limits, Instant::now())
     }
 
+    /// [`Throttle::admit`] for one method with its own, lower limits (`scope` names it in
+    /// the message), counted apart from the general quota.
+    pub fn admit_method(
+        &self,
+        tenant: Uuid,
+        app: Uuid,
+        scope: &'static str,
+        limits: Limits,
+    ) -> Result<(), MdeError> {
+        self.admit_scoped(tenant, app, scope, limits, Instant::now())
+    }
+
     /// [`Throttle::admit`] at a given instant (tests).
     pub fn admit_at(
         &self,
@@ -54,8 +66,24 @@ impl Throttle {
         limits: Limits,
         now: Instant,
     ) -> Result<(), MdeError> {
+        self.admit_scoped(tenant, app, "", limits, now)
+    }
+
+    fn admit_scoped(
+        &self,
+        tenant: Uuid,
+        app: Uuid,
+        scope: &'static str,
+        limits: Limits,
+        now: Instant,
+    ) -> Result<(), MdeError> {
+        let what = if scope.is_empty() {
+            String::new()
+        } else {
+            format!(" of {scope}")
+        };
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-        let log = calls.entry((tenant, app)).or_default();
+        let log = calls.entry((tenant, app, scope)).or_default();
         while log
             .front()
             .is_some_and(|t| now.saturating_duration_since(*t) >= HOUR)
@@ -73,7 +101,7 @@ impl Throttle {
             return Err(MdeError::too_many(
                 secs,
                 format!(
-                    "API calls quota exceeded: {} calls per minute for this application in this tenant. Retry after {secs} seconds.",
+                    "API calls quota exceeded: {} calls{what} per minute for this application in this tenant. Retry after {secs} seconds.",
                     limits.per_minute
                 ),
             ));
@@ -87,7 +115,7 @@ impl Throttle {
             return Err(MdeError::too_many(
                 secs,
                 format!(
-                    "API calls quota exceeded: {} calls per hour for this application in this tenant. Retry after {secs} seconds.",
+                    "API calls quota exceeded: {} calls{what} per hour for this application in this tenant. Retry after {secs} seconds.",
                     limits.per_hour
                 ),
             ));

@@ -124,3 +124,62 @@ fn scenario_keys_are_checked() {
         (7, 70, 3, 0)
     );
 }
+
+#[tokio::test]
+async fn methods_with_lower_limits_have_their_own_quota() {
+    let e = demu();
+    let t = e.token(CONTOSO).await;
+    let list = e
+        .api("GET", "/api/alerts?$top=1", Some(&t), None)
+        .await
+        .json();
+    let id = first(&list)["id"].clone();
+    for _ in 0..10 {
+        let r = e
+            .api(
+                "POST",
+                "/api/alerts/batchUpdate",
+                Some(&t),
+                Some(serde_json::json!({"alertIds": [id], "comment": "c"})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let r = e
+        .api(
+            "POST",
+            "/api/alerts/batchUpdate",
+            Some(&t),
+            Some(serde_json::json!({"alertIds": [id], "comment": "c"})),
+        )
+        .await;
+    let msg = r.mde_error(429, "TooManyRequests");
+    assert!(
+        msg.contains("10 calls of alerts/batchUpdate per minute"),
+        "{msg}"
+    );
+    assert_eq!(
+        e.api("GET", "/api/alerts?$top=1", Some(&t), None)
+            .await
+            .status,
+        200,
+        "the rest goes on"
+    );
+    let body = serde_json::json!({"Indicators": [{"indicatorValue": "198.51.100.9", "indicatorType": "IpAddress", "action": "Block", "title": "t", "description": "d"}]});
+    for _ in 0..30 {
+        assert_eq!(
+            e.api(
+                "POST",
+                "/api/indicators/import",
+                Some(&t),
+                Some(body.clone())
+            )
+            .await
+            .status,
+            200
+        );
+    }
+    e.api("POST", "/api/indicators/import", Some(&t), Some(body))
+        .await
+        .mde_error(429, "TooManyRequests");
+}
