@@ -25,10 +25,13 @@ impl Default for Limits {
     }
 }
 
+/// Whose calls are counted: tenant, app, and the method with its own quota ("" for all).
+type Key = (Uuid, Uuid, &'static str);
+
 /// Call history per (tenant, app).
 #[derive(Debug, Default)]
 pub struct Throttle {
-    calls: Mutex<HashMap<(Uuid, Uuid, &'static str), VecDeque<Instant>>>,
+    calls: Mutex<HashMap<Key, VecDeque<Instant>>>,
 }
 
 const MINUTE: Duration = Duration::from_secs(60);
