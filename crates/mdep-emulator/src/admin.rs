@@ -180,6 +180,7 @@ async fn state_view(State(state): State<AppState>) -> Response {
     let keys = emu.keys();
     let now = OffsetDateTime::now_utc();
     let grace = emu.settings().key_grace;
+    let defender = emu.defender().settings();
     let published: Vec<&str> = keys
         .published(now, grace)
         .map(|k| k.stored.kid.as_str())
@@ -195,6 +196,15 @@ async fn state_view(State(state): State<AppState>) -> Response {
         "settings": {
             "token_lifetime_minutes": emu.settings().token_lifetime.whole_minutes(),
             "key_grace_minutes": grace.whole_minutes(),
+        },
+        "defender": {
+            "mde_calls_per_minute": defender.limits.per_minute,
+            "mde_calls_per_hour": defender.limits.per_hour,
+            "hunting_calls_per_minute": defender.hunting_limits.per_minute,
+            "hunting_calls_per_hour": defender.hunting_limits.per_hour,
+            "mde_page_size": defender.page_size,
+            "machine_action_seconds": defender.action_seconds,
+            "faults": emu.defender().faults().list().len(),
         }
     }))
     .into_response()

@@ -183,3 +183,26 @@ async fn methods_with_lower_limits_have_their_own_quota() {
         .await
         .mde_error(429, "TooManyRequests");
 }
+
+#[tokio::test]
+async fn the_admin_state_shows_the_defender_settings() {
+    let e = emu_from(&scenario(
+        "mde_page_size = 3\nmachine_action_seconds = 9\n\n[[faults]]\nstatus = 503\npath = \"/api/none\"",
+    ));
+    let v = e.admin("GET", "/_emulator/state", None).await.json();
+    let d = &v["defender"];
+    assert_eq!(
+        (
+            d["mde_page_size"].clone(),
+            d["machine_action_seconds"].clone(),
+            d["faults"].clone()
+        ),
+        (
+            serde_json::json!(3),
+            serde_json::json!(9),
+            serde_json::json!(1)
+        )
+    );
+    assert_eq!(d["mde_calls_per_minute"], 100);
+    assert_eq!(d["hunting_calls_per_minute"], 45);
+}
