@@ -53,7 +53,7 @@ impl Client {
         &self,
         t: &Tenant,
         q: &Query,
-    ) -> impl Stream<Item = Result<Alert, ApiError>> + Send + 'static {
+    ) -> impl Stream<Item = Result<Alert, ApiError>> + Send + use<> {
         self.list(t, "/api/alerts", q)
     }
 
@@ -85,7 +85,7 @@ impl Client {
         &self,
         t: &Tenant,
         q: &Query,
-    ) -> impl Stream<Item = Result<Machine, ApiError>> + Send + 'static {
+    ) -> impl Stream<Item = Result<Machine, ApiError>> + Send + use<> {
         self.list(t, "/api/machines", q)
     }
 
@@ -117,7 +117,7 @@ impl Client {
         &self,
         t: &Tenant,
         q: &Query,
-    ) -> impl Stream<Item = Result<MachineAction, ApiError>> + Send + 'static {
+    ) -> impl Stream<Item = Result<MachineAction, ApiError>> + Send + use<> {
         self.list(t, "/api/machineactions", q)
     }
 
@@ -132,7 +132,7 @@ impl Client {
         &self,
         t: &Tenant,
         q: &Query,
-    ) -> impl Stream<Item = Result<Indicator, ApiError>> + Send + 'static {
+    ) -> impl Stream<Item = Result<Indicator, ApiError>> + Send + use<> {
         self.list(t, "/api/indicators", q)
     }
 

@@ -122,7 +122,7 @@ impl Client {
         tenant: &Tenant,
         path: &str,
         query: &Query,
-    ) -> impl Stream<Item = Result<T, ApiError>> + Send + 'static {
+    ) -> impl Stream<Item = Result<T, ApiError>> + Send + use<T> {
         let mut base = query.clone();
         let (top, skip) = (base.top.take(), base.skip.take());
         let pager = Pager {

@@ -18,6 +18,20 @@ pub enum Output {
     Table,
     /// JSON for scripts.
     Json,
+    /// One JSON object a line (API lists: rows as they arrive).
+    Jsonl,
+    /// Comma-separated values with a header line (API lists).
+    Csv,
+}
+
+impl Output {
+    /// Table or JSON, for commands that have no line-oriented form.
+    pub fn basic(self) -> Self {
+        match self {
+            Self::Table => Self::Table,
+            _ => Self::Json,
+        }
+    }
 }
 
 /// Options every partner command takes.

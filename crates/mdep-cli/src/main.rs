@@ -1,5 +1,6 @@
 //! The `mdep` command: thin glue over the mdep library crates.
 
+mod api_cmds;
 mod context;
 mod demo;
 mod emulator;
@@ -46,8 +47,35 @@ enum Command {
     /// Tokens: get one for a tenant, inspect, validate.
     #[command(subcommand)]
     Token(partner::TokenCommand),
+    /// Alerts across tenants: list, get, update.
+    #[command(subcommand)]
+    Alerts(api_cmds::AlertsCommand),
+    /// Devices across tenants: list, get, find by tag.
+    #[command(subcommand)]
+    Machines(api_cmds::MachinesCommand),
+    /// Response actions on devices: isolate, unisolate, scan, restrict, unrestrict, collect, offboard.
+    #[command(subcommand)]
+    Machine(api_cmds::MachineCommand),
+    /// Machine actions: list, get.
+    #[command(subcommand)]
+    Actions(api_cmds::ActionsCommand),
+    /// Custom indicators: list, add, delete, import.
+    #[command(subcommand)]
+    Indicators(api_cmds::IndicatorsCommand),
+    /// Run an advanced hunting query in one tenant or many.
+    #[command(
+        after_help = "Examples:\n  mdep hunt \"DeviceInfo | take 10\" --tenant Contoso\n  mdep hunt --file query.kql --all-tenants -o csv"
+    )]
+    Hunt(api_cmds::HuntArgs),
+    /// A raw MDE API call with the tenant's token, quotas, retries and paging.
+    #[command(
+        after_help = "Examples:\n  mdep api GET '/api/alerts?$top=5' --tenant Contoso\n  mdep api POST /api/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07/tags --body tag.json --tenant Contoso"
+    )]
+    Api(api_cmds::RawArgs),
     /// Print a shell completion script.
-    #[command(after_help = "Examples:\n  mdep completions bash > /etc/bash_completion.d/mdep\n  mdep completions zsh > \"${fpath[1]}/_mdep\"\n  mdep completions fish > ~/.config/fish/completions/mdep.fish")]
+    #[command(
+        after_help = "Examples:\n  mdep completions bash > /etc/bash_completion.d/mdep\n  mdep completions zsh > \"${fpath[1]}/_mdep\"\n  mdep completions fish > ~/.config/fish/completions/mdep.fish"
+    )]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
@@ -66,7 +94,12 @@ enum Command {
 
 /// Writes a man page for `mdep` and for every subcommand, recursively.
 fn write_man_pages(dir: &std::path::Path) -> anyhow::Result<()> {
-    fn walk(cmd: &clap::Command, name: &str, dir: &std::path::Path, written: &mut Vec<String>) -> anyhow::Result<()> {
+    fn walk(
+        cmd: &clap::Command,
+        name: &str,
+        dir: &std::path::Path,
+        written: &mut Vec<String>,
+    ) -> anyhow::Result<()> {
         let cmd = cmd.clone().name(name.to_owned());
         let mut buf = Vec::new();
         clap_mangen::Man::new(cmd.clone()).render(&mut buf)?;
@@ -131,6 +164,13 @@ fn main() -> ExitCode {
             Command::ConsentUrl(args) => partner::consent_url(args, &g).await,
             Command::Token(cmd) => partner::token(cmd, &g).await,
             Command::Emulator(cmd) => emulator::run(cmd).await,
+            Command::Alerts(cmd) => api_cmds::alerts(cmd, &g).await,
+            Command::Machines(cmd) => api_cmds::machines(cmd, &g).await,
+            Command::Machine(cmd) => api_cmds::machine(cmd, &g).await,
+            Command::Actions(cmd) => api_cmds::actions(cmd, &g).await,
+            Command::Indicators(cmd) => api_cmds::indicators(cmd, &g).await,
+            Command::Hunt(args) => api_cmds::hunt(args, &g).await,
+            Command::Api(args) => api_cmds::raw(args, &g).await,
         }
     });
     match result {
@@ -146,6 +186,12 @@ fn main() -> ExitCode {
                 return ExitCode::from(3);
             }
             eprintln!("error: {e}");
+            if let Some(h) = e
+                .downcast_ref::<mdep_api::ApiError>()
+                .and_then(|a| a.hint())
+            {
+                eprintln!("  hint: {h}");
+            }
             for cause in e.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }

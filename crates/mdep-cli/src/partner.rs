@@ -189,7 +189,7 @@ pub async fn config(cmd: ConfigCommand, g: &Global) -> Result<()> {
                 "required_permissions": c.required_permissions, "tenants": c.tenants.len(), "warnings": l.warnings,
             });
             match g.output {
-                Output::Json => print_json(&v),
+                Output::Json | Output::Jsonl | Output::Csv => print_json(&v),
                 Output::Table => {
                     for (k, val) in v.as_object().into_iter().flatten() {
                         println!(
@@ -229,7 +229,7 @@ pub async fn tenants(cmd: TenantsCommand, g: &Global) -> Result<()> {
         TenantsCommand::List => {
             let l = g.load()?;
             match g.output {
-                Output::Json => print_json(&json!(
+                Output::Json | Output::Jsonl | Output::Csv => print_json(&json!(
                     l.config
                         .tenants
                         .iter()
@@ -402,7 +402,7 @@ async fn check(g: &Global, sel: Selection) -> Result<()> {
     let p = Partner::open(g)?;
     let rows = check_rows(&p, &sel).await?;
     match g.output {
-        Output::Json => print_json(&serde_json::to_value(&rows)?)?,
+        Output::Json | Output::Jsonl | Output::Csv => print_json(&serde_json::to_value(&rows)?)?,
         Output::Table => print!("{}", report_table(&rows)),
     }
     let not_ready = rows.iter().filter(|r| !r.ready).count();
@@ -444,7 +444,9 @@ pub async fn consent_url(args: ConsentArgs, g: &Global) -> Result<()> {
         link.seed()
     };
     match g.output {
-        Output::Json => print_json(&json!({"url": url, "tenant": tenant})),
+        Output::Json | Output::Jsonl | Output::Csv => {
+            print_json(&json!({"url": url, "tenant": tenant}))
+        }
         Output::Table => {
             println!("{url}");
             Ok(())
@@ -465,7 +467,7 @@ pub async fn token(cmd: TokenCommand, g: &Global) -> Result<()> {
             let d = inspect::decode(tok.token.expose())?;
             let v = json!({"tenant": t.name, "tid": d.tid(), "roles": d.roles(), "aud": d.claims.get("aud"), "appid": d.claims.get("appid"), "expires": show_time(tok.expires_on)});
             match g.output {
-                Output::Json => print_json(&v),
+                Output::Json | Output::Jsonl | Output::Csv => print_json(&v),
                 Output::Table => {
                     println!("tenant   {} (tid {})", t.name, d.tid().unwrap_or("?"));
                     println!(
@@ -493,7 +495,7 @@ pub async fn token(cmd: TokenCommand, g: &Global) -> Result<()> {
                 .filter_map(|c| d.time(c).map(|t| (c.to_string(), show_time(t))))
                 .collect();
             match g.output {
-                Output::Json => print_json(
+                Output::Json | Output::Jsonl | Output::Csv => print_json(
                     &json!({"header": d.header, "claims": d.claims, "times": times.iter().cloned().collect::<std::collections::BTreeMap<_, _>>()}),
                 ),
                 Output::Table => {
@@ -536,7 +538,7 @@ pub async fn token(cmd: TokenCommand, g: &Global) -> Result<()> {
                         .map(|a| a.iter().filter_map(Value::as_str).collect())
                         .unwrap_or_default();
                     match g.output {
-                        Output::Json => print_json(
+                        Output::Json | Output::Jsonl | Output::Csv => print_json(
                             &json!({"valid": true, "issuer": v.issuer, "tid": claims.get("tid"), "roles": roles}),
                         ),
                         Output::Table => {
@@ -553,7 +555,7 @@ pub async fn token(cmd: TokenCommand, g: &Global) -> Result<()> {
                     }
                 }
                 Err(e) => {
-                    if g.output == Output::Json {
+                    if g.output.basic() == Output::Json {
                         print_json(
                             &json!({"valid": false, "check": e.check.to_string(), "detail": e.detail}),
                         )?;

@@ -1,0 +1,564 @@
+//! The MDE API commands as a user runs them, against the emulator binary: lists across
+//! tenants in every output format, a failing tenant in the summary and exit code 3,
+//! filters, response actions followed with --wait, confirmation, hunting, indicators
+//! and raw calls; and no token in any output.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+const PARTNER: &str = "11111111-1111-1111-1111-111111111111";
+const APP: &str = "44444444-4444-4444-4444-444444444444";
+const SECRET: &str = "abc8Q~0123456789abcdefghijklmnopqrstuvw";
+const UNCONSENTED: &str = "99999999-0000-4000-8000-000000000000";
+
+fn tenant_id(i: usize) -> String {
+    format!("00000000-0000-4000-8000-{i:012}")
+}
+
+/// Three consented customers with 8 devices and 20 alerts each, one that never consented.
+fn scenario() -> String {
+    let mut s = format!(
+        "[emulator]\nadmin_key = \"cli-api-test-admin-key-0123456\"\nmde_page_size = 3\nmachine_action_seconds = 1\n\
+         mde_calls_per_minute = 100000\nmde_calls_per_hour = 1000000\n\n\
+         [[tenants]]\nid = \"{PARTNER}\"\nname = \"Fabrikam\"\ndomain = \"fabrikam.onmicrosoft.com\"\nadmin = {{ user = \"admin@fabrikam.onmicrosoft.com\", password = \"p\" }}\n\n\
+         [[tenants]]\nid = \"{UNCONSENTED}\"\nname = \"Woodgrove\"\ndomain = \"woodgrove.onmicrosoft.com\"\nadmin = {{ user = \"admin@woodgrove.onmicrosoft.com\", password = \"p\" }}\n"
+    );
+    for i in 0..3 {
+        s.push_str(&format!(
+            "\n[[tenants]]\nid = \"{}\"\nname = \"Customer{i}\"\ndomain = \"customer{i}.onmicrosoft.com\"\nadmin = {{ user = \"admin@customer{i}.onmicrosoft.com\", password = \"p\" }}\ndevices = 8\nalerts = 20\nseed = {i}\n",
+            tenant_id(i)
+        ));
+    }
+    s.push_str(&format!(
+        "\n[[apps]]\nclient_id = \"{APP}\"\nname = \"Fabrikam SOC\"\nhome_tenant = \"{PARTNER}\"\n\
+         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\"]\n\
+         secrets = [{{ value = \"{SECRET}\" }}]\n"
+    ));
+    for i in 0..3 {
+        s.push_str(&format!(
+            "\n[[consents]]\ntenant = \"{}\"\napp = \"{APP}\"\n",
+            tenant_id(i)
+        ));
+    }
+    s
+}
+
+struct Env {
+    _tmp: tempfile::TempDir,
+    config: PathBuf,
+    home: PathBuf,
+    _server: Server,
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", self.stdout, self.stderr))
+    }
+    fn lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+}
+
+impl Env {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let state = tmp.path().join("state");
+        let scenario_file = tmp.path().join("scenario.toml");
+        std::fs::write(&scenario_file, scenario()).expect("scenario");
+        let server = start(
+            &state,
+            &["--scenario", scenario_file.to_str().expect("utf8")],
+        );
+        let base = server.ready["base_url"].as_str().expect("base").to_owned();
+        let home = tmp.path().join("home");
+        std::fs::create_dir_all(&home).expect("home");
+        let config = tmp.path().join("config.toml");
+        let mut text = format!(
+            "authority_host = \"{base}\"\napi_base = \"{base}\"\nca_file = \"{}\"\ntoken_version = \"v2\"\n\n\
+             [partner]\nclient_id = \"{APP}\"\nsecret_env = \"MDEP_CLIENT_SECRET\"\n\n\
+             [api]\ncompany = \"Fabrikam\"\nproduct = \"SOC\"\n",
+            state.join("ca.pem").display()
+        );
+        for i in 0..3 {
+            text.push_str(&format!(
+                "\n[[tenants]]\nname = \"Customer{i}\"\ntenant = \"{}\"\ntags = [\"ok\"]\n",
+                tenant_id(i)
+            ));
+        }
+        text.push_str(&format!(
+            "\n[[tenants]]\nname = \"Woodgrove\"\ntenant = \"{UNCONSENTED}\"\n"
+        ));
+        std::fs::write(&config, text).expect("config");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod");
+        }
+        Self {
+            _tmp: tmp,
+            config,
+            home,
+            _server: server,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Out {
+        let out = Command::new(BIN)
+            .args(args)
+            .env("MDEP_CONFIG", &self.config)
+            .env("MDEP_CLIENT_SECRET", SECRET)
+            .env("HOME", &self.home)
+            .env("XDG_CACHE_HOME", self.home.join("cache"))
+            .env_remove("MDEP_LOG")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run mdep");
+        let o = Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        // A JWT starts with eyJ: no token, whole or in part, is ever printed.
+        assert!(
+            !o.stdout.contains("eyJ") && !o.stderr.contains("eyJ"),
+            "a token was printed"
+        );
+        assert!(!o.stdout.contains(SECRET) && !o.stderr.contains(SECRET));
+        o
+    }
+}
+
+#[test]
+fn alerts_across_tenants_in_every_format() {
+    let env = Env::new();
+    let rows = env
+        .run(&["alerts", "list", "--tag", "ok", "-o", "jsonl"])
+        .ok()
+        .lines();
+    assert_eq!(rows.len(), 60, "20 alerts in each of 3 tenants, pages of 3");
+    for i in 0..3 {
+        let name = format!("Customer{i}");
+        let mine: Vec<_> = rows
+            .iter()
+            .filter(|r| r["tenant"] == name.as_str())
+            .collect();
+        assert_eq!(mine.len(), 20, "{name}");
+        let ids: std::collections::HashSet<_> =
+            mine.iter().map(|r| r["id"].as_str().expect("id")).collect();
+        assert_eq!(ids.len(), 20, "no alert twice in {name}");
+        assert!(
+            mine.iter()
+                .all(|r| r["aadTenantId"] == tenant_id(i).as_str())
+        );
+    }
+    // The keys of every row: `tenant` first, then the alert's own fields.
+    let first = rows[0].as_object().expect("object");
+    assert_eq!(first.keys().next().map(String::as_str), Some("tenant"));
+
+    let json = env
+        .run(&["alerts", "list", "--tag", "ok", "-o", "json"])
+        .ok();
+    assert_eq!(json.json().as_array().expect("array").len(), 60);
+    assert!(
+        json.stderr.contains("Customer0: 20 rows"),
+        "{}",
+        json.stderr
+    );
+
+    let csv = env
+        .run(&["alerts", "list", "--tenant", "Customer1", "-o", "csv"])
+        .ok();
+    let lines: Vec<&str> = csv.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "tenant,id,severity,status,alertCreationTime,computerDnsName,title"
+    );
+    assert_eq!(lines.len(), 21);
+    assert!(lines[1..].iter().all(|l| l.starts_with("Customer1,")));
+
+    let table = env
+        .run(&["alerts", "list", "--tenant", "Customer2", "--top", "4"])
+        .ok();
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        [
+            "TENANT", "ALERT", "SEVERITY", "STATUS", "CREATED", "DEVICE", "TITLE"
+        ]
+    );
+    assert!(lines[1].starts_with("Customer2  da"), "{}", table.stdout);
+    assert_eq!(lines.len(), 5, "a header and --top 4 rows");
+}
+
+#[test]
+fn a_failing_tenant_is_summarized_and_the_others_still_answer() {
+    let env = Env::new();
+    let o = env.run(&["alerts", "list", "--all-tenants", "-o", "jsonl"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert_eq!(
+        o.lines().len(),
+        60,
+        "the consented tenants' rows are all there"
+    );
+    assert!(o.stderr.contains("Woodgrove: failed:"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("AADSTS700016") || o.stderr.contains("consent"),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stderr.contains("Customer2: 20 rows"), "{}", o.stderr);
+    assert!(o.stderr.contains("1 of 4 tenants failed"), "{}", o.stderr);
+
+    let o = env.run(&["alerts", "list"]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("--all-tenants"),
+        "several tenants: say how to choose: {}",
+        o.stderr
+    );
+}
+
+#[test]
+fn filters_are_checked_and_applied() {
+    let env = Env::new();
+    let high = env
+        .run(&[
+            "alerts",
+            "list",
+            "--tag",
+            "ok",
+            "--severity",
+            "High",
+            "-o",
+            "jsonl",
+        ])
+        .ok()
+        .lines();
+    assert!(!high.is_empty() && high.len() < 60);
+    assert!(high.iter().all(|r| r["severity"] == "High"));
+    let same = env
+        .run(&[
+            "alerts",
+            "list",
+            "--tag",
+            "ok",
+            "--filter",
+            "severity eq 'High'",
+            "-o",
+            "jsonl",
+        ])
+        .ok()
+        .lines();
+    assert_eq!(same.len(), high.len());
+    let bad = env.run(&["alerts", "list", "--tag", "ok", "--filter", "severity eq"]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("--filter"), "{}", bad.stderr);
+    // Generated alerts all lie before 2026-11-01: none in the last hour.
+    let recent = env
+        .run(&[
+            "alerts", "list", "--tag", "ok", "--since", "1h", "-o", "json",
+        ])
+        .ok();
+    assert_eq!(recent.json(), serde_json::json!([]));
+}
+
+#[test]
+fn isolate_with_wait_follows_the_action_to_its_end() {
+    let env = Env::new();
+    let machines = env
+        .run(&["machines", "list", "--tenant", "Customer0", "-o", "json"])
+        .ok()
+        .json();
+    let machines = machines.as_array().expect("array");
+    assert_eq!(machines.len(), 8);
+    let id = machines[0]["id"].as_str().expect("id");
+    let o = env
+        .run(&[
+            "machine",
+            "isolate",
+            id,
+            "--tenant",
+            "Customer0",
+            "--comment",
+            "incident 42",
+            "--wait",
+            "--poll",
+            "0.2",
+            "-o",
+            "json",
+        ])
+        .ok();
+    let rows = o.json();
+    assert_eq!(rows[0]["status"], "Succeeded", "{}", o.stderr);
+    assert_eq!(rows[0]["type"], "Isolate");
+    assert_eq!(rows[0]["outcome"], "created");
+    assert!(
+        o.stderr.contains("Isolate Pending") && o.stderr.contains("Isolate Succeeded"),
+        "{}",
+        o.stderr
+    );
+
+    // Two devices need a confirmation; without a terminal, --yes.
+    let (a, b) = (
+        machines[1]["id"].as_str().expect("id"),
+        machines[2]["id"].as_str().expect("id"),
+    );
+    let o = env.run(&[
+        "machine",
+        "isolate",
+        a,
+        b,
+        "--tenant",
+        "Customer0",
+        "--comment",
+        "x",
+    ]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("--yes"), "{}", o.stderr);
+    let o = env
+        .run(&[
+            "machine",
+            "isolate",
+            a,
+            b,
+            "--tenant",
+            "Customer0",
+            "--comment",
+            "x",
+            "--yes",
+            "-o",
+            "jsonl",
+        ])
+        .ok();
+    assert_eq!(o.lines().len(), 2);
+    // Again at once: reported as already running, not an error.
+    let o = env
+        .run(&[
+            "machine",
+            "isolate",
+            a,
+            "--tenant",
+            "Customer0",
+            "--comment",
+            "x",
+            "-o",
+            "jsonl",
+        ])
+        .ok();
+    assert_eq!(o.lines()[0]["outcome"], "already running", "{}", o.stderr);
+
+    let actions = env
+        .run(&[
+            "actions",
+            "list",
+            "--tenant",
+            "Customer0",
+            "--filter",
+            "type eq 'Isolate'",
+            "-o",
+            "jsonl",
+        ])
+        .ok()
+        .lines();
+    assert_eq!(
+        actions.len(),
+        3,
+        "one isolation per device, none duplicated"
+    );
+}
+
+#[test]
+fn hunting_indicators_and_raw_calls() {
+    let env = Env::new();
+    let h = env
+        .run(&["hunt", "DeviceInfo | take 2", "--tag", "ok", "-o", "jsonl"])
+        .ok()
+        .lines();
+    assert_eq!(h.len(), 6);
+    let csv = env
+        .run(&[
+            "hunt",
+            "DeviceInfo | take 1 | project DeviceId, DeviceName",
+            "--tenant",
+            "Customer0",
+            "-o",
+            "csv",
+        ])
+        .ok();
+    assert_eq!(
+        csv.stdout.lines().next(),
+        Some("tenant,DeviceId,DeviceName")
+    );
+
+    let added = env
+        .run(&[
+            "indicators",
+            "add",
+            "--tag",
+            "ok",
+            "--type",
+            "IpAddress",
+            "--value",
+            "203.0.113.7",
+            "--action",
+            "Block",
+            "--title",
+            "C2",
+            "--description",
+            "incident 42",
+            "-o",
+            "jsonl",
+        ])
+        .ok()
+        .lines();
+    assert_eq!(added.len(), 3);
+    let id = added[0]["id"].as_str().expect("id").to_owned();
+    let listed = env
+        .run(&["indicators", "list", "--tenant", "Customer0", "-o", "jsonl"])
+        .ok()
+        .lines();
+    assert!(listed.iter().any(|i| i["indicatorValue"] == "203.0.113.7"));
+    env.run(&["indicators", "delete", &id, "--tenant", "Customer0"])
+        .ok();
+    let after = env
+        .run(&["indicators", "list", "--tenant", "Customer0", "-o", "jsonl"])
+        .ok()
+        .lines();
+    assert_eq!(after.len(), listed.len() - 1);
+
+    let raw = env
+        .run(&["api", "GET", "/api/machines", "--tenant", "Customer1"])
+        .ok()
+        .json();
+    assert_eq!(raw.as_array().expect("items, every page").len(), 8);
+    let one = env
+        .run(&["api", "GET", "/api/alerts?$top=1", "--tenant", "Customer1"])
+        .ok()
+        .json();
+    assert_eq!(one.as_array().expect("array").len(), 1);
+    let missing = env.run(&["api", "GET", "/api/alerts/nope", "--tenant", "Customer1"]);
+    assert_eq!(missing.code, 3);
+    assert!(missing.stderr.contains("404"), "{}", missing.stderr);
+}
+
+#[test]
+fn every_api_command_has_an_example_in_its_help() {
+    for cmd in [
+        &["alerts", "list"][..],
+        &["alerts", "get"],
+        &["alerts", "update"],
+        &["machines", "list"],
+        &["machines", "get"],
+        &["machines", "find"],
+        &["machine", "isolate"],
+        &["machine", "unisolate"],
+        &["machine", "scan"],
+        &["machine", "restrict"],
+        &["machine", "unrestrict"],
+        &["machine", "collect"],
+        &["machine", "offboard"],
+        &["actions", "list"],
+        &["actions", "get"],
+        &["indicators", "list"],
+        &["indicators", "add"],
+        &["indicators", "delete"],
+        &["indicators", "import"],
+        &["hunt"],
+        &["api"],
+    ] {
+        let out = Command::new(BIN)
+            .args(cmd)
+            .arg("--help")
+            .output()
+            .expect("help");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("Example"),
+            "{cmd:?} --help has no example:\n{text}"
+        );
+        assert!(
+            text.contains("\n  mdep "),
+            "{cmd:?}: the example is a command line"
+        );
+    }
+}
+
+#[test]
+fn machines_get_and_find_by_tag() {
+    let env = Env::new();
+    let all = env
+        .run(&["machines", "list", "--tenant", "Customer0", "-o", "json"])
+        .ok()
+        .json();
+    let m = &all[0];
+    let name = m["computerDnsName"].as_str().expect("name");
+    let got = env
+        .run(&[
+            "machines",
+            "get",
+            name,
+            "--tenant",
+            "Customer0",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(got["id"], m["id"]);
+    assert_eq!(got["tenant"], "Customer0");
+    let tag = all
+        .as_array()
+        .expect("array")
+        .iter()
+        .find_map(|m| {
+            m["machineTags"]
+                .as_array()
+                .and_then(|t| t.first())
+                .and_then(Value::as_str)
+        })
+        .expect("some device has a tag")
+        .to_owned();
+    let found = env
+        .run(&[
+            "machines",
+            "find",
+            "--tag",
+            &tag,
+            "--tenant",
+            "Customer0",
+            "-o",
+            "jsonl",
+        ])
+        .ok()
+        .lines();
+    assert!(!found.is_empty());
+    assert!(found.iter().all(|m| {
+        m["machineTags"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .any(|t| t == tag.as_str())
+    }));
+}
