@@ -562,3 +562,53 @@ fn machines_get_and_find_by_tag() {
             .any(|t| t == tag.as_str())
     }));
 }
+
+/// Splits a command line into words, honouring single and double quotes.
+fn words(line: &str) -> Vec<String> {
+    let (mut out, mut cur, mut quote) = (Vec::new(), String::new(), None::<char>);
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => quote = Some(c),
+            (None, ' ') if !cur.is_empty() => out.push(std::mem::take(&mut cur)),
+            (None, ' ') => {}
+            (None, c) => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[test]
+fn the_command_lines_of_docs_api_md_parse() {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/api.md"),
+    )
+    .expect("docs/api.md");
+    let mut in_sh = false;
+    let mut n = 0;
+    for line in text.lines() {
+        if line.starts_with("```") {
+            in_sh = line.trim() == "```sh";
+            continue;
+        }
+        let Some(rest) = line.strip_prefix("mdep ").filter(|_| in_sh) else {
+            continue;
+        };
+        let out = Command::new(BIN)
+            .args(words(rest.split(" # ").next().unwrap_or(rest)))
+            .env("MDEP_PARSE_ONLY", "1")
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "docs/api.md: `{line}` does not parse: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        n += 1;
+    }
+    assert!(n >= 3, "docs/api.md shows commands");
+}
