@@ -418,6 +418,19 @@ pub static SOFTWARE: EntitySet = EntitySet {
     max_top: 10_000,
 };
 
+fn software_item(s: &Software, n: usize) -> Value {
+    json!({
+        "id": format!("{}-_-{}", s.vendor, s.name),
+        "name": s.name,
+        "vendor": s.vendor,
+        "weaknesses": s.cves.len(),
+        "publicExploit": s.cves.iter().any(|c| c.3),
+        "activeAlert": false,
+        "exposedMachines": n,
+        "impactScore": s.cves.iter().map(|c| c.2).sum::<f64>() * n as f64 / 100.0,
+    })
+}
+
 /// `GET /api/Software`.
 pub async fn software(
     State(state): State<AppState>,
@@ -433,23 +446,115 @@ pub async fn software(
         .iter()
         .zip(&counts)
         .filter(|(_, n)| **n > 0)
-        .map(|(s, n)| {
-            json!({
-                "id": format!("{}-_-{}", s.vendor, s.name),
-                "name": s.name,
-                "vendor": s.vendor,
-                "weaknesses": s.cves.len(),
-                "publicExploit": s.cves.iter().any(|c| c.3),
-                "activeAlert": false,
-                "exposedMachines": n,
-                "impactScore": s.cves.iter().map(|c| c.2).sum::<f64>() * *n as f64 / 100.0,
-            })
-        })
+        .map(|(s, n)| software_item(s, *n))
         .collect();
     let page_size = state.emu.defender().settings().page_size;
     let mut page = q.run(items.iter().map(Cow::Borrowed), page_size);
     page.items = page.items.drain(..).map(|v| q.project(v)).collect();
     Ok(json(StatusCode::OK, &collection(&req, "Software", page)))
+}
+
+/// The catalog entries on one device of the tenant, or MDE's 404.
+fn device_software(d: &TenantData, id: &str) -> Result<Vec<usize>, MdeError> {
+    let i = super::machines::find(d, id)?;
+    let mid = d.machines[i]["id"].as_str().unwrap_or_default();
+    Ok(installed(mid, d.tenant.as_u64_pair().0))
+}
+
+/// `GET /api/machines/{id}/software`.
+pub async fn machine_software(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+) -> ApiResult {
+    c.require(&["Software.Read.All"])?;
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let mine = device_software(&d, &id)?;
+    let counts = exposure(&d);
+    let items = mine
+        .into_iter()
+        .map(|k| software_item(&CATALOG[k], counts[k]))
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &collection(
+            &req,
+            "Software",
+            super::query::Page {
+                items,
+                count: None,
+                next: None,
+            },
+        ),
+    ))
+}
+
+/// `GET /api/machines/{id}/vulnerabilities` (its own quota: 50/min, 1,500/hour).
+pub async fn machine_vulnerabilities(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+) -> ApiResult {
+    c.require(&["Vulnerability.Read.All"])?;
+    state.emu.defender().throttle().admit_method(
+        c.tenant,
+        c.app,
+        "machines/{id}/vulnerabilities",
+        super::throttle::Limits {
+            per_minute: 50,
+            per_hour: 1500,
+        },
+    )?;
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let mine = device_software(&d, &id)?;
+    let counts = exposure(&d);
+    let items = mine
+        .into_iter()
+        .flat_map(|k| vulnerability_items(&CATALOG[k], counts[k]))
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &collection(
+            &req,
+            "Vulnerabilities",
+            super::query::Page {
+                items,
+                count: None,
+                next: None,
+            },
+        ),
+    ))
+}
+
+/// `GET /api/configurationScore`: the share of devices in a healthy state, scaled to
+/// MDE's 0–1000 (an emulator formula).
+pub async fn configuration_score(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    req: Req,
+) -> ApiResult {
+    c.require(&["Score.Read.All"])?;
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let n = d.machines.len().max(1) as f64;
+    let good = d
+        .machines
+        .iter()
+        .filter(|m| m["healthStatus"] == "Active" && m["defenderAvStatus"] == "Updated")
+        .count() as f64;
+    let score = (good / n * 1000.0).round() as i64;
+    Ok(json(
+        StatusCode::OK,
+        &entity(
+            &req,
+            "ConfigurationScore/$entity",
+            json!({"time": ts7(OffsetDateTime::now_utc()), "score": score}),
+        ),
+    ))
 }
 
 /// The vulnerability entity set (`get-all-vulnerabilities.md`; `$top` at most 8,000).
@@ -506,23 +611,14 @@ pub static VULNERABILITIES: EntitySet = EntitySet {
     max_top: 8_000,
 };
 
-/// `GET /api/vulnerabilities`.
-pub async fn vulnerabilities(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    req: Req,
-) -> ApiResult {
-    c.require(&["Vulnerability.Read.All"])?;
-    let q = Query::parse(req.query.as_deref(), &VULNERABILITIES)?;
-    let data = caller_data(&state, &c)?;
-    let d = read(&data);
-    let counts = exposure(&d);
-    let mut items = Vec::new();
-    for (s, n) in CATALOG.iter().zip(&counts) {
-        for (k, (id, severity, cvss, public)) in s.cves.iter().enumerate() {
+fn vulnerability_items(s: &Software, n: usize) -> Vec<Value> {
+    s.cves
+        .iter()
+        .enumerate()
+        .map(|(k, (id, severity, cvss, public))| {
             let year: i32 = id.get(4..8).and_then(|y| y.parse().ok()).unwrap_or(2024);
             let published = format!("{year}-{:02}-{:02}T00:00:00Z", 1 + (k * 5) % 12, 8 + k);
-            items.push(json!({
+            json!({
                 "id": id,
                 "name": id,
                 "description": format!("A vulnerability in {} {} could allow an attacker to run code or read data on an affected device.", s.vendor, s.name),
@@ -538,9 +634,27 @@ pub async fn vulnerabilities(
                 "exploitTypes": if *public { json!(["RemoteCodeExecution"]) } else { json!([]) },
                 "exploitUris": [],
                 "CveSupportability": "supported",
-            }));
-        }
-    }
+            })
+        })
+        .collect()
+}
+
+/// `GET /api/vulnerabilities`.
+pub async fn vulnerabilities(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    req: Req,
+) -> ApiResult {
+    c.require(&["Vulnerability.Read.All"])?;
+    let q = Query::parse(req.query.as_deref(), &VULNERABILITIES)?;
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let counts = exposure(&d);
+    let items: Vec<Value> = CATALOG
+        .iter()
+        .zip(&counts)
+        .flat_map(|(s, n)| vulnerability_items(s, *n))
+        .collect();
     let page_size = state.emu.defender().settings().page_size;
     let mut page = q.run(items.iter().map(Cow::Borrowed), page_size);
     page.items = page.items.drain(..).map(|v| q.project(v)).collect();

@@ -370,6 +370,12 @@ fn api(state: AppState) -> Router<AppState> {
         .route("/ips/{ip}/stats", get(intel::ip_stats))
         .route("/domains/{domain}/stats", get(intel::domain_stats))
         .route("/exposureScore", get(intel::exposure_score))
+        .route("/configurationScore", get(intel::configuration_score))
+        .route("/machines/{id}/software", get(intel::machine_software))
+        .route(
+            "/machines/{id}/vulnerabilities",
+            get(intel::machine_vulnerabilities),
+        )
         .route("/investigations", get(investigations::list))
         .route("/investigations/{id}", get(investigations::get_one))
         .route("/vulnerabilities", get(intel::vulnerabilities))

@@ -393,6 +393,82 @@ async fn responses_match_microsofts_samples() {
     assert_eq!(imported.status, 200);
     check("indicators_import_response", &imported.json(), &NONE);
 
+    let t2 = e
+        .token_with(
+            CONTOSO,
+            &[
+                "File.Read.All",
+                "Ip.Read.All",
+                "Url.Read.All",
+                "Score.Read.All",
+                "Software.Read.All",
+                "Vulnerability.Read.All",
+                "Alert.Read.All",
+            ],
+        )
+        .await;
+    let get2 = |path: String| {
+        let e = &e;
+        let t = t2.clone();
+        async move {
+            let r = e.api("GET", &path, Some(&t), None).await;
+            assert_eq!(r.status, 200, "{path}: {}", r.text());
+            r.json()
+        }
+    };
+    let ev = one["evidence"].as_array().expect("evidence");
+    let file = ev
+        .iter()
+        .find(|x| x["entityType"] == "File")
+        .expect("file evidence");
+    let sha1 = file["sha1"].as_str().expect("sha1");
+    check(
+        "files_get_by_id",
+        &get2(format!("/api/files/{sha1}")).await,
+        &Rules {
+            extra: &[("md5", "files.md; alerts_related_files.json")],
+            renamed: &[],
+        },
+    );
+    check(
+        "files_stats",
+        &get2(format!("/api/files/{sha1}/stats")).await,
+        &NONE,
+    );
+    let rich_alert = get(format!("/api/alerts/{rich}")).await;
+    let rich_ev = rich_alert["evidence"].as_array().expect("evidence");
+    let ip = rich_ev
+        .iter()
+        .find_map(|x| x["ipAddress"].as_str())
+        .expect("ip");
+    let host = rich_ev.iter().find_map(|x| x["url"].as_str()).expect("url");
+    check(
+        "ips_stats",
+        &get2(format!("/api/ips/{ip}/stats")).await,
+        &NONE,
+    );
+    check(
+        "domains_stats",
+        &get2(format!("/api/domains/{host}/stats")).await,
+        &NONE,
+    );
+    check(
+        "score_exposurescore",
+        &get2("/api/exposureScore".into()).await,
+        &NONE,
+    );
+    check(
+        "score_configurationscore",
+        &get2("/api/configurationScore".into()).await,
+        &NONE,
+    );
+    check("software_list", &get2("/api/Software".into()).await, &NONE);
+    check(
+        "vulnerabilities_list",
+        &get2("/api/vulnerabilities".into()).await,
+        &NONE,
+    );
+
     let inv = get("/api/investigations".into()).await;
     check("investigations_list", &inv, &NONE);
     let iid = first(&inv)["id"].as_str().expect("id").to_owned();

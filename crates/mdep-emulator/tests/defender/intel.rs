@@ -155,3 +155,63 @@ async fn profiles_and_statistics_follow_the_evidence() {
         200
     );
 }
+
+#[tokio::test]
+async fn per_device_software_adds_up_to_the_tenant_list() {
+    let e = demu();
+    let t = e
+        .token_with(
+            CONTOSO,
+            &[
+                "Machine.Read.All",
+                "Software.Read.All",
+                "Vulnerability.Read.All",
+                "Score.Read.All",
+            ],
+        )
+        .await;
+    let machines = e.api("GET", "/api/machines", Some(&t), None).await.json();
+    let mut per_product: std::collections::HashMap<String, i64> = Default::default();
+    for m in machines["value"].as_array().expect("machines") {
+        let id = m["id"].as_str().expect("id");
+        let sw = e
+            .api(
+                "GET",
+                &format!("/api/machines/{id}/software"),
+                Some(&t),
+                None,
+            )
+            .await
+            .json();
+        for s in sw["value"].as_array().expect("software") {
+            *per_product
+                .entry(s["id"].as_str().expect("id").to_owned())
+                .or_default() += 1;
+        }
+        let v = e
+            .api(
+                "GET",
+                &format!("/api/machines/{id}/vulnerabilities"),
+                Some(&t),
+                None,
+            )
+            .await;
+        assert_eq!(v.status, 200, "{}", v.text());
+    }
+    let all = e.api("GET", "/api/Software", Some(&t), None).await.json();
+    for s in all["value"].as_array().expect("software") {
+        assert_eq!(
+            Some(&s["exposedMachines"].as_i64().expect("n")),
+            per_product.get(s["id"].as_str().expect("id")),
+            "{s}"
+        );
+    }
+    e.api("GET", "/api/machines/nope/software", Some(&t), None)
+        .await
+        .mde_error(404, "ResourceNotFound");
+    let score = e
+        .api("GET", "/api/configurationScore", Some(&t), None)
+        .await
+        .json();
+    assert!((0..=1000).contains(&score["score"].as_i64().expect("score")));
+}

@@ -315,6 +315,27 @@ async fn every_endpoint_with_and_without_its_permission() {
         ),
         row(
             "GET",
+            "/api/configurationScore".into(),
+            None,
+            &["Score.Read.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
+            format!("/api/machines/{mid}/software"),
+            None,
+            &["Software.Read.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
+            format!("/api/machines/{mid}/vulnerabilities"),
+            None,
+            &["Vulnerability.Read.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
             "/api/investigations".into(),
             None,
             ALERT_READ,
