@@ -374,6 +374,9 @@ impl Client {
                         return Err(mde_error(t, 429, &body));
                     }
                     tracing::info!(tenant = %t.name, wait_s = wait.as_secs_f64(), "429 TooManyRequests; waiting as Retry-After asks");
+                    if let Some(l) = &inner.limiter {
+                        l.pause(&t.id, wait);
+                    }
                     // A 429 was refused before it was carried out: safe for any method.
                     wait
                 }

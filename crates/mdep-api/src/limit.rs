@@ -52,6 +52,8 @@ pub enum Bucket {
 struct Window {
     /// Start times of the calls of the last hour, oldest first.
     calls: VecDeque<Instant>,
+    /// No call before this: the service said so with a 429's `Retry-After`.
+    paused_until: Option<Instant>,
 }
 
 impl Window {
@@ -127,6 +129,17 @@ impl Limiter {
         }
     }
 
+    /// Holds every call for `tenant` for `wait`: after a 429, the tenant's other calls
+    /// in flight wait too instead of each earning its own.
+    pub fn pause(&self, tenant: &str, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let w = windows
+            .entry((tenant.to_ascii_lowercase(), Bucket::General))
+            .or_default();
+        w.paused_until = Some(w.paused_until.map_or(until, |u| u.max(until)));
+    }
+
     /// Counts a call if it fits now, else says how long to wait.
     fn try_acquire(&self, tenant: &str, bucket: Bucket, now: Instant) -> Duration {
         let key = tenant.to_ascii_lowercase();
@@ -135,6 +148,9 @@ impl Limiter {
         let general = windows.entry((key.clone(), Bucket::General)).or_default();
         general.purge(now);
         let mut wait = general.wait(now, l.per_minute, l.per_hour);
+        if let Some(until) = general.paused_until {
+            wait = wait.max(until.saturating_duration_since(now));
+        }
         if bucket == Bucket::Hunting {
             let hunting = windows.entry((key.clone(), Bucket::Hunting)).or_default();
             hunting.purge(now);
@@ -203,6 +219,23 @@ mod tests {
         assert!(
             waited >= Duration::from_secs(3600 - 305) && waited <= HOUR - Duration::from_secs(305),
             "{waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_every_call_of_the_tenant() {
+        let l = Limiter::new(limits(100, 1000));
+        l.pause("T", Duration::from_secs(30));
+        let waited = l.acquire("t", Bucket::General).await;
+        assert!(
+            waited >= Duration::from_secs(30) && waited < Duration::from_secs(31),
+            "{waited:?}"
+        );
+        assert_eq!(l.acquire("other", Bucket::General).await, Duration::ZERO);
+        assert_eq!(
+            l.acquire("t", Bucket::General).await,
+            Duration::ZERO,
+            "the pause is over"
         );
     }
 
