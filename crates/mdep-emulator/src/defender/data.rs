@@ -207,6 +207,18 @@ pub fn action_view(a: &Value, now: OffsetDateTime, seconds: u32) -> Cow<'_, Valu
     let mut v = a.clone();
     v["status"] = json!(status);
     v["lastUpdateDateTimeUtc"] = json!(generate::ts7(at));
+    // Live response commands run one after another over the InProgress half.
+    if status == "Succeeded"
+        && let Some(cmds) = v["commands"].as_array_mut()
+    {
+        let n = cmds.len().max(1) as i32;
+        for (k, c) in cmds.iter_mut().enumerate() {
+            let k = k as i32;
+            c["commandStatus"] = json!("Completed");
+            c["startTime"] = json!(generate::ts7(created + half + (total - half) * k / n));
+            c["endTime"] = json!(generate::ts7(created + half + (total - half) * (k + 1) / n));
+        }
+    }
     Cow::Owned(v)
 }
 

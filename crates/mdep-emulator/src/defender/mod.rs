@@ -7,7 +7,7 @@
 //! - [`query`]: OData query options; [`error`]: MDE's error bodies; [`faults`]: fault
 //!   injection for testing clients.
 //! - [`alerts`], [`machines`], [`actions`], [`indicators`], [`hunting`], [`intel`],
-//!   [`investigations`]: the endpoints.
+//!   [`investigations`], [`live`]: the endpoints.
 
 pub mod actions;
 pub mod alerts;
@@ -20,6 +20,7 @@ pub mod hunting;
 pub mod indicators;
 pub mod intel;
 pub mod investigations;
+pub mod live;
 pub mod machines;
 pub mod query;
 pub mod throttle;
@@ -351,6 +352,8 @@ fn api(state: AppState) -> Router<AppState> {
         .route("/machineactions", get(actions::list))
         .route("/machineactions/{id}", get(actions::get_one))
         .route("/machineactions/{id}/cancel", post(actions::cancel))
+        .route("/machineactions/{id}/{op}", get(live::result_link))
+        .route("/machines/{id}/runliveresponse", post(live::run))
         .route(
             "/indicators",
             get(indicators::list).post(indicators::submit),
@@ -413,6 +416,10 @@ async fn unknown(
 /// The MDE routes under `/api` and `/api/v1.0`.
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
+        .route(
+            "/live-response/{tenant}/{action}/{index}",
+            get(live::download),
+        )
         .nest("/api", api(state.clone()))
         .nest("/api/v1.0", api(state))
 }

@@ -340,3 +340,124 @@ async fn a_pending_action_can_be_cancelled_once() {
         .await;
     assert_eq!(again.status, 201, "a cancelled action is not in progress");
 }
+
+#[tokio::test]
+async fn live_response_runs_commands_and_links_their_results() {
+    let e = demu();
+    let mut s = e.state.defender().settings();
+    s.action_seconds = 4;
+    e.state.defender().set_settings(s);
+    let t = e
+        .token_with(CONTOSO, &["Machine.LiveResponse", "Machine.Read.All"])
+        .await;
+    let mid = windows_machine(&e, &t).await;
+    let body = json!({
+        "Commands": [
+            {"type": "RunScript", "params": [{"key": "ScriptName", "value": "minidump.ps1"}, {"key": "Args", "value": "OfficeClickToRun"}]},
+            {"type": "GetFile", "params": [{"key": "Path", "value": "C:\\windows\\TEMP\\OfficeClickToRun.dmp.zip"}]},
+            {"type": "PutFile", "params": [{"key": "FileName", "value": "tool.exe"}]}
+        ],
+        "Comment": "Testing Live Response API"
+    });
+    let r = e
+        .api(
+            "POST",
+            &format!("/api/machines/{mid}/runliveresponse"),
+            Some(&t),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let a = r.json();
+    assert_eq!(
+        (a["type"].clone(), a["status"].clone()),
+        (json!("LiveResponse"), json!("Pending"))
+    );
+    assert_eq!(a["commands"][0]["commandStatus"], "Created");
+    assert_eq!(a["commands"][1]["command"]["type"], "GetFile");
+    let id = a["id"].as_str().expect("id").to_owned();
+    e.api(
+        "POST",
+        &format!("/api/machines/{mid}/runliveresponse"),
+        Some(&t),
+        Some(body),
+    )
+    .await
+    .mde_error(400, "ActiveRequestAlreadyExists");
+    let link = format!("/api/machineactions/{id}/GetLiveResponseResultDownloadLink(index=0)");
+    e.api("GET", &link, Some(&t), None)
+        .await
+        .mde_error(404, "ResourceNotFound");
+
+    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
+    let done = e
+        .api("GET", &format!("/api/machineactions/{id}"), Some(&t), None)
+        .await
+        .json();
+    assert_eq!(done["status"], "Succeeded");
+    assert!(
+        done["commands"]
+            .as_array()
+            .expect("commands")
+            .iter()
+            .all(|c| c["commandStatus"] == "Completed" && c["endTime"].is_string())
+    );
+    let v = e.api("GET", &link, Some(&t), None).await.json();
+    let url = v["value"].as_str().expect("url");
+    let path = url
+        .strip_prefix("https://api.securitycenter.localhost")
+        .expect("same host");
+    let script = e.api("GET", path, None, None).await;
+    assert_eq!(script.status, 200, "{}", script.text());
+    let out = script.json();
+    assert_eq!(
+        (out["script_name"].clone(), out["exit_code"].clone()),
+        (json!("minidump.ps1"), json!(0))
+    );
+    let tampered = path.replace("/0?", "/1?");
+    assert_eq!(
+        e.api("GET", &tampered, None, None).await.status,
+        403,
+        "the signature covers the index"
+    );
+    let file_link = e
+        .api(
+            "GET",
+            &format!("/api/machineactions/{id}/GetLiveResponseResultDownloadLink(index=1)"),
+            Some(&t),
+            None,
+        )
+        .await
+        .json();
+    let file_path = file_link["value"]
+        .as_str()
+        .and_then(|u| u.strip_prefix("https://api.securitycenter.localhost"))
+        .expect("url")
+        .to_owned();
+    let file = e.api("GET", &file_path, None, None).await;
+    assert!(file.text().contains("OfficeClickToRun.dmp.zip"));
+    e.api(
+        "GET",
+        &format!("/api/machineactions/{id}/GetLiveResponseResultDownloadLink(index=2)"),
+        Some(&t),
+        None,
+    )
+    .await
+    .mde_error(400, "InvalidInput");
+    e.api(
+        "POST",
+        &format!("/api/machines/{mid}/runliveresponse"),
+        Some(&t),
+        Some(json!({"Comment": "c", "Commands": [{"type": "Format", "params": []}]})),
+    )
+    .await
+    .mde_error(400, "InvalidInput");
+    e.api(
+        "POST",
+        &format!("/api/machines/{mid}/runliveresponse"),
+        Some(&t),
+        Some(json!({"Comment": "c", "Commands": [{"type": "GetFile", "params": []}]})),
+    )
+    .await
+    .mde_error(400, "MissingRequiredParameter");
+}

@@ -335,6 +335,22 @@ async fn every_endpoint_with_and_without_its_permission() {
             Some(200),
         ),
         row(
+            "POST",
+            format!("/api/machines/{mid}/runliveresponse"),
+            Some(
+                json!({"Comment": "c", "Commands": [{"type": "RunScript", "params": [{"key": "ScriptName", "value": "a.ps1"}]}]}),
+            ),
+            &["Machine.LiveResponse"],
+            Some(201),
+        ),
+        row(
+            "GET",
+            format!("/api/machineactions/{acid}/GetLiveResponseResultDownloadLink(index=0)"),
+            None,
+            MACHINE_READ,
+            None,
+        ),
+        row(
             "GET",
             "/api/investigations".into(),
             None,

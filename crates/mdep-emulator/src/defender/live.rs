@@ -1,0 +1,289 @@
+//! Live response (`mde-api.md` §4.5): `POST /api/machines/{id}/runliveresponse` runs
+//! `PutFile`, `RunScript` and `GetFile` commands as one machine action (one session per
+//! machine, 10 calls a minute), and
+//! `GET /api/machineactions/{id}/GetLiveResponseResultDownloadLink(index=N)` hands out a
+//! signed link, valid 30 minutes, to a command's result served by the emulator.
+
+use super::auth::Caller;
+use super::data::action_view;
+use super::error::{MdeError, truncate};
+use super::generate::{self, ActionFields};
+use super::{ApiResult, Req, body_object, caller_data, entity, json, read, write};
+use crate::AppState;
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// How long a result link stays valid, in seconds.
+pub const LINK_SECONDS: i64 = 30 * 60;
+
+const COMMANDS: &[(&str, &str)] = &[
+    ("PutFile", "FileName"),
+    ("RunScript", "ScriptName"),
+    ("GetFile", "Path"),
+];
+
+/// `POST /api/machines/{id}/runliveresponse`.
+pub async fn run(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+    body: Bytes,
+) -> ApiResult {
+    c.require(&["Machine.LiveResponse"])?;
+    state.emu.defender().throttle().admit_method(
+        c.tenant,
+        c.app,
+        "runliveresponse",
+        super::throttle::Limits {
+            per_minute: 10,
+            per_hour: 1500,
+        },
+    )?;
+    let body = body_object(&body)?;
+    let comment = match super::str_param(&body, "Comment")? {
+        Some(t) if !t.trim().is_empty() => t.to_owned(),
+        _ => return Err(MdeError::missing("Comment")),
+    };
+    let list = match body.get("Commands") {
+        Some(Value::Array(xs)) if !xs.is_empty() => xs,
+        Some(Value::Array(_)) | None => return Err(MdeError::missing("Commands")),
+        Some(_) => {
+            return Err(MdeError::invalid_body(
+                "Request body is incorrect: 'Commands' must be an array.",
+            ));
+        }
+    };
+    let mut commands = Vec::with_capacity(list.len());
+    for (index, cmd) in list.iter().enumerate() {
+        let kind = cmd["type"].as_str().unwrap_or_default();
+        let Some((kind, required)) = COMMANDS.iter().find(|(k, _)| *k == kind) else {
+            return Err(MdeError::bad(
+                "InvalidInput",
+                format!(
+                    "Invalid input command type '{}': expected PutFile, RunScript or GetFile.",
+                    truncate(kind)
+                ),
+            ));
+        };
+        let params = cmd["params"].as_array().cloned().unwrap_or_default();
+        let ok = params
+            .iter()
+            .all(|p| p["key"].is_string() && p["value"].is_string());
+        if !ok {
+            return Err(MdeError::invalid_body(
+                "Request body is incorrect: each param is {\"key\": \"…\", \"value\": \"…\"}.",
+            ));
+        }
+        if !params.iter().any(|p| p["key"] == *required) {
+            return Err(MdeError::missing(&format!("{kind} {required}")));
+        }
+        commands.push(json!({
+            "index": index,
+            "startTime": null,
+            "endTime": null,
+            "commandStatus": "Created",
+            "errors": [],
+            "command": {"type": kind, "params": params},
+        }));
+    }
+    let data = caller_data(&state, &c)?;
+    let settings = state.emu.defender().settings();
+    let now = OffsetDateTime::now_utc();
+    let mut d = write(&data);
+    let i = super::machines::find(&d, &id)?;
+    let machine_id = d.machines[i]["id"].as_str().unwrap_or_default().to_owned();
+    let dns = d.machines[i]["computerDnsName"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let busy = d.actions.iter().any(|a| {
+        a["machineId"] == machine_id.as_str()
+            && a["type"] == "LiveResponse"
+            && matches!(
+                action_view(a, now, settings.action_seconds)["status"].as_str(),
+                Some("Pending" | "InProgress")
+            )
+    });
+    if busy {
+        return Err(MdeError::bad(
+            "ActiveRequestAlreadyExists",
+            format!(
+                "A live response session is already running on machine {machine_id}: one session per machine."
+            ),
+        ));
+    }
+    let requestor = c.app.to_string();
+    let mut a = generate::action_json(ActionFields {
+        id: Uuid::new_v4(),
+        kind: "LiveResponse",
+        scope: None,
+        requestor: &requestor,
+        comment: &comment,
+        status: "Pending",
+        machine_id: &machine_id,
+        dns: &dns,
+        created: now,
+        updated: now,
+        file: None,
+    });
+    a["commands"] = Value::Array(commands);
+    d.add_action(&state.emu, a.clone())?;
+    let v = action_view(&a, now, settings.action_seconds).into_owned();
+    Ok(json(
+        StatusCode::CREATED,
+        &entity(&req, "MachineActions/$entity", v),
+    ))
+}
+
+fn signature(state: &AppState, tenant: Uuid, action: &str, index: usize, expiry: i64) -> String {
+    let sig = state
+        .emu
+        .hasher()
+        .hash(&format!("live-response/{tenant}/{action}/{index}/{expiry}"));
+    crate::crypto::b64url(sig.as_bytes())
+}
+
+/// `GET /api/machineactions/{id}/GetLiveResponseResultDownloadLink(index=N)`.
+pub async fn result_link(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path((id, op)): Path<(String, String)>,
+    req: Req,
+) -> ApiResult {
+    c.require(super::machines::READ)?;
+    let index = op
+        .strip_prefix("GetLiveResponseResultDownloadLink(index=")
+        .and_then(|r| r.strip_suffix(')'))
+        .ok_or_else(|| MdeError::not_found("Resource", &op))?
+        .trim()
+        .parse::<usize>()
+        .map_err(|_| MdeError::bad("InvalidInput", "Invalid input index: a command index."))?;
+    let data = caller_data(&state, &c)?;
+    let settings = state.emu.defender().settings();
+    let d = read(&data);
+    let a = d
+        .actions
+        .iter()
+        .find(|a| {
+            a["id"]
+                .as_str()
+                .is_some_and(|x| x.eq_ignore_ascii_case(&id))
+        })
+        .ok_or_else(|| MdeError::not_found("MachineAction", &id))?;
+    let a = action_view(a, OffsetDateTime::now_utc(), settings.action_seconds);
+    if a["type"] != "LiveResponse" {
+        return Err(MdeError::bad(
+            "InvalidInput",
+            format!("Machine action {id} is not a live response."),
+        ));
+    }
+    if a["status"] != "Succeeded" {
+        return Err(MdeError::not_found("Live response result of", &id));
+    }
+    let cmd = a["commands"].get(index).ok_or_else(|| {
+        MdeError::bad(
+            "InvalidInput",
+            format!("Invalid input index {index}: the action has no such command."),
+        )
+    })?;
+    if cmd["command"]["type"] == "PutFile" {
+        return Err(MdeError::bad(
+            "InvalidInput",
+            format!("Invalid input index {index}: PutFile commands have no result to download."),
+        ));
+    }
+    let expiry = OffsetDateTime::now_utc().unix_timestamp() + LINK_SECONDS;
+    let action_id = a["id"].as_str().unwrap_or_default();
+    let sig = signature(&state, c.tenant, action_id, index, expiry);
+    let url = format!(
+        "{}/live-response/{}/{action_id}/{index}?se={expiry}&sig={sig}",
+        req.origin, c.tenant
+    );
+    Ok(json(
+        StatusCode::OK,
+        &entity(&req, "Edm.String", json!({ "value": url })),
+    ))
+}
+
+/// `GET /live-response/{tenant}/{action}/{index}?se=…&sig=…`: a command's result, for
+/// whoever holds a valid link (no bearer token, as with a storage SAS link).
+pub async fn download(
+    State(state): State<AppState>,
+    Path((tenant, action, index)): Path<(String, String, usize)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let denied = |msg: &str| {
+        (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            msg.to_owned(),
+        )
+            .into_response()
+    };
+    let (Ok(tenant), Some(expiry)) = (
+        Uuid::try_parse(&tenant),
+        q.get("se").and_then(|s| s.parse::<i64>().ok()),
+    ) else {
+        return denied("the link is not valid");
+    };
+    let want = signature(&state, tenant, &action, index, expiry);
+    let given = q.get("sig").map(String::as_str).unwrap_or("");
+    if aws_lc_rs::constant_time::verify_slices_are_equal(want.as_bytes(), given.as_bytes()).is_err()
+    {
+        return denied("the link's signature does not match");
+    }
+    if OffsetDateTime::now_utc().unix_timestamp() > expiry {
+        return denied("the link has expired; ask for a new one");
+    }
+    let Ok(data) = state.emu.defender().data(&state.emu, tenant) else {
+        return denied("the link is not valid");
+    };
+    let d = read(&data);
+    let Some(a) = d.actions.iter().find(|a| a["id"] == action.as_str()) else {
+        return denied("the link is not valid");
+    };
+    let cmd = &a["commands"][index]["command"];
+    let param = |k: &str| {
+        cmd["params"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["key"] == k))
+            .and_then(|p| p["value"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let dns = a["computerDnsName"].as_str().unwrap_or_default();
+    if cmd["type"] == "RunScript" {
+        let name = param("ScriptName");
+        let body = json!({
+            "script_name": name,
+            "exit_code": 0,
+            "script_output": format!("Ran {name} {} on {dns}.\n", param("Args")),
+            "script_errors": "",
+        });
+        let mut r = (StatusCode::OK, body.to_string()).into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        return r;
+    }
+    let path = param("Path");
+    let mut r = (
+        StatusCode::OK,
+        format!("Emulated content of {path} collected from {dns}.\n"),
+    )
+        .into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    r
+}
