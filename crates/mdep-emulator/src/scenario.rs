@@ -474,6 +474,15 @@ impl Scenario {
         self.defender
     }
 
+    /// The settings to open an emulator with: every `[emulator]` value the file gives.
+    pub fn open_options(&self) -> crate::state::OpenOptions {
+        crate::state::OpenOptions {
+            admin_key: self.admin_key.clone(),
+            token_lifetime_minutes: self.token_lifetime_minutes,
+            key_grace_minutes: self.key_grace_minutes,
+        }
+    }
+
     /// The file it came from.
     pub fn path(&self) -> &Path {
         &self.path

@@ -2,7 +2,7 @@
 //! are accepted, shut down on request.
 
 use crate::scenario::{ApplySummary, Scenario, ScenarioError};
-use crate::state::{Emulator, OpenOptions, StateError};
+use crate::state::{Emulator, StateError};
 use crate::tls::{self, TlsError};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -148,13 +148,10 @@ pub async fn serve(opts: ServeOptions) -> Result<Running, ServeError> {
         Some(p) => Some(Scenario::load(p)?),
         None => None,
     };
-    let open = OpenOptions {
-        admin_key: scenario
-            .as_ref()
-            .and_then(|s| s.admin_key().map(str::to_owned)),
-        token_lifetime_minutes: scenario.as_ref().and_then(Scenario::token_lifetime_minutes),
-        key_grace_minutes: scenario.as_ref().and_then(Scenario::key_grace_minutes),
-    };
+    let open = scenario
+        .as_ref()
+        .map(Scenario::open_options)
+        .unwrap_or_default();
     let db = opts.db.clone();
     let emulator = tokio::task::spawn_blocking(move || Emulator::open(db.as_deref(), open))
         .await

@@ -180,15 +180,7 @@ async fn rotated_key_leaves_after_grace() {
     scenario.push('\n');
     let s = mdep_emulator::scenario::Scenario::parse(&scenario, std::path::Path::new("t.toml"))
         .expect("scenario");
-    let state = mdep_emulator::Emulator::open(
-        None,
-        mdep_emulator::state::OpenOptions {
-            admin_key: Some(ADMIN_KEY.into()),
-            key_grace_minutes: s.key_grace_minutes(),
-            ..Default::default()
-        },
-    )
-    .expect("emu");
+    let state = mdep_emulator::Emulator::open(None, s.open_options()).expect("emu");
     s.apply(&state).expect("apply");
     let e = Emu {
         app: mdep_emulator::app(state.clone(), "https"),

@@ -28,15 +28,7 @@ fn hostile_emu(grace: Option<u32>) -> Emu {
     }
     let s = mdep_emulator::scenario::Scenario::parse(&text, std::path::Path::new("hostile.toml"))
         .expect("scenario");
-    let state = mdep_emulator::Emulator::open(
-        None,
-        mdep_emulator::state::OpenOptions {
-            admin_key: Some(ADMIN_KEY.into()),
-            key_grace_minutes: s.key_grace_minutes(),
-            ..Default::default()
-        },
-    )
-    .expect("emulator");
+    let state = mdep_emulator::Emulator::open(None, s.open_options()).expect("emulator");
     s.apply(&state).expect("apply");
     Emu {
         app: mdep_emulator::app(state.clone(), "https"),

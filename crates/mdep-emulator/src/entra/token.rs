@@ -91,14 +91,21 @@ async fn token(
         version,
         origin: &origin,
     };
-    match issue(&state, req) {
+    let mut response = match issue(&state, req) {
         Ok(resp) => {
             let mut r = resp.into_response();
             ctx.decorate(r.headers_mut());
             r
         }
         Err(e) => e.into_response_with(&ctx),
+    };
+    // Count the request under the tenant's GUID, however the path named it.
+    if let TenantRef::Known(id) = state.emu.directory().resolve(&tenant) {
+        response
+            .extensions_mut()
+            .insert(crate::CountedTenant(id.to_string()));
     }
+    response
 }
 
 /// A token request as received.

@@ -82,14 +82,8 @@ pub fn emu() -> Emu {
 
 pub fn emu_with(scenario: &str) -> Emu {
     let s = Scenario::parse(scenario, Path::new("test.toml")).expect("scenario");
-    let state = Emulator::open(
-        None,
-        mdep_emulator::state::OpenOptions {
-            admin_key: s.admin_key().map(str::to_owned),
-            ..Default::default()
-        },
-    )
-    .expect("emulator");
+    // Every [emulator] setting the scenario gives is in force, as under `mdep emulator serve`.
+    let state = Emulator::open(None, s.open_options()).expect("emulator");
     s.apply(&state).expect("apply");
     let app = mdep_emulator::app(state.clone(), "https");
     Emu { state, app }

@@ -446,14 +446,7 @@ async fn same_seed_same_data_and_it_survives_a_restart() {
         let s =
             mdep_emulator::scenario::Scenario::parse(&scenario(""), std::path::Path::new("t.toml"))
                 .expect("scenario");
-        let state = mdep_emulator::Emulator::open(
-            Some(&db),
-            mdep_emulator::state::OpenOptions {
-                admin_key: s.admin_key().map(str::to_owned),
-                ..Default::default()
-            },
-        )
-        .expect("open");
+        let state = mdep_emulator::Emulator::open(Some(&db), s.open_options()).expect("open");
         s.apply(&state).expect("apply");
         Emu {
             app: mdep_emulator::app(state.clone(), "https"),

@@ -130,15 +130,7 @@ pub fn demu() -> Emu {
 pub fn emu_from(text: &str) -> Emu {
     let s = mdep_emulator::scenario::Scenario::parse(text, std::path::Path::new("test.toml"))
         .expect("scenario");
-    let state = mdep_emulator::Emulator::open(
-        None,
-        mdep_emulator::state::OpenOptions {
-            admin_key: s.admin_key().map(str::to_owned),
-            token_lifetime_minutes: s.token_lifetime_minutes(),
-            key_grace_minutes: s.key_grace_minutes(),
-        },
-    )
-    .expect("emulator");
+    let state = mdep_emulator::Emulator::open(None, s.open_options()).expect("emulator");
     s.apply(&state).expect("apply");
     let app = mdep_emulator::app(state.clone(), "https");
     Emu { state, app }
