@@ -121,9 +121,72 @@ struct CacheFile {
 
 #[derive(Debug, Serialize, Deserialize)]
 struct CachedEntry {
-    access_token: String,
+    /// The token sealed with AES-256-GCM under a key derived from the credential:
+    /// base64(nonce || ciphertext). Only the holder of the credential can read it back,
+    /// and the credential can fetch tokens anyway.
+    sealed: String,
     expires_on: i64,
     received: i64,
+}
+
+/// Version of the cache file format.
+const CACHE_VERSION: u32 = 2;
+
+/// The key that seals cached tokens: HKDF-SHA256 over the credential, bound to the
+/// cache key (cloud, authority, tenant, client, resource).
+fn sealing_key(
+    credential: &ClientCredential,
+    file_key: &str,
+) -> Option<aws_lc_rs::aead::LessSafeKey> {
+    use aws_lc_rs::{aead, hkdf};
+    let secret = credential.cache_secret();
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"mdep token cache v2").extract(&secret);
+    let mut key = [0u8; 32];
+    prk.expand(&[file_key.as_bytes()], hkdf::HKDF_SHA256)
+        .ok()?
+        .fill(&mut key)
+        .ok()?;
+    Some(aead::LessSafeKey::new(
+        aead::UnboundKey::new(&aead::AES_256_GCM, &key).ok()?,
+    ))
+}
+
+fn seal(credential: &ClientCredential, file_key: &str, token: &str) -> Option<String> {
+    use aws_lc_rs::aead;
+    use aws_lc_rs::rand::SecureRandom;
+    use base64::Engine;
+    let key = sealing_key(credential, file_key)?;
+    let mut nonce = [0u8; 12];
+    aws_lc_rs::rand::SystemRandom::new().fill(&mut nonce).ok()?;
+    let mut data = token.as_bytes().to_vec();
+    key.seal_in_place_append_tag(
+        aead::Nonce::assume_unique_for_key(nonce),
+        aead::Aad::from(file_key.as_bytes()),
+        &mut data,
+    )
+    .ok()?;
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&data);
+    Some(base64::engine::general_purpose::STANDARD.encode(out))
+}
+
+fn open_sealed(credential: &ClientCredential, file_key: &str, sealed: &str) -> Option<String> {
+    use aws_lc_rs::aead;
+    use base64::Engine;
+    let key = sealing_key(credential, file_key)?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(sealed)
+        .ok()?;
+    if raw.len() < 12 + 16 {
+        return None;
+    }
+    let (nonce, rest) = raw.split_at(12);
+    let mut data = rest.to_vec();
+    let nonce = aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let plain = key
+        .open_in_place(nonce, aead::Aad::from(file_key.as_bytes()), &mut data)
+        .ok()?;
+    String::from_utf8(plain.to_vec()).ok()
 }
 
 /// The broker. Cheap to share (`Arc`).
@@ -400,6 +463,9 @@ impl TokenBroker {
             tracing::warn!(path = %path.display(), "token cache file is unreadable; starting empty");
             return;
         };
+        if file.version != CACHE_VERSION {
+            return;
+        }
         let prefix = format!("{}|{}|", self.opts.cloud, self.opts.authority);
         let suffix = format!("|{}|{}", self.opts.client_id, self.opts.resource);
         let now = OffsetDateTime::now_utc();
@@ -416,8 +482,12 @@ impl TokenBroker {
             ) else {
                 continue;
             };
+            // A token sealed under another credential (rotated secret) does not open: skip it.
+            let Some(plain) = open_sealed(&self.opts.credential, &key, &e.sealed) else {
+                continue;
+            };
             let t = AccessToken {
-                token: Secret::new(e.access_token),
+                token: Secret::new(plain),
                 expires_on,
                 received,
             };
@@ -436,13 +506,20 @@ impl TokenBroker {
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or_default();
-        file.version = 1;
+        if file.version != CACHE_VERSION {
+            file = CacheFile::default();
+        }
+        file.version = CACHE_VERSION;
         let now = OffsetDateTime::now_utc().unix_timestamp();
         file.tokens.retain(|_, e| e.expires_on > now);
+        let key = self.file_key(tenant);
+        let Some(sealed) = seal(&self.opts.credential, &key, token.token.expose()) else {
+            return;
+        };
         file.tokens.insert(
-            self.file_key(tenant),
+            key,
             CachedEntry {
-                access_token: token.token.expose().to_owned(),
+                sealed,
                 expires_on: token.expires_on.unix_timestamp(),
                 received: token.received.unix_timestamp(),
             },

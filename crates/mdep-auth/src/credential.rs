@@ -23,6 +23,8 @@ pub enum AssertionStyle {
 /// A certificate credential: the certificate and its RSA private key.
 pub struct CertificateCredential {
     key: jsonwebtoken::EncodingKey,
+    /// SHA-256 of the private key's PEM: the secret material that seals cached tokens.
+    key_digest: Vec<u8>,
     /// SHA-1 thumbprint, upper-case hex (as the portal shows it).
     pub thumbprint_sha1: String,
     x5t: String,
@@ -71,6 +73,9 @@ impl CertificateCredential {
         let sha256 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &der);
         Ok(Self {
             key,
+            key_digest: aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key_pem.as_bytes())
+                .as_ref()
+                .to_vec(),
             thumbprint_sha1: sha1.as_ref().iter().map(|b| format!("{b:02X}")).collect(),
             x5t: URL_SAFE_NO_PAD.encode(sha1.as_ref()),
             x5t_s256: URL_SAFE_NO_PAD.encode(sha256.as_ref()),
@@ -111,6 +116,16 @@ pub enum ClientCredential {
     Secret(Secret),
     /// A certificate.
     Certificate(CertificateCredential),
+}
+
+impl ClientCredential {
+    /// Secret material only the credential's holder has, to seal cached tokens with.
+    pub(crate) fn cache_secret(&self) -> Vec<u8> {
+        match self {
+            ClientCredential::Secret(s) => s.expose().as_bytes().to_vec(),
+            ClientCredential::Certificate(c) => c.key_digest.clone(),
+        }
+    }
 }
 
 #[cfg(test)]

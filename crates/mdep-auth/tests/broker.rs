@@ -274,6 +274,12 @@ async fn persistent_cache_is_private_and_reused() {
             0o600
         );
     }
+    let text = std::fs::read_to_string(&file).expect("cache file");
+    let signature = t1.token.expose().rsplit('.').next().expect("sig");
+    assert!(
+        !text.contains(signature) && !text.contains("eyJ"),
+        "tokens are sealed in the file: {text}"
+    );
     let b = make();
     let t2 = b.token(&tenant_id(0), "c").await.expect("token");
     assert_eq!(
@@ -282,6 +288,21 @@ async fn persistent_cache_is_private_and_reused() {
         "the second run reused the cached token"
     );
     assert_eq!(t1.token.expose(), t2.token.expose());
+    // Another credential cannot open them: it fetches its own token.
+    let mut o = BrokerOptions::new(
+        Cloud::Global,
+        &emu.base,
+        APP,
+        ClientCredential::Secret(Secret::new("another-secret-value-0000")),
+        MDE,
+        TokenVersion::V2,
+    );
+    o.cache_file = Some(file.clone());
+    let c = TokenBroker::new(o, emu.http());
+    assert!(
+        c.cached(&tenant_id(0)).is_none(),
+        "a different secret does not unseal the cache"
+    );
     emu.stop().await;
 }
 
