@@ -21,7 +21,10 @@
 //! - `BENCH_SECONDS`: measured window in seconds (default 10, at most 300);
 //! - `BENCH_WARMUP_SECONDS`: warm-up in seconds (default 2, at most 60);
 //! - `BENCH_CONNECTIONS`: concurrent keep-alive connections (default 12, 1 to 256);
-//! - `BENCH_OPENSSL_SECONDS`: `openssl speed -seconds` (default 5, 1 to 60).
+//! - `BENCH_OPENSSL_SECONDS`: `openssl speed -seconds` (default 5, 1 to 60), also the
+//!   length of the in-process aws-lc-rs signing run;
+//! - `BENCH_FLOOR_SECONDS`: window of the no-signature run (the same request with a
+//!   wrong secret, answered 401), default 3, 0 to skip.
 //!
 //! Run without `--bench` (as `cargo test --all-targets` does), it only says how to run it.
 
@@ -123,6 +126,7 @@ struct Config {
     warmup: u64,
     connections: usize,
     openssl_seconds: u64,
+    floor_seconds: u64,
 }
 
 fn env_u64(name: &str, default: u64, min: u64, max: u64) -> Result<u64, BoxError> {
@@ -173,6 +177,7 @@ fn config() -> Result<Config, BoxError> {
         warmup: env_u64("BENCH_WARMUP_SECONDS", 2, 0, 60)?,
         connections: usize::try_from(env_u64("BENCH_CONNECTIONS", 12, 1, 256)?)?,
         openssl_seconds: env_u64("BENCH_OPENSSL_SECONDS", 5, 1, 60)?,
+        floor_seconds: env_u64("BENCH_FLOOR_SECONDS", 3, 0, 60)?,
     })
 }
 
@@ -207,7 +212,7 @@ fn run() -> Result<(), BoxError> {
         }
     });
     let log = server.stop();
-    let load = match load {
+    let (load, floor) = match load {
         Ok(l) => l,
         Err(e) => {
             print_log_tail(&log);
@@ -234,7 +239,7 @@ fn run() -> Result<(), BoxError> {
         cfg.openssl_seconds
     );
     let aws_lc = aws_lc_sign_per_sec(cfg.openssl_seconds)?;
-    report(&load, &openssl, aws_lc, &cfg);
+    report(&load, floor.as_ref(), &openssl, aws_lc, &cfg);
     Ok(())
 }
 
@@ -416,7 +421,11 @@ struct Worker {
     warmup_requests: u64,
 }
 
-async fn drive(base_url: &str, server_pid: u32, cfg: &Config) -> Result<Load, BoxError> {
+async fn drive(
+    base_url: &str,
+    server_pid: u32,
+    cfg: &Config,
+) -> Result<(Load, Option<Load>), BoxError> {
     let client = reqwest::Client::builder()
         .http1_only()
         .no_proxy()
@@ -456,16 +465,68 @@ async fn drive(base_url: &str, server_pid: u32, cfg: &Config) -> Result<Load, Bo
         .into());
     }
 
+    let tokens = phase(
+        &client,
+        &url,
+        &body,
+        reqwest::StatusCode::OK,
+        cfg.connections,
+        Duration::from_secs(cfg.warmup),
+        Duration::from_secs(cfg.seconds),
+        server_pid,
+    )
+    .await?;
+    // The same request with a wrong secret: the whole request path (HTTP, routing,
+    // form, directory, secret check, JSON answer) but no signature.
+    let floor = if cfg.floor_seconds > 0 {
+        let wrong = body.replace(
+            &CLIENT_SECRET.replace('~', "%7E"),
+            "Fab8Q%7Ewrong-secret-value-000000000000000",
+        );
+        Some(
+            phase(
+                &client,
+                &url,
+                &wrong,
+                reqwest::StatusCode::UNAUTHORIZED,
+                cfg.connections,
+                Duration::from_secs(1),
+                Duration::from_secs(cfg.floor_seconds),
+                server_pid,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    Ok((tokens, floor))
+}
+
+/// Drives `connections` keep-alive connections with `body` for `warmup + window` and
+/// counts the answers with status `expect` that complete inside the window.
+#[allow(clippy::too_many_arguments)]
+async fn phase(
+    client: &reqwest::Client,
+    url: &str,
+    body: &str,
+    expect: reqwest::StatusCode,
+    connections: usize,
+    warmup: Duration,
+    window: Duration,
+    server_pid: u32,
+) -> Result<Load, BoxError> {
     let start = Instant::now();
-    let measure_from = start + Duration::from_secs(cfg.warmup);
-    let measure_to = measure_from + Duration::from_secs(cfg.seconds);
+    let measure_from = start + warmup;
+    let measure_to = measure_from + window;
     let body: std::sync::Arc<str> = std::sync::Arc::from(body);
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..cfg.connections {
+    for _ in 0..connections {
         let client = client.clone();
-        let url = url.clone();
+        let url = url.to_owned();
         let body = body.clone();
-        tasks.spawn(async move { worker(client, url, body, measure_from, measure_to).await });
+        tasks.spawn(
+            async move { worker(client, url, body, expect, measure_from, measure_to).await },
+        );
     }
     let sampler = tokio::spawn(async move {
         tokio::time::sleep_until(measure_from.into()).await;
@@ -495,6 +556,7 @@ async fn worker(
     client: reqwest::Client,
     url: String,
     body: std::sync::Arc<str>,
+    expect: reqwest::StatusCode,
     measure_from: Instant,
     measure_to: Instant,
 ) -> Worker {
@@ -533,7 +595,7 @@ async fn worker(
             w.warmup_requests += 1;
         }
         match result {
-            Ok((status, bytes)) if status == reqwest::StatusCode::OK => {
+            Ok((status, bytes)) if status == expect => {
                 if in_window {
                     w.ok += 1;
                     let us =
@@ -675,7 +737,8 @@ fn aws_lc_sign_per_sec(seconds: u64) -> Result<f64, BoxError> {
 }
 
 /// The sign-only mode: signs a JWT-sized message with a fresh RSA-2048 key for `secs`
-/// seconds (at most 60) and prints `sign/s RATE`.
+/// seconds (at most 60) and prints `sign/s RATE` (per CPU second, as `openssl speed`
+/// counts) and `wall sign/s RATE`.
 fn sign_only(secs: &str) -> Result<(), BoxError> {
     use mdep_emulator::keys::{KeyStatus, SigningKey};
     let secs: u64 = secs.parse()?;
@@ -687,14 +750,33 @@ fn sign_only(secs: &str) -> Result<(), BoxError> {
         std::hint::black_box(key.sign_rs256(&message));
     }
     let start = Instant::now();
+    let cpu_start = thread_cpu_ns();
     let deadline = start + Duration::from_secs(secs);
     let mut n: u64 = 0;
     while n < 10_000_000 && Instant::now() < deadline {
         std::hint::black_box(key.sign_rs256(&message));
         n += 1;
     }
-    println!("sign/s {:.1}", n as f64 / start.elapsed().as_secs_f64());
+    let wall = start.elapsed().as_secs_f64();
+    // Like `openssl speed`, count the CPU time the loop had, not the wall time, so
+    // that another process sharing the core does not lower the figure.
+    let secs = match (cpu_start, thread_cpu_ns()) {
+        (Some(a), Some(b)) if b > a => (b - a) as f64 / 1e9,
+        _ => wall,
+    };
+    println!("sign/s {:.1}", n as f64 / secs);
+    println!("wall sign/s {:.1}", n as f64 / wall);
     Ok(())
+}
+
+/// This thread's time on a CPU, in nanoseconds (`/proc/thread-self/schedstat`).
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -713,7 +795,8 @@ struct OpenSsl {
     version: String,
 }
 
-/// Runs `taskset -c 0 openssl speed -seconds N rsa2048` and reads the `sign/s` column
+/// Runs `taskset -c 0 openssl speed -seconds N rsa2048` (which divides by the CPU time it
+/// had, not wall time) and reads the `sign/s` column
 /// of the `rsa 2048 bits` line, by the header's column position (OpenSSL 3.0 has four
 /// columns, 3.2+ adds encrypt/decrypt/encaps/decaps before `sign/s`).
 fn openssl_sign_per_sec(seconds: u64) -> Result<OpenSsl, BoxError> {
@@ -772,7 +855,7 @@ fn percentile(sorted: &[u32], p: f64) -> Duration {
     Duration::from_micros(u64::from(sorted[i]))
 }
 
-fn report(load: &Load, openssl: &OpenSsl, aws_lc: f64, cfg: &Config) {
+fn report(load: &Load, floor: Option<&Load>, openssl: &OpenSsl, aws_lc: f64, cfg: &Config) {
     let mut lat = load.latencies_us.clone();
     lat.sort_unstable();
     let secs = load.window.as_secs_f64();
@@ -821,6 +904,52 @@ fn report(load: &Load, openssl: &OpenSsl, aws_lc: f64, cfg: &Config) {
         rows.push(("core 0 busy, all processes".to_owned(), pct(c.core0)));
         rows.push(("load generator CPU".to_owned(), pct(c.me)));
         rows.push(("core 1 busy, all processes".to_owned(), pct(c.core1)));
+    }
+    // Where one token's time goes on the server's core: its CPU time per answer (so a
+    // load generator that falls short does not count), against one aws-lc-rs signature.
+    let cpu_per = |l: &Load| -> Option<f64> {
+        let c = l.cpu.as_ref()?;
+        (l.ok > 0).then(|| 1e6 * c.server * l.window.as_secs_f64() / l.ok as f64)
+    };
+    let sign = 1e6 / aws_lc;
+    rows.push((
+        "wall time per token".to_owned(),
+        format!("{:.1} us", 1e6 / tps),
+    ));
+    if let Some(t) = cpu_per(load) {
+        rows.push(("server CPU per token".to_owned(), format!("{t:.1} us")));
+        rows.push((
+            "  RSA sign (aws-lc-rs alone)".to_owned(),
+            format!("{sign:.1} us"),
+        ));
+        rows.push((
+            "  everything else".to_owned(),
+            format!("{:.1} us", t - sign),
+        ));
+        rows.push((
+            "ratio per server CPU second".to_owned(),
+            format!("{:.1} %", 100.0 * (1e6 / t) / openssl.sign_per_sec),
+        ));
+    }
+    if let Some(f) = floor {
+        let rps = f.ok as f64 / f.window.as_secs_f64();
+        rows.push((
+            "no-signature answers/s (401)".to_owned(),
+            format!("{rps:.1}"),
+        ));
+        if let Some(t) = cpu_per(f) {
+            rows.push(("  server CPU per answer".to_owned(), format!("{t:.1} us")));
+        }
+        if let Some(c) = &f.cpu {
+            rows.push((
+                "  server CPU (of one core)".to_owned(),
+                format!("{:.0} %", 100.0 * c.server),
+            ));
+        }
+        rows.push((
+            "  errors (other / transport)".to_owned(),
+            format!("{} / {}", f.bad_status, f.transport),
+        ));
     }
     println!("| {:<34} | {:>12} |", "metric", "value");
     println!("|{:-<36}|{:->14}|", "", "");
