@@ -387,6 +387,12 @@ impl Api {
     }
 
     fn one(&self, tenant: &Option<String>) -> Result<Tenant> {
+        if tenant.is_none() {
+            let n = self.partner.config().tenants.len();
+            if n > 1 {
+                bail!("{n} tenants are configured: say which with --tenant NAME");
+            }
+        }
         let t = Targets {
             tenants: tenant.iter().cloned().collect(),
             tags: vec![],
