@@ -23,6 +23,7 @@
 //! ```
 
 pub mod actions;
+pub mod calls;
 pub mod client;
 pub mod entity;
 pub mod error;

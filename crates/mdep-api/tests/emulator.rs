@@ -39,7 +39,7 @@ fn scenario(n: usize, devices: u32, alerts: u32, emulator_keys: &str) -> String 
     }
     s.push_str(&format!(
         "\n[[apps]]\nclient_id = \"{APP}\"\nname = \"Fabrikam SOC\"\nhome_tenant = \"{PARTNER}\"\n\
-         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\"]\n\
+         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\", \"File.Read.All\", \"Ip.Read.All\", \"Url.Read.All\", \"User.Read.All\", \"Vulnerability.Read.All\", \"Software.Read.All\", \"Score.Read.All\"]\n\
          secrets = [{{ value = \"{SECRET}\" }}]\n"
     ));
     for i in 0..n {
@@ -585,5 +585,70 @@ async fn a_looping_or_foreign_next_link_stops_paging() {
         .await
         .expect_err("refused");
     assert!(err.to_string().contains("off the API host"), "{err}");
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn relations_tags_intel_and_scores() {
+    let emu = Emu::start(&scenario(1, 6, 20, UNLIMITED)).await;
+    let c = emu.client(|_| {});
+    let t = customer(0);
+    let alerts = all_alerts(&c, &t, &Query::new()).await.expect("alerts");
+    let a = &alerts[0];
+    let m = c.alert_machine(&t, &a.id).await.expect("machine");
+    assert_eq!(Some(&m.id), a.machine_id.as_ref());
+    assert!(
+        c.machine_alerts(&t, &m.id)
+            .await
+            .expect("alerts")
+            .iter()
+            .any(|x| x.id == a.id)
+    );
+    assert!(!c.logon_users(&t, &m.id).await.expect("users").is_empty());
+    let files = c.alert_files(&t, &a.id).await.expect("files");
+    let sha1 = files[0].sha1.clone().expect("sha1");
+    assert_eq!(
+        c.file(&t, &sha1).await.expect("file").sha1.as_deref(),
+        Some(sha1.as_str())
+    );
+    assert!(
+        c.file_stats(&t, &sha1)
+            .await
+            .expect("stats")
+            .organization_prevalence
+            .is_some()
+    );
+    assert!(
+        c.ip_stats(&t, "203.0.113.9")
+            .await
+            .expect("ip")
+            .organization_prevalence
+            .is_some()
+    );
+
+    let tagged = c
+        .tag_machine(&t, &m.id, "bench-x", true)
+        .await
+        .expect("tag");
+    assert!(tagged.machine_tags.iter().any(|x| x == "bench-x"));
+    let untagged = c
+        .tag_machine(&t, &m.id, "bench-x", false)
+        .await
+        .expect("untag");
+    assert!(!untagged.machine_tags.iter().any(|x| x == "bench-x"));
+
+    assert!(c.exposure_score(&t).await.expect("score").score.is_some());
+    let vulns: Vec<mdep_api::entity::Vulnerability> = c
+        .vulnerabilities(&t, &Query::new().top(5))
+        .try_collect()
+        .await
+        .expect("vulns");
+    assert!(!vulns.is_empty() && vulns.len() <= 5);
+    let sw: Vec<mdep_api::entity::Software> = c
+        .software(&t, &Query::new())
+        .try_collect()
+        .await
+        .expect("software");
+    assert!(!sw.is_empty());
     emu.stop().await;
 }
