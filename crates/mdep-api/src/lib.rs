@@ -9,6 +9,8 @@
 //! - [`paging`]: `$top`/`$skip` windows and `@odata.nextLink` as a stream.
 //! - [`limit`]: sliding-window limits per tenant.
 //! - [`actions`]: response actions that are never duplicated by a retry.
+//! - [`calls`]: the other documented calls (relations, tags, files, IPs, domains, users,
+//!   investigations, vulnerabilities, software, recommendations, scores).
 //! - [`fanout`]: a job per tenant with bounded concurrency.
 //!
 //! ```no_run

@@ -551,13 +551,50 @@ impl Sink {
             Output::Table if self.count > 0 => {
                 let mut headers = vec!["TENANT"];
                 headers.extend(self.columns.iter().map(|(h, _)| h.as_str()));
-                write!(self.out, "{}", table(&headers, &self.table))?;
+                let text = table(&headers, &self.table);
+                let colour = std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+                let key = self
+                    .columns
+                    .iter()
+                    .position(|(_, k)| k == "severity" || k == "status")
+                    .map(|i| i + 1);
+                match key.filter(|_| colour) {
+                    Some(i) => write!(self.out, "{}", colourize(&text, &self.table, i))?,
+                    None => write!(self.out, "{text}")?,
+                }
             }
             _ => {}
         }
         self.out.flush()?;
         Ok(())
     }
+}
+
+/// Colours each row of an aligned table by the value of one column (severity or
+/// status); the header stays plain.
+fn colourize(text: &str, rows: &[Vec<String>], column: usize) -> String {
+    let mut out = String::with_capacity(text.len() + rows.len() * 9);
+    for (i, line) in text.lines().enumerate() {
+        let code = i
+            .checked_sub(1)
+            .and_then(|r| rows.get(r))
+            .and_then(|r| r.get(column))
+            .and_then(|v| match v.as_str() {
+                "High" | "Failed" | "TimeOut" => Some("31"),
+                "Medium" | "Pending" | "InProgress" => Some("33"),
+                "Succeeded" | "Resolved" => Some("32"),
+                _ => None,
+            });
+        match code {
+            Some(c) => out.push_str(&format!("\x1b[{c}m{line}\x1b[0m\n")),
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
 }
 
 /// Progress on stderr, only when it is a terminal.
@@ -1244,4 +1281,30 @@ async fn raw_one(
         next = page["@odata.nextLink"].as_str().map(str::to_owned);
     }
     Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_coloured_by_severity_and_the_header_is_not() {
+        let rows = vec![
+            vec!["Contoso".to_owned(), "a1".to_owned(), "High".to_owned()],
+            vec!["Contoso".to_owned(), "a2".to_owned(), "Low".to_owned()],
+        ];
+        let text = table(&["TENANT", "ALERT", "SEVERITY"], &rows);
+        let c = colourize(&text, &rows, 2);
+        let lines: Vec<&str> = c.lines().collect();
+        assert!(lines[0].starts_with("TENANT"));
+        assert_eq!(lines[1], "\x1b[31mContoso  a1     High\x1b[0m");
+        assert_eq!(lines[2], "Contoso  a2     Low");
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_when_needed() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
 }
