@@ -85,6 +85,31 @@ impl Emu {
         mdep_auth::http_client(Some(&self.ca)).expect("client")
     }
 
+    /// A client whose API calls time out after `timeout`.
+    fn client_with_timeout(&self, timeout: Duration) -> Client {
+        let pem = std::fs::read(&self.ca).expect("ca");
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .tls_certs_only([reqwest::Certificate::from_pem(&pem).expect("pem")])
+            .build()
+            .expect("http");
+        let broker = TokenBroker::new(
+            BrokerOptions::new(
+                Cloud::Global,
+                &self.base,
+                APP,
+                ClientCredential::Secret(Secret::new(SECRET)),
+                MDE,
+                TokenVersion::V1,
+            ),
+            self.http(),
+        );
+        let mut o = ClientOptions::new(&self.base);
+        o.retry.base_delay = Duration::from_millis(20);
+        o.limits = None;
+        Client::new(http, broker, o)
+    }
+
     /// A client whose API base is `api` (the emulator's when `None`), with `opts` applied.
     fn client_at(&self, api: Option<&str>, tune: impl FnOnce(&mut ClientOptions)) -> Client {
         let broker = TokenBroker::new(
@@ -650,5 +675,52 @@ async fn relations_tags_intel_and_scores() {
         .await
         .expect("software");
     assert!(!sw.is_empty());
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn slow_answers_are_waited_for_and_timeouts_retried() {
+    let emu = Emu::start(&scenario(
+        1,
+        4,
+        12,
+        &format!("{UNLIMITED}\nmde_page_size = 4"),
+    ))
+    .await;
+    let t = customer(0);
+    // Slow but within the timeout: waited for, no retry.
+    emu.fault(json!({"path": "/api/alerts*", "latency_ms": 300, "count": 2}))
+        .await;
+    let c = emu.client_with_timeout(Duration::from_secs(2));
+    assert_eq!(
+        all_alerts(&c, &t, &Query::new())
+            .await
+            .expect("alerts")
+            .len(),
+        12
+    );
+    assert_eq!(
+        c.counters()
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    // Past the timeout twice: both retried, nothing lost.
+    emu.fault(json!({"path": "/api/alerts*", "latency_ms": 3000, "count": 2}))
+        .await;
+    let c = emu.client_with_timeout(Duration::from_secs(1));
+    assert_eq!(
+        all_alerts(&c, &t, &Query::new())
+            .await
+            .expect("alerts")
+            .len(),
+        12
+    );
+    assert_eq!(
+        c.counters()
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed),
+        2
+    );
     emu.stop().await;
 }
