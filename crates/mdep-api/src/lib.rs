@@ -1,28 +1,4 @@
-//! The partner side of the Microsoft Defender for Endpoint API: typed calls for one
-//! tenant or many, lists as streams in constant memory, retries that respect MDE's
-//! quotas, and a client-side limit per tenant so a fan-out does not throttle itself.
-//!
-//! - [`entity`]: alerts, machines, machine actions, indicators, hunting answers, …,
-//!   keeping the fields they do not name.
-//! - [`query`]: OData query options over [`mdep_model::odata::Filter`].
-//! - [`client`]: one call with token, limiter and retry policy; the `User-Agent`.
-//! - [`paging`]: `$top`/`$skip` windows and `@odata.nextLink` as a stream.
-//! - [`limit`]: sliding-window limits per tenant.
-//! - [`actions`]: response actions that are never duplicated by a retry.
-//! - [`calls`]: the other documented calls (relations, tags, files, IPs, domains, users,
-//!   investigations, vulnerabilities, software, recommendations, scores).
-//! - [`fanout`]: a job per tenant with bounded concurrency.
-//!
-//! ```no_run
-//! # async fn demo(client: mdep_api::Client, t: mdep_api::Tenant) -> Result<(), mdep_api::ApiError> {
-//! use futures_util::TryStreamExt;
-//! let q = mdep_api::Query::new().filter_str("severity eq 'High'").expect("valid filter");
-//! let mut alerts = std::pin::pin!(client.alerts(&t, &q));
-//! while let Some(a) = alerts.try_next().await? {
-//!     println!("{} {}", a.id, a.title.unwrap_or_default());
-//! }
-//! # Ok(()) }
-//! ```
+#![doc = include_str!("../README.md")]
 
 pub mod actions;
 pub mod calls;
