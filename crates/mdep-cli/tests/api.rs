@@ -612,3 +612,86 @@ fn the_command_lines_of_docs_api_md_parse() {
     }
     assert!(n >= 3, "docs/api.md shows commands");
 }
+
+#[test]
+fn alerts_get_update_and_indicators_import() {
+    let env = Env::new();
+    let first = env
+        .run(&[
+            "alerts",
+            "list",
+            "--tenant",
+            "Customer0",
+            "--top",
+            "1",
+            "-o",
+            "jsonl",
+        ])
+        .ok()
+        .lines()
+        .remove(0);
+    let id = first["id"].as_str().expect("id");
+    let got = env
+        .run(&["alerts", "get", id, "--tenant", "Customer0", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(got["id"], id);
+    let updated = env
+        .run(&[
+            "alerts",
+            "update",
+            id,
+            "--tenant",
+            "Customer0",
+            "--status",
+            "Resolved",
+            "--classification",
+            "FalsePositive",
+            "--determination",
+            "Clean",
+            "--comment",
+            "lab test",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(updated["status"], "Resolved");
+    assert_eq!(updated["classification"], "FalsePositive");
+    let none = env.run(&["alerts", "update", id, "--tenant", "Customer0"]);
+    assert_eq!(none.code, 1);
+    assert!(none.stderr.contains("nothing to update"), "{}", none.stderr);
+    let one = env.run(&["alerts", "get", id]);
+    assert_eq!(one.code, 1);
+    assert!(one.stderr.contains("--tenant"), "{}", one.stderr);
+
+    let file = env.home.join("iocs.json");
+    std::fs::write(
+        &file,
+        serde_json::json!({"Indicators": [
+            {"indicatorValue": "198.51.100.1", "indicatorType": "IpAddress", "action": "Block", "title": "a", "description": "d"},
+            {"indicatorValue": "evil.example.com", "indicatorType": "DomainName", "action": "Audit", "title": "b", "description": "d", "generateAlert": true}
+        ]})
+        .to_string(),
+    )
+    .expect("write");
+    let o = env
+        .run(&[
+            "indicators",
+            "import",
+            file.to_str().expect("utf8"),
+            "--tag",
+            "ok",
+            "-o",
+            "jsonl",
+        ])
+        .ok();
+    let rows = o.lines();
+    assert_eq!(rows.len(), 6, "two indicators in each of three tenants");
+    assert!(rows.iter().all(|r| r["isFailed"] == false), "{}", o.stdout);
+    assert!(
+        o.stderr.contains("Customer1: 2 imported, 0 failed"),
+        "{}",
+        o.stderr
+    );
+}
