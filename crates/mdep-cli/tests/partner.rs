@@ -409,20 +409,46 @@ fn help_completions_and_man_pages_come_from_the_same_definitions() {
     let help = Command::new(BIN).arg("--help").output().expect("help");
     let text = String::from_utf8_lossy(&help.stdout);
     assert!(text.contains("Examples:") && text.contains("demo") && text.contains("tenants"));
-    for sub in [vec!["demo"], vec!["tenants", "check"], vec!["consent-url"], vec!["token", "validate"], vec!["emulator", "serve"], vec!["config", "init"]] {
-        let o = Command::new(BIN).args(&sub).arg("--help").output().expect("help");
-        assert!(String::from_utf8_lossy(&o.stdout).contains("Example"), "{sub:?} help has no example");
+    for sub in [
+        vec!["demo"],
+        vec!["tenants", "check"],
+        vec!["consent-url"],
+        vec!["token", "validate"],
+        vec!["emulator", "serve"],
+        vec!["config", "init"],
+    ] {
+        let o = Command::new(BIN)
+            .args(&sub)
+            .arg("--help")
+            .output()
+            .expect("help");
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("Example"),
+            "{sub:?} help has no example"
+        );
     }
     for shell in ["bash", "zsh", "fish"] {
-        let o = Command::new(BIN).args(["completions", shell]).output().expect("completions");
+        let o = Command::new(BIN)
+            .args(["completions", shell])
+            .output()
+            .expect("completions");
         assert!(o.status.success());
         let script = String::from_utf8_lossy(&o.stdout);
-        assert!(script.contains("consent-url") && script.contains("tenants"), "{shell}");
+        assert!(
+            script.contains("consent-url") && script.contains("tenants"),
+            "{shell}"
+        );
     }
     let dir = tempfile::tempdir().expect("tmp");
-    let o = Command::new(BIN).args(["man", "--dir"]).arg(dir.path()).output().expect("man");
+    let o = Command::new(BIN)
+        .args(["man", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("man");
     assert!(o.status.success());
     let page = std::fs::read_to_string(dir.path().join("mdep-tenants-check.1")).expect("page");
     assert!(page.contains(".TH") && page.contains("permissions report"));
-    assert!(dir.path().join("mdep.1").exists() && dir.path().join("mdep-emulator-serve.1").exists());
+    assert!(
+        dir.path().join("mdep.1").exists() && dir.path().join("mdep-emulator-serve.1").exists()
+    );
 }

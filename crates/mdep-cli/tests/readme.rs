@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::Command;
 
 fn readme() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).expect("README")
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+        .expect("README")
 }
 
 /// Lines of ```sh blocks, with `\` continuations joined and comments dropped.
@@ -70,7 +71,10 @@ fn mdep_args(line: &str) -> Option<Vec<String>> {
     let w = words(line);
     match w.first().map(String::as_str) {
         Some("mdep") => Some(w[1..].to_vec()),
-        Some("cargo") if w.get(1).map(String::as_str) == Some("run") => w.iter().position(|x| x == "--").map(|i| w[i + 1..].to_vec()),
+        Some("cargo") if w.get(1).map(String::as_str) == Some("run") => w
+            .iter()
+            .position(|x| x == "--")
+            .map(|i| w[i + 1..].to_vec()),
         _ => None,
     }
 }
@@ -80,16 +84,44 @@ fn every_documented_command_parses() {
     let text = readme();
     let lines = sh_lines(&text);
     let commands: Vec<Vec<String>> = lines.iter().filter_map(|l| mdep_args(l)).collect();
-    assert!(commands.len() >= 8, "the README documents commands: {lines:?}");
+    assert!(
+        commands.len() >= 8,
+        "the README documents commands: {lines:?}"
+    );
     assert_eq!(commands[0], ["demo"], "the first command runs the demo");
     for args in commands {
-        let args: Vec<String> = args.into_iter().map(|a| if a.starts_with('<') { "d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70".into() } else { a }).collect();
-        let out = Command::new(BIN).args(&args).env("MDEP_PARSE_ONLY", "1").output().expect("run");
-        assert!(out.status.success(), "`mdep {}` does not parse: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        let args: Vec<String> = args
+            .into_iter()
+            .map(|a| {
+                if a.starts_with('<') {
+                    "d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70".into()
+                } else {
+                    a
+                }
+            })
+            .collect();
+        let out = Command::new(BIN)
+            .args(&args)
+            .env("MDEP_PARSE_ONLY", "1")
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "`mdep {}` does not parse: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    let tests = lines.iter().filter(|l| l.starts_with("./scripts/test")).count();
+    let tests = lines
+        .iter()
+        .filter(|l| l.starts_with("./scripts/test"))
+        .count();
     assert_eq!(tests, 1, "the README names the test command");
-    assert!(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/test").exists());
+    assert!(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../scripts/test")
+            .exists()
+    );
 }
 
 #[test]
@@ -99,7 +131,10 @@ fn the_emulator_section_runs_as_written() {
     let tmp = tempfile::tempdir().expect("tmp");
     let state = tmp.path().join("emu");
     let fix = |s: &str| s.replace("/tmp/emu", state.to_str().expect("utf8"));
-    let serve = lines.iter().find(|l| l.starts_with("mdep emulator serve --listen 127.0.0.1:8443")).expect("serve line");
+    let serve = lines
+        .iter()
+        .find(|l| l.starts_with("mdep emulator serve --listen 127.0.0.1:8443"))
+        .expect("serve line");
     let args = mdep_args(&fix(serve)).expect("args");
     // The helper sets --listen 127.0.0.1:0 and --state-dir itself; keep the other options.
     let mut rest: Vec<String> = Vec::new();
@@ -109,23 +144,42 @@ fn the_emulator_section_runs_as_written() {
             "--listen" | "--state-dir" => {
                 it.next();
             }
-            "examples/scenario.toml" => rest.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/scenario.toml").display().to_string()),
+            "examples/scenario.toml" => rest.push(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../examples/scenario.toml")
+                    .display()
+                    .to_string(),
+            ),
             _ => rest.push(a),
         }
     }
     let server = common::start(&state, &rest.iter().map(String::as_str).collect::<Vec<_>>());
     let base = server.ready["base_url"].as_str().expect("base").to_owned();
     // Microsoft's curl command, as the README writes it.
-    let curl = lines.iter().find(|l| l.starts_with("curl ")).expect("curl line");
+    let curl = lines
+        .iter()
+        .find(|l| l.starts_with("curl "))
+        .expect("curl line");
     let curl = fix(curl).replace("https://127.0.0.1:8443", &base);
-    let out = Command::new("curl").args(&words(&curl)[1..]).output().expect("curl");
-    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stdout)));
+    let out = Command::new("curl")
+        .args(&words(&curl)[1..])
+        .output()
+        .expect("curl");
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stdout)));
     assert_eq!(body["token_type"], "Bearer", "{body}");
     assert_eq!(body["expires_in"], 3599);
-    for line in lines.iter().filter(|l| l.starts_with("mdep emulator consent") || l.starts_with("mdep emulator keys")) {
+    for line in lines
+        .iter()
+        .filter(|l| l.starts_with("mdep emulator consent") || l.starts_with("mdep emulator keys"))
+    {
         let args = mdep_args(&fix(line)).expect("args");
         let out = Command::new(BIN).args(&args).output().expect("run");
-        assert!(out.status.success(), "`{line}`: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "`{line}`: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     drop(server);
 }
