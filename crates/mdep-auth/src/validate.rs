@@ -96,6 +96,20 @@ impl Validated {
     pub fn claims(&self) -> Value {
         serde_json::from_slice(&self.payload).unwrap_or(Value::Null)
     }
+
+    /// The `roles` claim (empty when none were granted).
+    pub fn roles(&self) -> Vec<String> {
+        serde_json::from_slice::<CheckedClaims<'_>>(&self.payload)
+            .map(|c| c.roles.into_iter().map(|r| r.into_owned()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The `tid` claim.
+    pub fn tid(&self) -> Option<String> {
+        serde_json::from_slice::<CheckedClaims<'_>>(&self.payload)
+            .ok()
+            .and_then(|c| c.tid.map(|t| t.into_owned()))
+    }
 }
 
 /// The claims the checks read, borrowed from the decoded payload (no per-claim

@@ -314,17 +314,11 @@ pub async fn run(args: DemoArgs) -> Result<()> {
                 },
             )
             .await?;
-        let claims = v.claims();
-        let roles: Vec<&str> = claims
-            .get("roles")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
         note(&format!(
             "{:<10} signature, issuer, audience ok; tid {}; roles {}",
             c.name,
-            claims.get("tid").and_then(Value::as_str).unwrap_or("?"),
-            roles.join(", ")
+            v.tid().unwrap_or_else(|| "?".into()),
+            v.roles().join(", ")
         ));
     }
 
@@ -426,15 +420,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             },
         )
         .await?;
-    let claims = v.claims();
-    let roles: Vec<&str> = claims
-        .get("roles")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
     note(&format!(
         "Contoso's administrator consented again: its new token carries {}.",
-        roles.join(", ")
+        v.roles().join(", ")
     ));
 
     let elapsed = started.elapsed();

@@ -327,8 +327,7 @@ pub async fn report(
                         hint: Some(e.to_string()),
                     },
                     Ok(v) => {
-                        let claims = v.claims();
-                        let granted: Vec<String> = claims.get("roles").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default();
+                        let granted = v.roles();
                         let missing: Vec<String> = required.iter().filter(|r| !granted.contains(r)).cloned().collect();
                         let ready = missing.is_empty();
                         CheckRow {
@@ -336,7 +335,7 @@ pub async fn report(
                             tenant: t.tenant.clone(),
                             ready,
                             status: if ready { "ready".into() } else { "missing roles".into() },
-                            tid: claims.get("tid").and_then(Value::as_str).map(str::to_owned),
+                            tid: v.tid(),
                             granted,
                             hint: (!ready).then(|| format!("its Global Administrator must consent again: `mdep consent-url --tenant {}`", t.name)),
                             missing,
@@ -531,24 +530,17 @@ pub async fn token(cmd: TokenCommand, g: &Global) -> Result<()> {
             let want = p.expectations(tenant, require);
             match p.validator().validate(&token, &want).await {
                 Ok(v) => {
-                    let claims = v.claims();
-                    let roles: Vec<&str> = claims
-                        .get("roles")
-                        .and_then(Value::as_array)
-                        .map(|a| a.iter().filter_map(Value::as_str).collect())
-                        .unwrap_or_default();
+                    let roles = v.roles();
+                    let tid = v.tid();
                     match g.output {
                         Output::Json | Output::Jsonl | Output::Csv => print_json(
-                            &json!({"valid": true, "issuer": v.issuer, "tid": claims.get("tid"), "roles": roles}),
+                            &json!({"valid": true, "issuer": v.issuer, "tid": tid, "roles": roles}),
                         ),
                         Output::Table => {
                             println!(
                                 "valid: signature (RS256, published key), issuer, audience, lifetime, tenant and roles check out"
                             );
-                            println!(
-                                "tid    {}",
-                                claims.get("tid").and_then(Value::as_str).unwrap_or("?")
-                            );
+                            println!("tid    {}", tid.as_deref().unwrap_or("?"));
                             println!("roles  {}", roles.join(", "));
                             Ok(())
                         }
