@@ -328,6 +328,7 @@ impl Client {
         // A hunting query is a POST that only reads: safe to send again.
         let idempotent = is_idempotent(&c.method) || c.bucket == Bucket::Hunting;
         let (mut failures, mut throttled) = (0u32, 0u32);
+        let mut refreshed = false;
         loop {
             if let Some(l) = &inner.limiter {
                 l.acquire(&t.id, c.bucket).await;
@@ -379,6 +380,15 @@ impl Client {
                     }
                     // A 429 was refused before it was carried out: safe for any method.
                     wait
+                }
+                // A token the API no longer accepts (consent revoked and granted again, a
+                // signing key rolled over, a token cut short): refused before anything was
+                // carried out, so any method may go again, once, with a fresh token.
+                Ok((401, _, body)) if !refreshed => {
+                    refreshed = true;
+                    inner.broker.invalidate(&t.id, &token);
+                    tracing::info!(tenant = %t.name, error = %mde_error(t, 401, &body), "401 Unauthorized; retrying once with a fresh token");
+                    Duration::ZERO
                 }
                 Ok((status @ (500 | 502 | 503 | 504), after, body)) => {
                     let err = mde_error(t, status, &body);

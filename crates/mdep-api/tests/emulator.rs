@@ -724,3 +724,80 @@ async fn slow_answers_are_waited_for_and_timeouts_retried() {
     );
     emu.stop().await;
 }
+
+#[tokio::test]
+async fn a_token_refused_mid_run_is_replaced_once_and_a_lasting_401_fails_clearly() {
+    // Grace 0: after a rotation the key that signed the cached token is gone, so the
+    // API answers 401 to it, as MDE does once a signing key is rolled out.
+    let emu = Emu::start(&scenario(
+        2,
+        3,
+        5,
+        &format!("{UNLIMITED}\nkey_grace_minutes = 0"),
+    ))
+    .await;
+    let broker = TokenBroker::new(
+        BrokerOptions::new(
+            Cloud::Global,
+            &emu.base,
+            APP,
+            ClientCredential::Secret(Secret::new(SECRET)),
+            MDE,
+            TokenVersion::V1,
+        ),
+        emu.http(),
+    );
+    let mut o = ClientOptions::new(&emu.base);
+    o.retry.base_delay = Duration::from_millis(20);
+    let c = Client::new(emu.http(), broker.clone(), o);
+    let t = customer(0);
+
+    assert_eq!(
+        all_alerts(&c, &t, &Query::new())
+            .await
+            .expect("first")
+            .len(),
+        5
+    );
+    assert_eq!(broker.requests_sent(), 1);
+    let stale = broker.cached(&t.id).expect("cached");
+
+    emu.admin(reqwest::Method::POST, "/_emulator/keys/rotate", None)
+        .await;
+    assert_eq!(
+        all_alerts(&c, &t, &Query::new())
+            .await
+            .expect("after rotation")
+            .len(),
+        5,
+        "the refused token is replaced and the call goes through"
+    );
+    assert_eq!(broker.requests_sent(), 2, "exactly one fresh token");
+    let fresh = broker.cached(&t.id).expect("fresh");
+    assert_ne!(fresh.token.expose(), stale.token.expose());
+    assert_eq!(emu.api_answers(401).await, 1);
+
+    // Consent revoked: a fresh token cannot be had, and the tenant fails with
+    // Entra's reason instead of looping.
+    emu.admin(
+        reqwest::Method::DELETE,
+        &format!("/_emulator/consents/{}/{APP}", t.id),
+        None,
+    )
+    .await;
+    let err = all_alerts(&c, &t, &Query::new())
+        .await
+        .expect_err("revoked");
+    let text = err.to_string();
+    assert!(
+        text.contains("401") || text.contains("AADSTS"),
+        "a clear reason: {text}"
+    );
+    assert!(
+        broker.requests_sent() <= 3,
+        "one refresh at most: {}",
+        broker.requests_sent()
+    );
+    assert_eq!(emu.api_answers(401).await, 2, "one retry, not a storm");
+    emu.stop().await;
+}

@@ -111,6 +111,16 @@ impl Slot {
     fn set(&self, t: Arc<AccessToken>) {
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(t);
     }
+    /// Drops `t` if it is still the current token; true when it was.
+    fn clear_if(&self, t: &Arc<AccessToken>) -> bool {
+        let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
+        if cur.as_ref().is_some_and(|c| Arc::ptr_eq(c, t)) {
+            *cur = None;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -494,6 +504,44 @@ impl TokenBroker {
             if t.usable(now) {
                 self.slot(tenant).set(Arc::new(t));
             }
+        }
+    }
+
+    /// Forgets `token` for `tenant` (memory and cache file) after the API refused it
+    /// (401: revoked consent, a signing key rolled over, a token cut short). The next
+    /// [`TokenBroker::token`] call fetches a fresh one. A token already replaced by a
+    /// newer one is left alone, so concurrent callers do not throw away each other's.
+    pub fn invalidate(&self, tenant: &str, token: &Arc<AccessToken>) {
+        let tenant = canonical(tenant);
+        let slot = self
+            .slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tenant.as_ref())
+            .cloned();
+        if slot.is_some_and(|s| s.clear_if(token)) {
+            self.forget_file(&tenant);
+        }
+    }
+
+    fn forget_file(&self, tenant: &str) {
+        let Some(path) = &self.opts.cache_file else {
+            return;
+        };
+        let _g = self.file_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(mut file) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| serde_json::from_str::<CacheFile>(&t).ok())
+        else {
+            return;
+        };
+        if file.tokens.remove(&self.file_key(tenant)).is_none() {
+            return;
+        }
+        if let Ok(text) = serde_json::to_string(&file)
+            && let Err(e) = crate::config::write_private(path, &text)
+        {
+            tracing::warn!(error = %e, "cannot write the token cache file");
         }
     }
 
