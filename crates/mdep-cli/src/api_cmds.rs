@@ -8,6 +8,7 @@ use crate::partner::NotReady;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 use futures_util::TryStreamExt;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mdep_api::entity::{AlertUpdate, MachineAction};
 use mdep_api::query::{cmp_str, cmp_time, parse_since};
 use mdep_api::{ApiError, Client, ClientOptions, Query, ResponseAction, Tenant, fan_out};
@@ -15,6 +16,7 @@ use mdep_model::odata::CompareOp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
@@ -597,40 +599,101 @@ fn colourize(text: &str, rows: &[Vec<String>], column: usize) -> String {
     out
 }
 
-/// Progress on stderr, only when it is a terminal.
+/// Progress bars on stderr, drawn only when it is a terminal: one line for the
+/// tenants done and rows so far, and one bar per tenant being read (at most as many as
+/// the fan-out runs at once), each counting its rows.
 struct Progress {
-    on: bool,
-    total: usize,
-    done: usize,
+    multi: Option<MultiProgress>,
+    overall: ProgressBar,
+    tenants: HashMap<String, ProgressBar>,
     rows: u64,
 }
 
 impl Progress {
     fn new(total: usize) -> Self {
+        Self::with_target(total, std::io::stderr().is_terminal())
+    }
+
+    fn with_target(total: usize, on: bool) -> Self {
+        let multi = on.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        let overall = match &multi {
+            Some(m) if total > 1 => {
+                let b = m.add(ProgressBar::new(total as u64));
+                b.set_style(
+                    ProgressStyle::with_template(
+                        "{bar:30} {pos}/{len} tenants, {msg} rows  {elapsed}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                b.set_message("0");
+                b.enable_steady_tick(Duration::from_millis(200));
+                b
+            }
+            _ => ProgressBar::hidden(),
+        };
         Self {
-            on: total > 1 && std::io::stderr().is_terminal(),
-            total,
-            done: 0,
+            multi,
+            overall,
+            tenants: HashMap::new(),
             rows: 0,
         }
     }
 
-    fn show(&self) {
-        if self.on {
-            eprint!("\r{}/{} tenants, {} rows", self.done, self.total, self.rows);
+    fn tenant(&mut self, name: &str) -> &ProgressBar {
+        let multi = &self.multi;
+        self.tenants.entry(name.to_owned()).or_insert_with(|| {
+            let Some(m) = multi else {
+                return ProgressBar::hidden();
+            };
+            let b = m.add(ProgressBar::new_spinner());
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {prefix}: {pos} rows  {per_sec}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            b.set_prefix(name.to_owned());
+            b.enable_steady_tick(Duration::from_millis(120));
+            b
+        })
+    }
+
+    fn row(&mut self, name: &str) {
+        self.rows += 1;
+        self.tenant(name).inc(1);
+        if self.rows.is_multiple_of(100) {
+            self.overall.set_message(self.rows.to_string());
         }
     }
 
-    fn clear(&self) {
-        if self.on {
-            eprint!("\r\x1b[2K");
+    fn done(&mut self, name: &str) {
+        if let Some(b) = self.tenants.remove(name) {
+            b.finish_and_clear();
+        }
+        self.overall.inc(1);
+        self.overall.set_message(self.rows.to_string());
+    }
+
+    /// Runs `f` (which writes to stdout) with the bars lifted, so they never mix.
+    fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.multi {
+            Some(m) => m.suspend(f),
+            None => f(),
+        }
+    }
+
+    fn clear(&mut self) {
+        for (_, b) in self.tenants.drain() {
+            b.finish_and_clear();
+        }
+        self.overall.finish_and_clear();
+        if let Some(m) = &self.multi {
+            let _ = m.clear();
         }
     }
 }
 
 enum Event {
     Row(String, Value),
-    Done,
+    Done(String),
 }
 
 /// Ends a fan-out: a summary on stderr when more than one tenant was asked or one
@@ -672,16 +735,10 @@ async fn list_across<T: Serialize + DeserializeOwned + Send + 'static>(
         while let Some(ev) = rx.recv().await {
             match ev {
                 Event::Row(t, v) => {
-                    sink.push(&t, v)?;
-                    progress.rows += 1;
-                    if progress.rows.is_multiple_of(500) {
-                        progress.show();
-                    }
+                    progress.suspend(|| sink.push(&t, v))?;
+                    progress.row(&t);
                 }
-                Event::Done => {
-                    progress.done += 1;
-                    progress.show();
-                }
+                Event::Done(t) => progress.done(&t),
             }
         }
         progress.clear();
@@ -707,7 +764,7 @@ async fn list_across<T: Serialize + DeserializeOwned + Send + 'static>(
                     Ok::<_, ApiError>(n)
                 }
                 .await;
-                let _ = tx.send(Event::Done).await;
+                let _ = tx.send(Event::Done(name)).await;
                 res
             }
         })
@@ -943,27 +1000,29 @@ pub async fn machine(cmd: MachineCommand, g: &Global) -> Result<()> {
         let tty = std::io::stderr().is_terminal();
         for (id, r) in rows.iter_mut() {
             let Ok((how, act)) = r else { continue };
-            let spinner = ['|', '/', '-', '\\'];
-            let mut tick = 0usize;
+            let spinner = if tty {
+                let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+                b.set_style(
+                    ProgressStyle::with_template("{spinner} {prefix}: {msg}  {elapsed}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                b.set_prefix(id.clone());
+                b.enable_steady_tick(Duration::from_millis(120));
+                b
+            } else {
+                ProgressBar::hidden()
+            };
             let waited = api
                 .client
                 .wait_action(&t, &act.id, every, timeout, |x| {
-                    tick += 1;
                     if tty {
-                        eprint!(
-                            "\r\x1b[2K{} {id}: {} {}",
-                            spinner[tick % 4],
-                            x.kind,
-                            x.status
-                        );
+                        spinner.set_message(format!("{} {}", x.kind, x.status));
                     } else {
                         eprintln!("{id}: {} {}", x.kind, x.status);
                     }
                 })
                 .await;
-            if tty {
-                eprintln!();
-            }
+            spinner.finish_and_clear();
             match waited {
                 Ok(done) => *r = Ok((how.clone(), done)),
                 Err(e) => *r = Err(e),
@@ -1286,6 +1345,28 @@ async fn raw_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_counts_rows_per_tenant_and_drops_a_tenant_when_it_is_done() {
+        // Drawn to stderr, which is not a terminal under test: nothing shows, the
+        // counting is the same.
+        let mut p = Progress::with_target(3, true);
+        for _ in 0..250 {
+            p.row("A");
+        }
+        p.row("B");
+        assert_eq!(p.tenant("A").position(), 250);
+        assert_eq!(p.rows, 251);
+        p.done("A");
+        assert!(!p.tenants.contains_key("A"));
+        assert_eq!(p.overall.position(), 1);
+        assert_eq!(p.overall.message(), "251");
+        p.done("B");
+        p.done("C");
+        assert_eq!(p.overall.position(), 3);
+        p.clear();
+        assert!(p.tenants.is_empty());
+    }
 
     #[test]
     fn rows_are_coloured_by_severity_and_the_header_is_not() {

@@ -695,3 +695,61 @@ fn alerts_get_update_and_indicators_import() {
         o.stderr
     );
 }
+
+/// Every output format of `alerts list` and `machines list` as a user sees it, kept as
+/// snapshots in tests/snapshots/: a change to columns, order, quoting or alignment shows
+/// up as a diff to review (`cargo insta review`, or `INSTA_UPDATE=always` and `git diff`).
+/// The emulator's data comes from the tenant ids and seeds alone, so it is the same on
+/// every run.
+#[test]
+fn output_formats_match_their_snapshots() {
+    let env = Env::new();
+    for format in ["table", "csv", "jsonl", "json"] {
+        let out = env
+            .run(&[
+                "alerts",
+                "list",
+                "--tenant",
+                "Customer2",
+                "--top",
+                "4",
+                "-o",
+                format,
+            ])
+            .ok();
+        insta::assert_snapshot!(format!("alerts_list_{format}"), out.stdout);
+        let out = env
+            .run(&[
+                "machines",
+                "list",
+                "--tenant",
+                "Customer0",
+                "--top",
+                "3",
+                "-o",
+                format,
+            ])
+            .ok();
+        insta::assert_snapshot!(format!("machines_list_{format}"), out.stdout);
+    }
+    // Two tenants: rows tagged with their tenant, the per-tenant summary on stderr only.
+    let out = env
+        .run(&[
+            "alerts",
+            "list",
+            "--tenant",
+            "Customer0",
+            "--tenant",
+            "Customer1",
+            "--top",
+            "2",
+            "-o",
+            "csv",
+        ])
+        .ok();
+    let mut lines: Vec<&str> = out.stdout.lines().collect();
+    // Tenants answer in any order; their rows keep their own order.
+    lines[1..].sort_by_key(|l| l.split(',').next().map(str::to_owned));
+    insta::assert_snapshot!("alerts_list_two_tenants_csv", lines.join("\n"));
+    insta::assert_snapshot!("alerts_list_two_tenants_stderr", out.stderr);
+}

@@ -296,9 +296,13 @@ fn file_hashes(rng: &mut Rng) -> (String, String) {
 
 /// The seed actually used: the scenario's seed mixed with the tenant id.
 pub fn mixed_seed(tenant: Uuid, seed: u64) -> u64 {
+    // Each part goes through the generator before it is mixed with the next, so no
+    // choice of seed cancels the tenant id out (seed `i` with a tenant id ending in `i`
+    // must not give every tenant the same data).
     let (hi, lo) = tenant.as_u64_pair();
-    let mut r = Rng::new(seed ^ hi.rotate_left(17) ^ lo);
-    r.next_u64()
+    let s = Rng::new(seed).next_u64();
+    let h = Rng::new(s ^ hi).next_u64();
+    Rng::new(h ^ lo).next_u64()
 }
 
 /// Generates a tenant's data.
@@ -908,6 +912,16 @@ mod tests {
             alerts: 30,
             seed,
         }
+    }
+
+    #[test]
+    fn a_seed_never_cancels_the_tenant_id() {
+        let t = |i: u128| Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0000 | i);
+        let seeds: std::collections::HashSet<u64> = (0..64u64)
+            .map(|i| mixed_seed(t(u128::from(i)), i))
+            .collect();
+        assert_eq!(seeds.len(), 64);
+        assert_ne!(mixed_seed(t(1), 0), mixed_seed(t(0), 1));
     }
 
     #[test]
