@@ -27,6 +27,47 @@ pub enum StoreError {
         "database schema version {0} is newer than this emulator's ({SCHEMA_VERSION}); upgrade mdep"
     )]
     TooNew(i64),
+    /// The database file cannot be created or made private.
+    #[error("database file {path}: {source}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Creates the database file owner-only (0600) before SQLite opens it, and makes an
+/// existing one owner-only: it holds the signing keys' private halves, the admin key and
+/// the secret-hashing key. SQLite gives its `-wal` and `-shm` files the same mode.
+fn private_file(path: &Path) -> Result<(), StoreError> {
+    let err = |source| StoreError::File {
+        path: path.display().to_string(),
+        source,
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let meta = std::fs::metadata(path).map_err(err)?;
+                if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                        .map_err(err)?;
+                }
+            }
+            Err(e) => return Err(err(e)),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = err;
+    Ok(())
 }
 
 /// The SQLite store.
@@ -48,7 +89,10 @@ impl Store {
     /// Opens (creating if needed) a database file, or an in-memory one for `None`.
     pub fn open(path: Option<&Path>) -> Result<Self, StoreError> {
         let conn = match path {
-            Some(p) => Connection::open(p)?,
+            Some(p) => {
+                private_file(p)?;
+                Connection::open(p)?
+            }
             None => Connection::open_in_memory()?,
         };
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -311,6 +355,23 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_database_and_its_journal_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("e.db");
+        let s = Store::open(Some(&path)).expect("open");
+        s.set_meta("admin_key", "k1").expect("meta");
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&dir.path().join("e.db-wal")), 0o600);
+        drop(s);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let _s = Store::open(Some(&path)).expect("reopen");
+        assert_eq!(mode(&path), 0o600, "an existing file is made private");
+    }
 
     #[test]
     fn file_database_round_trips_and_rejects_replayed_jti() {
