@@ -463,6 +463,8 @@ async fn panic_output_shows_no_secret() {
         seen.lock().expect("lock").push(info.to_string());
     }));
     let token2 = token.clone();
+    // `expect` on an `Err` on purpose: the panic message it makes is what is checked.
+    #[allow(clippy::unnecessary_literal_unwrap)]
     let panics: Vec<Box<dyn FnOnce() + std::panic::UnwindSafe>> = vec![
         Box::new(move || {
             Err::<(), _>(e1).expect("token");
