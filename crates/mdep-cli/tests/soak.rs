@@ -169,7 +169,7 @@ async fn mixed_tenants_under_load_make_no_errors_and_memory_stays_flat() {
                 let tenant = (n * 7 + w) % TENANTS;
                 let t0 = Instant::now();
                 // One call in ten takes a new token; the rest read alerts or devices.
-                let (is_token, outcome) = if n % 10 == 0 {
+                let (is_token, outcome) = if n.is_multiple_of(10) {
                     let r = token(&http, &base, &tenant_id(tenant)).await;
                     if let Ok(t) = &r {
                         tokens.lock().expect("lock")[tenant] = t.clone();
@@ -177,7 +177,7 @@ async fn mixed_tenants_under_load_make_no_errors_and_memory_stays_flat() {
                     (true, r.map(|_| ()))
                 } else {
                     let bearer = tokens.lock().expect("lock")[tenant].clone();
-                    let path = if n % 3 == 0 {
+                    let path = if n.is_multiple_of(3) {
                         "/api/machines?$top=20"
                     } else {
                         "/api/alerts?$top=50&$filter=severity eq 'High'"
