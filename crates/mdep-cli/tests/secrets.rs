@@ -16,8 +16,7 @@ use mdep_auth::{AssertionStyle, BrokerOptions, CertificateCredential, ClientCred
 use mdep_auth::{TokenBroker, http_client};
 use mdep_model::Cloud;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 const PARTNER: &str = "11111111-1111-1111-1111-111111111111";
 const APP: &str = "44444444-4444-4444-4444-444444444444";
@@ -90,17 +89,9 @@ impl Forbidden {
 }
 
 struct Emulator {
-    child: Child,
+    _server: common::Server,
     base: String,
     ca: PathBuf,
-    log_err: PathBuf,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The emulator at trace level, its output to files so nothing blocks on a full pipe.
@@ -132,48 +123,22 @@ fn emulator(dir: &Path, registered: &Cert) -> Emulator {
     let scenario = dir.join("scenario.toml");
     std::fs::write(&scenario, s).expect("scenario");
     let state = dir.join("state");
-    let (log_out, log_err) = (dir.join("emulator.out"), dir.join("emulator.err"));
-    let log_out = std::fs::File::create(log_out).expect("log");
-    let child = Command::new(BIN)
-        .args([
-            "emulator",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--state-dir",
-        ])
-        .arg(&state)
-        .arg("--scenario")
-        .arg(&scenario)
-        .arg("--db")
-        .arg(dir.join("emulator.db"))
-        .env("MDEP_LOG", "trace")
-        .stdout(log_out)
-        .stderr(std::fs::File::create(&log_err).expect("log"))
-        .spawn()
-        .expect("spawn");
-    let mut emu = Emulator {
-        child,
-        base: String::new(),
+    let server = common::start_logged(
+        &state,
+        &[
+            "--scenario",
+            scenario.to_str().expect("utf8"),
+            "--db",
+            dir.join("emulator.db").to_str().expect("utf8"),
+        ],
+        "trace",
+        &dir.join("emulator.out"),
+        &dir.join("emulator.err"),
+    );
+    Emulator {
+        base: server.ready["base_url"].as_str().expect("base").to_owned(),
         ca: state.join("ca.pem"),
-        log_err,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(state.join("ready.json"))
-            && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
-        {
-            emu.base = v["base_url"].as_str().expect("base").to_owned();
-            return emu;
-        }
-        if let Ok(Some(st)) = emu.child.try_wait() {
-            panic!(
-                "emulator exited {st}: {}",
-                std::fs::read_to_string(&emu.log_err).unwrap_or_default()
-            );
-        }
-        assert!(Instant::now() < deadline, "no ready.json");
-        std::thread::sleep(Duration::from_millis(50));
+        _server: server,
     }
 }
 

@@ -13,10 +13,7 @@
 //! ```
 
 mod common;
-use common::BIN;
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -58,15 +55,6 @@ fn scenario() -> String {
     s
 }
 
-struct Emulator(Child);
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -106,27 +94,20 @@ async fn mixed_tenants_under_load_make_no_errors_and_memory_stays_flat() {
     let dir = tmp.path();
     std::fs::write(dir.join("scenario.toml"), scenario()).expect("scenario");
     let state = dir.join("state");
-    let child = Command::new(BIN)
-        .args([
-            "emulator",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--state-dir",
-        ])
-        .arg(&state)
-        .arg("--scenario")
-        .arg(dir.join("scenario.toml"))
-        .arg("--db")
-        .arg(dir.join("emulator.db"))
-        .env("MDEP_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("emulator.err")).expect("log"))
-        .spawn()
-        .expect("spawn");
-    let emu = Emulator(child);
-    let pid = emu.0.id();
-    let ready = wait_ready(&state.join("ready.json"));
+    let server = common::start_logged(
+        &state,
+        &[
+            "--scenario",
+            dir.join("scenario.toml").to_str().expect("utf8"),
+            "--db",
+            dir.join("emulator.db").to_str().expect("utf8"),
+        ],
+        "warn",
+        &dir.join("emulator.out"),
+        &dir.join("emulator.err"),
+    );
+    let pid = server.child.id();
+    let ready = &server.ready;
     let base = ready["base_url"].as_str().expect("base").to_owned();
     let http = mdep_auth::http_client(Some(&state.join("ca.pem"))).expect("http");
 
@@ -266,19 +247,6 @@ async fn mixed_tenants_under_load_make_no_errors_and_memory_stays_flat() {
         late <= early + (early / 4).max(16 * 1024),
         "memory grew from {early} KiB to {late} KiB: {rss:?}"
     );
-}
-
-fn wait_ready(path: &Path) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(path)
-            && let Ok(v) = serde_json::from_str(&text)
-        {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "no ready.json after 30 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 async fn token(http: &reqwest::Client, base: &str, tenant: &str) -> Result<String, String> {

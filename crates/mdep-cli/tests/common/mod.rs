@@ -25,9 +25,32 @@ impl Drop for Server {
 }
 
 pub fn start(state_dir: &Path, extra: &[&str]) -> Server {
+    let mut cmd = Command::new(BIN);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    launch(cmd, state_dir, extra)
+}
+
+/// `mdep emulator serve` logging at `level`, its standard output and error written to
+/// `out` and `err` (files never fill up and block the server the way a pipe nobody
+/// reads does).
+pub fn start_logged(
+    state_dir: &Path,
+    extra: &[&str],
+    level: &str,
+    out: &Path,
+    err: &Path,
+) -> Server {
+    let mut cmd = Command::new(BIN);
+    cmd.env("MDEP_LOG", level)
+        .stdout(std::fs::File::create(out).expect("log file"))
+        .stderr(std::fs::File::create(err).expect("log file"));
+    launch(cmd, state_dir, extra)
+}
+
+fn launch(mut cmd: Command, state_dir: &Path, extra: &[&str]) -> Server {
     let ready_file = state_dir.join("ready.json");
     let _ = std::fs::remove_file(&ready_file);
-    let mut child = Command::new(BIN)
+    let mut child = cmd
         .args([
             "emulator",
             "serve",
@@ -37,8 +60,6 @@ pub fn start(state_dir: &Path, extra: &[&str]) -> Server {
         ])
         .arg(state_dir)
         .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn mdep");
     let deadline = Instant::now() + Duration::from_secs(30);
