@@ -203,6 +203,8 @@ async fn state_view(State(state): State<AppState>) -> Response {
             "hunting_calls_per_minute": defender.hunting_limits.per_minute,
             "hunting_calls_per_hour": defender.hunting_limits.per_hour,
             "mde_page_size": defender.page_size,
+            "graph_calls_per_minute": defender.graph_limits.per_minute,
+            "graph_hunting_calls_per_minute": defender.graph_hunting_limits.per_minute,
             "machine_action_seconds": defender.action_seconds,
             "faults": emu.defender().faults().list().len(),
         }
@@ -397,5 +399,7 @@ async fn remove_fault(State(state): State<AppState>, Path(id): Path<String>) -> 
 async fn reset_quotas(State(state): State<AppState>) -> Response {
     state.emu.defender().throttle().reset();
     state.emu.defender().hunting_throttle().reset();
+    state.emu.defender().graph_throttle().reset();
+    state.emu.defender().graph_hunting_throttle().reset();
     StatusCode::NO_CONTENT.into_response()
 }

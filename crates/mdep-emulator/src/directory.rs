@@ -70,7 +70,8 @@ pub struct App {
     pub multi_tenant: bool,
     /// Registered redirect URIs (Web platform).
     pub redirect_uris: Vec<String>,
-    /// Required WindowsDefenderATP application permissions (role values).
+    /// Required application permissions (role values) of WindowsDefenderATP and of
+    /// Microsoft Graph (see [`check_permissions`]).
     pub permissions: Vec<String>,
     /// Client secrets (hashed).
     pub secrets: Vec<Secret>,
@@ -134,7 +135,8 @@ pub struct ServicePrincipal {
     pub app: Uuid,
     /// Its object id (the token's `oid` and `sub`).
     pub object_id: Uuid,
-    /// WindowsDefenderATP roles granted at consent time.
+    /// Roles granted at consent time, WindowsDefenderATP's and Microsoft Graph's; a token
+    /// carries those of its resource.
     pub roles: Vec<String>,
     /// When consent was (last) granted.
     #[serde(with = "time::serde::rfc3339")]
@@ -283,12 +285,55 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), DirectoryError> {
     Ok(())
 }
 
-/// Checks permission values against the WindowsDefenderATP catalog.
+/// Checks permission values against the WindowsDefenderATP and Microsoft Graph catalogs
+/// (an app's permissions and a service principal's roles hold both; the catalogs share
+/// no value, so each role names its resource).
 pub fn check_permissions(perms: &[String]) -> Result<(), DirectoryError> {
     for p in perms {
-        if permissions::app_role(p).is_none() {
+        if permissions::Api::of_role(p).is_none() {
             return Err(invalid(format!(
-                "'{p}' is not an application permission of WindowsDefenderATP ({WINDOWS_DEFENDER_ATP_APP_ID})"
+                "'{p}' is not an application permission of WindowsDefenderATP ({WINDOWS_DEFENDER_ATP_APP_ID}) or of the Microsoft Graph security API ({}: {})",
+                permissions::GRAPH_APP_ID,
+                graph_role_names()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn graph_role_names() -> String {
+    permissions::GRAPH_APP_ROLES
+        .iter()
+        .map(|r| r.value)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Checks permission values against the WindowsDefenderATP catalog only.
+pub fn check_mde_permissions(perms: &[String]) -> Result<(), DirectoryError> {
+    for p in perms {
+        if permissions::app_role(p).is_none() {
+            let hint = if permissions::graph_app_role(p).is_some() {
+                " (it is a Microsoft Graph permission: list it under graph_permissions)"
+            } else {
+                ""
+            };
+            return Err(invalid(format!(
+                "'{p}' is not an application permission of WindowsDefenderATP ({WINDOWS_DEFENDER_ATP_APP_ID}){hint}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks permission values against the Microsoft Graph security roles only.
+pub fn check_graph_permissions(perms: &[String]) -> Result<(), DirectoryError> {
+    for p in perms {
+        if permissions::graph_app_role(p).is_none() {
+            return Err(invalid(format!(
+                "'{p}' is not a Microsoft Graph application permission the emulator knows ({}): use one of {}",
+                permissions::GRAPH_APP_ID,
+                graph_role_names()
             )));
         }
     }

@@ -5,6 +5,7 @@ pub mod crypto;
 pub mod defender;
 pub mod directory;
 pub mod entra;
+pub mod graph;
 pub mod keys;
 pub mod scenario;
 pub mod server;
@@ -84,6 +85,7 @@ pub fn app(emu: Arc<Emulator>, scheme: &'static str) -> Router {
         .merge(entra::routes())
         .merge(admin::routes(state.clone()))
         .merge(defender::routes(state.clone()))
+        .merge(graph::routes(state.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             defender::faults::inject,

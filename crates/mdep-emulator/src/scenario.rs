@@ -66,6 +66,8 @@ struct EmulatorSection {
     machine_action_seconds: Option<Spanned<u32>>,
     hunting_calls_per_minute: Option<Spanned<u32>>,
     hunting_calls_per_hour: Option<Spanned<u32>>,
+    graph_calls_per_minute: Option<Spanned<u32>>,
+    graph_hunting_calls_per_minute: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,6 +112,8 @@ struct AppEntry {
     redirect_uris: Vec<Spanned<String>>,
     #[serde(default)]
     permissions: Vec<Spanned<String>>,
+    #[serde(default)]
+    graph_permissions: Vec<Spanned<String>>,
     #[serde(default)]
     secrets: Vec<Spanned<SecretEntry>>,
     #[serde(default)]
@@ -291,6 +295,18 @@ impl Scenario {
                 1,
                 100_000_000,
             ),
+            (
+                "graph_calls_per_minute",
+                &file.emulator.graph_calls_per_minute,
+                1,
+                1_000_000,
+            ),
+            (
+                "graph_hunting_calls_per_minute",
+                &file.emulator.graph_hunting_calls_per_minute,
+                1,
+                1_000_000,
+            ),
         ] {
             let Some(v) = value else { continue };
             let n = *v.get_ref();
@@ -306,6 +322,8 @@ impl Scenario {
                 "mde_page_size" => defender.page_size = n as usize,
                 "hunting_calls_per_minute" => defender.hunting_limits.per_minute = n,
                 "hunting_calls_per_hour" => defender.hunting_limits.per_hour = n,
+                "graph_calls_per_minute" => defender.graph_limits.per_minute = n,
+                "graph_hunting_calls_per_minute" => defender.graph_hunting_limits.per_minute = n,
                 _ => defender.action_seconds = n,
             }
         }
@@ -353,6 +371,7 @@ impl Scenario {
                 permissions: entry
                     .permissions
                     .iter()
+                    .chain(&entry.graph_permissions)
                     .map(|p| p.get_ref().clone())
                     .collect(),
             };
@@ -361,7 +380,11 @@ impl Scenario {
                     .map_err(|e| dir_err(r.span(), e))?;
             }
             for p in &entry.permissions {
-                crate::directory::check_permissions(std::slice::from_ref(p.get_ref()))
+                crate::directory::check_mde_permissions(std::slice::from_ref(p.get_ref()))
+                    .map_err(|e| dir_err(p.span(), e))?;
+            }
+            for p in &entry.graph_permissions {
+                crate::directory::check_graph_permissions(std::slice::from_ref(p.get_ref()))
                     .map_err(|e| dir_err(p.span(), e))?;
             }
             scratch.register_app(req.clone()).map_err(|e| match e {

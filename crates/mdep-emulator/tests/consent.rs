@@ -333,3 +333,48 @@ async fn reconsent_after_a_new_permission_adds_the_role() {
             .contains(&json!("Machine.Isolate"))
     );
 }
+
+#[tokio::test]
+async fn graph_permissions_are_listed_and_granted_and_their_token_carries_them() {
+    let e = emu_with(&SCENARIO.replace(
+        r#"permissions = ["Alert.Read.All", "Machine.Read.All"]"#,
+        r#"permissions = ["Alert.Read.All", "Machine.Read.All"]
+graph_permissions = ["ThreatHunting.Read.All", "SecurityIncident.Read.All"]"#,
+    ));
+    let link = seed_link(WOODGROVE);
+    let consent = sign_in(
+        &e,
+        &link,
+        "admin@woodgrove.onmicrosoft.com",
+        "Woodgrove-Pass-1",
+    )
+    .await;
+    let html = consent.text();
+    assert!(
+        html.contains("Run hunting queries")
+            && html.contains("Read all security incidents")
+            && html.contains("Microsoft Graph, application permission"),
+        "{html}"
+    );
+    let done = decide(&e, &link, &consent, "accept").await;
+    assert_eq!(done.status, 302, "{}", done.text());
+    let graph = e
+        .post_form(
+            &format!("/{WOODGROVE}/oauth2/v2.0/token"),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", APP),
+                ("client_secret", SECRET),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ],
+        )
+        .await;
+    assert_eq!(graph.status, 200, "{}", graph.text());
+    let (_, claims) = decode(graph.json()["access_token"].as_str().expect("token"));
+    assert_eq!(
+        claims["roles"],
+        json!(["ThreatHunting.Read.All", "SecurityIncident.Read.All"])
+    );
+    let (_, mde) = decode(&e.token(WOODGROVE).await);
+    assert_eq!(mde["roles"], json!(["Alert.Read.All", "Machine.Read.All"]));
+}

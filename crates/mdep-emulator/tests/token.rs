@@ -363,7 +363,8 @@ async fn parameter_and_scope_errors() {
                 ("grant_type", "client_credentials"),
                 ("client_id", APP),
                 ("client_secret", SECRET),
-                ("scope", "https://graph.microsoft.com/.default"),
+                // Azure AD Graph: not a resource of the emulator's tenants.
+                ("scope", "https://graph.windows.net/.default"),
             ],
             400,
             "invalid_resource",

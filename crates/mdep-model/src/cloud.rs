@@ -50,6 +50,17 @@ impl Cloud {
         self.api_host()
     }
 
+    /// Microsoft Graph's root for this cloud, also the Graph token resource
+    /// (`graph-security.md` §3: GCC uses the worldwide endpoints; GCC High
+    /// `graph.microsoft.us`; DoD `dod-graph.microsoft.us`).
+    pub fn graph_host(self) -> &'static str {
+        match self {
+            Cloud::Global | Cloud::Gcc => "https://graph.microsoft.com",
+            Cloud::GccHigh => "https://graph.microsoft.us",
+            Cloud::Dod => "https://dod-graph.microsoft.us",
+        }
+    }
+
     /// The name used in configuration files.
     pub fn name(self) -> &'static str {
         match self {

@@ -99,6 +99,143 @@ pub fn app_role(value: &str) -> Option<&'static AppRole> {
     APP_ROLES.iter().find(|r| r.value == value)
 }
 
+/// App id of Microsoft Graph, the same in every cloud (`graph-security.md` §3).
+pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+
+/// Display name of the Microsoft Graph resource application.
+pub const GRAPH_NAME: &str = "Microsoft Graph";
+
+/// Microsoft Graph's resource URIs per cloud (`graph-security.md` §3, national clouds
+/// table): global and GCC, GCC High, DoD, China (21Vianet).
+pub const GRAPH_RESOURCES: &[&str] = &[
+    "https://graph.microsoft.com",
+    "https://graph.microsoft.us",
+    "https://dod-graph.microsoft.us",
+    "https://microsoftgraph.chinacloudapi.cn",
+];
+
+/// The canonical spelling of a Microsoft Graph resource identifier (one of
+/// [`GRAPH_RESOURCES`] without a trailing slash, or [`GRAPH_APP_ID`]), if `resource` is one.
+pub fn canonical_graph_resource(resource: &str) -> Option<&'static str> {
+    let trimmed = resource.trim_end_matches('/');
+    if trimmed.eq_ignore_ascii_case(GRAPH_APP_ID) {
+        return Some(GRAPH_APP_ID);
+    }
+    GRAPH_RESOURCES
+        .iter()
+        .copied()
+        .find(|r| r.eq_ignore_ascii_case(trimmed))
+}
+
+/// True when `resource` names Microsoft Graph (see [`canonical_graph_resource`]).
+pub fn is_graph_resource(resource: &str) -> bool {
+    canonical_graph_resource(resource).is_some()
+}
+
+/// The Microsoft Graph application roles of the security API (`graph-security.md` §2.5
+/// and §4.1 for the values and ids — ids from public dumps of the commercial cloud's
+/// Graph service principal; display names and descriptions as the Graph permissions
+/// reference shows them for application permissions).
+pub const GRAPH_APP_ROLES: &[AppRole] = &[
+    AppRole {
+        value: "ThreatHunting.Read.All",
+        display_name: "Run hunting queries",
+        id: "dd98c7f5-2d42-42d3-a0e4-633161547251",
+        description: "Allows the app to run hunting queries, without a signed-in user.",
+    },
+    AppRole {
+        value: "SecurityAlert.Read.All",
+        display_name: "Read all security alerts",
+        id: "472e4a4d-bb4a-4026-98d1-0b0d74cb74a5",
+        description: "Allows the app to read all security alerts, without a signed-in user.",
+    },
+    AppRole {
+        value: "SecurityAlert.ReadWrite.All",
+        display_name: "Read and write to all security alerts",
+        id: "ed4fca05-be46-441f-9803-1873825f8fdb",
+        description: "Allows the app to read and write to all security alerts, without a signed-in user.",
+    },
+    AppRole {
+        value: "SecurityIncident.Read.All",
+        display_name: "Read all security incidents",
+        id: "45cc0394-e837-488b-a098-1918f48d186c",
+        description: "Allows the app to read all security incidents, without a signed-in user.",
+    },
+    AppRole {
+        value: "SecurityIncident.ReadWrite.All",
+        display_name: "Read and write to all security incidents",
+        id: "34bf0e97-1971-4929-b999-9e2442d941d7",
+        description: "Allows the app to read and write to all security incidents, without a signed-in user.",
+    },
+];
+
+/// Looks a Microsoft Graph application role up by its value (case-sensitive).
+pub fn graph_app_role(value: &str) -> Option<&'static AppRole> {
+    GRAPH_APP_ROLES.iter().find(|r| r.value == value)
+}
+
+/// The resource applications whose roles an app can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Api {
+    /// WindowsDefenderATP (the MDE API).
+    Mde,
+    /// Microsoft Graph (the security API).
+    Graph,
+}
+
+impl Api {
+    /// The resource's application roles.
+    pub fn roles(self) -> &'static [AppRole] {
+        match self {
+            Api::Mde => APP_ROLES,
+            Api::Graph => GRAPH_APP_ROLES,
+        }
+    }
+
+    /// The resource application's display name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Api::Mde => WINDOWS_DEFENDER_ATP_NAME,
+            Api::Graph => GRAPH_NAME,
+        }
+    }
+
+    /// The resource application's app id.
+    pub fn app_id(self) -> &'static str {
+        match self {
+            Api::Mde => WINDOWS_DEFENDER_ATP_APP_ID,
+            Api::Graph => GRAPH_APP_ID,
+        }
+    }
+
+    /// Which API a resource identifier names, if any.
+    pub fn of_resource(resource: &str) -> Option<Api> {
+        if is_mde_resource(resource) {
+            Some(Api::Mde)
+        } else if is_graph_resource(resource) {
+            Some(Api::Graph)
+        } else {
+            None
+        }
+    }
+
+    /// Which API defines role `value` (the two catalogs share no value).
+    pub fn of_role(value: &str) -> Option<Api> {
+        if app_role(value).is_some() {
+            Some(Api::Mde)
+        } else if graph_app_role(value).is_some() {
+            Some(Api::Graph)
+        } else {
+            None
+        }
+    }
+
+    /// The role's catalog entry on this API.
+    pub fn role(self, value: &str) -> Option<&'static AppRole> {
+        self.roles().iter().find(|r| r.value == value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +262,28 @@ mod tests {
         assert!(is_mde_resource("https://api.securitycenter.microsoft.com/"));
         assert!(is_mde_resource("FC780465-2017-40D4-A0C5-307022471B92"));
         assert!(!is_mde_resource("https://graph.microsoft.com"));
+    }
+
+    #[test]
+    fn graph_catalog_is_apart_from_mde() {
+        for r in GRAPH_APP_ROLES {
+            assert!(app_role(r.value).is_none(), "{} is in both", r.value);
+            assert!(APP_ROLES.iter().all(|m| m.id != r.id));
+            assert_eq!(Api::of_role(r.value), Some(Api::Graph));
+        }
+        assert_eq!(Api::of_role("Alert.Read.All"), Some(Api::Mde));
+        assert_eq!(
+            canonical_graph_resource("HTTPS://graph.microsoft.com/"),
+            Some("https://graph.microsoft.com")
+        );
+        assert_eq!(
+            Api::of_resource("00000003-0000-0000-c000-000000000000"),
+            Some(Api::Graph)
+        );
+        assert_eq!(
+            Api::of_resource("https://dod-graph.microsoft.us"),
+            Some(Api::Graph)
+        );
+        assert_eq!(Api::of_resource("https://graph.windows.net"), None);
     }
 }

@@ -12,7 +12,7 @@ use super::error::MdeError;
 use crate::state::Emulator;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use mdep_model::permissions::canonical_mde_resource;
+use mdep_model::permissions::Api;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -144,6 +144,8 @@ struct Claims {
 #[derive(Debug, Clone)]
 struct Verified {
     kid: String,
+    api: Api,
+    aud: String,
     tenant: Uuid,
     app: Uuid,
     oid: Uuid,
@@ -195,11 +197,23 @@ fn epoch(v: Option<&serde_json::Value>, name: &'static str) -> Result<Option<i64
     }
 }
 
-/// Checks the `Authorization` header value; returns the caller.
+/// Checks the `Authorization` header value for the MDE API; returns the caller.
 pub fn authenticate(
     emu: &Emulator,
     cache: &TokenCache,
     authorization: Option<&str>,
+) -> Result<Caller, AuthError> {
+    authenticate_for(emu, cache, authorization, Api::Mde)
+}
+
+/// Checks the `Authorization` header value for `api` (the token's audience must name it);
+/// returns the caller. Both APIs share the cache: a token's audience is checked on every
+/// request.
+pub fn authenticate_for(
+    emu: &Emulator,
+    cache: &TokenCache,
+    authorization: Option<&str>,
+    api: Api,
 ) -> Result<Caller, AuthError> {
     let value = authorization.ok_or(AuthError::Missing)?;
     let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::NotBearer)?;
@@ -216,6 +230,9 @@ pub fn authenticate(
             v
         }
     };
+    if v.api != api {
+        return Err(AuthError::Audience(v.aud.clone()));
+    }
     // Checked on every request, cached or not.
     let grace = emu.settings().key_grace;
     if emu.keys().find_published(&v.kid, now, grace).is_none() {
@@ -288,9 +305,9 @@ fn verify(emu: &Emulator, token: &str, now: OffsetDateTime) -> Result<Verified, 
         Some(other) => return Err(AuthError::Audience(other.to_string())),
         None => return Err(AuthError::Claim("aud")),
     };
-    if canonical_mde_resource(&aud).is_none() {
+    let Some(api) = Api::of_resource(&aud) else {
         return Err(AuthError::Audience(aud));
-    }
+    };
     let tid = claims
         .tid
         .as_deref()
@@ -314,6 +331,8 @@ fn verify(emu: &Emulator, token: &str, now: OffsetDateTime) -> Result<Verified, 
     let nbf = epoch(claims.nbf.as_ref(), "nbf")?;
     Ok(Verified {
         kid,
+        api,
+        aud,
         tenant: tid,
         app,
         oid,

@@ -38,6 +38,9 @@ pub struct TenantData {
     pub indicators: Vec<Value>,
     /// The next indicator id.
     pub next_indicator: u64,
+    /// What Microsoft Graph's incident updates set that no alert holds (custom tags,
+    /// status, description, …), by incident id.
+    pub incidents: HashMap<String, Value>,
 }
 
 fn id_of(v: &Value) -> String {
@@ -171,6 +174,15 @@ impl TenantData {
         Ok(())
     }
 
+    /// Replaces what an incident update set, and stores it.
+    pub fn put_incident(&mut self, emu: &Emulator, id: &str, v: Value) -> Result<(), MdeError> {
+        emu.store()
+            .defender_put(self.tenant, "incident", id, 0, &v.to_string())
+            .map_err(storage)?;
+        self.incidents.insert(id.to_owned(), v);
+        Ok(())
+    }
+
     /// Deletes an indicator.
     pub fn delete_indicator(&mut self, emu: &Emulator, id: &str) -> Result<(), MdeError> {
         emu.store()
@@ -242,6 +254,7 @@ pub fn load_or_generate(emu: &Emulator, tenant: Uuid) -> Result<TenantData, MdeE
     if generated {
         let rows = emu.store().defender_load(tenant).map_err(storage)?;
         let mut g = generate::Generated::default();
+        let mut incidents = HashMap::new();
         for (kind, text) in rows {
             let v: Value = serde_json::from_str(&text).map_err(storage)?;
             match kind.as_str() {
@@ -254,10 +267,16 @@ pub fn load_or_generate(emu: &Emulator, tenant: Uuid) -> Result<TenantData, MdeE
                 }
                 "action" => g.actions.push(v),
                 "indicator" => g.indicators.push(v),
+                "incident" => {
+                    let id = v["id"].as_str().unwrap_or_default().to_owned();
+                    incidents.insert(id, v);
+                }
                 other => tracing::warn!(kind = other, "unknown Defender row kind ignored"),
             }
         }
-        return Ok(TenantData::build(tenant, g));
+        let mut d = TenantData::build(tenant, g);
+        d.incidents = incidents;
+        return Ok(d);
     }
     let g = generate::generate(&recipe);
     let mut rows: Vec<DefenderRow> = Vec::new();

@@ -49,6 +49,10 @@ pub struct DefenderSettings {
     pub limits: Limits,
     /// Advanced hunting quotas per tenant.
     pub hunting_limits: Limits,
+    /// Microsoft Graph security API quotas per (tenant, app) for alerts_v2 and incidents.
+    pub graph_limits: Limits,
+    /// Microsoft Graph `runHuntingQuery` quotas per tenant.
+    pub graph_hunting_limits: Limits,
     /// Most items per page before `@odata.nextLink`.
     pub page_size: usize,
     /// Seconds a response action takes from Pending to Succeeded (half of it Pending,
@@ -64,6 +68,17 @@ impl Default for DefenderSettings {
                 per_minute: 45,
                 per_hour: 1500,
             },
+            // 150 requests a minute per app per tenant for security alerts (graph-security.md
+            // §4.1, [G:tl]); no hourly quota is documented.
+            graph_limits: Limits {
+                per_minute: 150,
+                per_hour: u32::MAX,
+            },
+            // "at least 45 calls per minute per tenant" (graph-security.md §2.6).
+            graph_hunting_limits: Limits {
+                per_minute: 45,
+                per_hour: u32::MAX,
+            },
             page_size: query::MAX_TOP,
             action_seconds: 60,
         }
@@ -77,6 +92,8 @@ pub struct DefenderState {
     tokens: TokenCache,
     throttle: Throttle,
     hunting: Throttle,
+    graph: Throttle,
+    graph_hunting: Throttle,
     faults: faults::Faults,
     tenants: Mutex<HashMap<Uuid, Arc<RwLock<TenantData>>>>,
 }
@@ -105,6 +122,21 @@ impl DefenderState {
     /// The advanced hunting quotas (per tenant).
     pub fn hunting_throttle(&self) -> &Throttle {
         &self.hunting
+    }
+
+    /// The Microsoft Graph security API quotas (per tenant and app).
+    pub fn graph_throttle(&self) -> &Throttle {
+        &self.graph
+    }
+
+    /// The Microsoft Graph `runHuntingQuery` quotas (per tenant).
+    pub fn graph_hunting_throttle(&self) -> &Throttle {
+        &self.graph_hunting
+    }
+
+    /// The verified-token cache both APIs share.
+    pub fn tokens(&self) -> &TokenCache {
+        &self.tokens
     }
 
     /// A tenant's data: loaded from the store, or generated on first use.

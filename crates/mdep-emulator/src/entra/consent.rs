@@ -275,11 +275,11 @@ fn start(
             Some(s) => {
                 for one in s.split_whitespace() {
                     let resource = one.strip_suffix("/.default");
-                    if !resource.is_some_and(permissions::is_mde_resource) {
+                    if resource.is_none_or(|r| permissions::Api::of_resource(r).is_none()) {
                         return error_page_for(
                             aadsts::INVALID_SCOPE,
                             &format!(
-                                "The provided value for the input parameter 'scope' is not valid. The scope {} is not valid: application permissions are requested with <resource>/.default, here https://api.securitycenter.microsoft.com/.default.",
+                                "The provided value for the input parameter 'scope' is not valid. The scope {} is not valid: application permissions are requested with <resource>/.default, here https://api.securitycenter.microsoft.com/.default or https://graph.microsoft.com/.default.",
                                 truncate(one)
                             ),
                         );
@@ -444,16 +444,21 @@ pub async fn sign_in(
         .permissions
         .iter()
         .map(|p| {
-            let display = permissions::app_role(p).map_or(p.as_str(), |r| r.display_name);
+            let api = permissions::Api::of_role(p);
+            let display = api
+                .and_then(|a| a.role(p))
+                .map_or(p.as_str(), |r| r.display_name);
+            let resource = api.map_or("unknown resource", permissions::Api::name);
             format!(
-                r#"<div class="perm"><b>{}</b> <small>({}, WindowsDefenderATP, application permission)</small></div>"#,
+                r#"<div class="perm"><b>{}</b> <small>({}, {}, application permission)</small></div>"#,
                 esc(display),
-                esc(p)
+                esc(p),
+                esc(resource)
             )
         })
         .collect();
     let perms = if perms.is_empty() {
-        r#"<div class="perm">No Defender for Endpoint permissions (the app asks for none).</div>"#
+        r#"<div class="perm">No Defender for Endpoint or Microsoft Graph permissions (the app asks for none).</div>"#
             .to_owned()
     } else {
         perms

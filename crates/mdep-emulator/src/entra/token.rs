@@ -15,7 +15,9 @@ use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use mdep_model::aadsts;
-use mdep_model::permissions::canonical_mde_resource;
+use mdep_model::permissions::{
+    Api, GRAPH_APP_ID, canonical_graph_resource, canonical_mde_resource,
+};
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -418,7 +420,7 @@ pub fn issue(state: &AppState, req: TokenRequest<'_>) -> Result<TokenResponse, E
             ));
         }
     };
-    if canonical_mde_resource(&requested_resource).is_none() {
+    let Some(api) = Api::of_resource(&requested_resource) else {
         return Err(EntraError::new(
             aadsts::RESOURCE_NOT_FOUND,
             format!(
@@ -426,18 +428,45 @@ pub fn issue(state: &AppState, req: TokenRequest<'_>) -> Result<TokenResponse, E
                 truncate(&requested_resource)
             ),
         ));
-    }
-    // v1 tokens carry the resource as requested in `aud` (entra-oauth.md §4.2), without a
-    // trailing slash; canonical spelling keeps the audience check on the API side exact.
-    let aud = requested_resource.trim_end_matches('/');
-    let aud = canonical_mde_resource(aud).unwrap_or(aud);
+    };
+    let aud = match api {
+        // v1 tokens carry the resource as requested in `aud` (entra-oauth.md §4.2), without
+        // a trailing slash; canonical spelling keeps the audience check on the API side exact.
+        Api::Mde => {
+            let aud = requested_resource.trim_end_matches('/');
+            canonical_mde_resource(aud).unwrap_or(aud).to_owned()
+        }
+        // Graph (graph-security.md §3): v2 `.default` gives the host without a slash; v1
+        // `resource=` keeps the spelling requested (`https://graph.microsoft.com/` keeps
+        // its slash); the app id stays the app id.
+        Api::Graph => {
+            let canonical = canonical_graph_resource(&requested_resource).unwrap_or_default();
+            match req.version {
+                Version::V1 if canonical != GRAPH_APP_ID => {
+                    if requested_resource.ends_with('/') {
+                        format!("{canonical}/")
+                    } else {
+                        canonical.to_owned()
+                    }
+                }
+                _ => canonical.to_owned(),
+            }
+        }
+    };
+    // The roles of the token's resource only.
+    let roles: Vec<String> = sp
+        .roles
+        .iter()
+        .filter(|r| api.role(r).is_some())
+        .cloned()
+        .collect();
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let lifetime = emu.settings().token_lifetime.whole_seconds();
     let iat = now - 300;
     let exp = now + lifetime;
     let iss = format!("https://sts.windows.net/{tid}/");
     let claims = Claims {
-        aud,
+        aud: &aud,
         iss: &iss,
         iat,
         nbf: iat,
@@ -452,7 +481,7 @@ pub fn issue(state: &AppState, req: TokenRequest<'_>) -> Result<TokenResponse, E
         idp: &iss,
         oid: sp.object_id.to_string(),
         rh: format!("0.A{}.", crypto::b64url(&crypto::random_bytes::<40>())),
-        roles: &sp.roles,
+        roles: &roles,
         sub: sp.object_id.to_string(),
         tenant_region_scope: "WW",
         tid: tid.to_string(),

@@ -10,6 +10,7 @@ mod auth;
 mod faults;
 mod fidelity;
 mod fuzz;
+mod graph;
 mod hunting;
 mod intel;
 mod isolation;
@@ -42,6 +43,13 @@ pub const ALL_ROLES: &[&str] = &[
     "Ip.Read.All",
     "Url.Read.All",
     "User.Read.All",
+];
+
+/// The Microsoft Graph roles the test app holds.
+pub const GRAPH_ROLES: &[&str] = &[
+    "ThreatHunting.Read.All",
+    "SecurityAlert.ReadWrite.All",
+    "SecurityIncident.ReadWrite.All",
 ];
 
 /// The test scenario, with extra `[emulator]` keys.
@@ -87,6 +95,7 @@ client_id = "{APP}"
 name = "Fabrikam SOC Connector"
 home_tenant = "{PARTNER}"
 permissions = [{perms}]
+graph_permissions = [{graph}]
 secrets = [{{ value = "{SECRET}" }}]
 
 [[apps]]
@@ -99,17 +108,22 @@ secrets = [{{ value = "{OTHER_SECRET}" }}]
 [[consents]]
 tenant = "{CONTOSO}"
 app = "{APP}"
-roles = [{all}]
+roles = [{all}, {graph}]
 
 [[consents]]
 tenant = "{WOODGROVE}"
 app = "{APP}"
-roles = [{all}]
+roles = [{all}, {graph}]
 
 [[consents]]
 tenant = "{CONTOSO}"
 app = "{OTHER_APP}"
 "#,
+        graph = GRAPH_ROLES
+            .iter()
+            .map(|r| format!("\"{r}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
         all = ALL_ROLES
             .iter()
             .map(|r| format!("\"{r}\""))

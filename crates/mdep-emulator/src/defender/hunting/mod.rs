@@ -64,7 +64,8 @@ pub enum Ty {
 }
 
 impl Ty {
-    fn name(self) -> &'static str {
+    /// The type name both hunting APIs write in their schema.
+    pub fn name(self) -> &'static str {
         match self {
             Self::Str => "String",
             Self::Time => "DateTime",
@@ -85,7 +86,8 @@ pub struct Table {
     pub rows: Vec<Vec<V>>,
 }
 
-fn bad(message: impl Into<String>) -> MdeError {
+/// 400 `BadRequest` for a query the engine refuses.
+pub fn bad(message: impl Into<String>) -> MdeError {
     MdeError::bad_request(message)
 }
 
@@ -637,12 +639,29 @@ fn agg_name(name: &Option<String>, a: &Agg) -> String {
 
 /// Runs a parsed query over a tenant's data.
 pub fn run(q: &kql::Query, d: &TenantData, now: i128) -> Result<Table, MdeError> {
+    run_in(q, d, now, None)
+}
+
+/// [`run`] over the rows whose `Timestamp` lies in `window` (`[from, to]`, Unix
+/// nanoseconds), when given: Microsoft Graph's `Timespan`.
+pub fn run_in(
+    q: &kql::Query,
+    d: &TenantData,
+    now: i128,
+    window: Option<(i128, i128)>,
+) -> Result<Table, MdeError> {
     let mut t = table(&q.table, d).ok_or_else(|| {
         bad(format!(
             "Failed to resolve table or column expression named '{}'. The emulator has DeviceInfo, AlertInfo, AlertEvidence and DeviceProcessEvents.",
             truncate(&q.table)
         ))
     })?;
+    if let Some((from, to)) = window
+        && let Some(p) = t.cols.iter().position(|(c, _)| c == "Timestamp")
+    {
+        t.rows
+            .retain(|r| matches!(r.get(p), Some(V::Time(x)) if *x >= from && *x <= to));
+    }
     for op in &q.ops {
         t = apply(op, t, now)?;
     }
@@ -869,7 +888,8 @@ fn aggregate(ctx: &Ctx<'_>, a: &Agg, rows: &[Vec<V>]) -> Result<V, MdeError> {
     })
 }
 
-fn cell(v: &V) -> Value {
+/// A cell as JSON, as both hunting APIs write it.
+pub fn cell(v: &V) -> Value {
     match v {
         V::Null => Value::Null,
         V::Str(s) => json!(s),

@@ -1,0 +1,158 @@
+//! `POST /security/runHuntingQuery` (also `/security/microsoft.graph.security.runHuntingQuery`,
+//! the path Graph's generated SDKs call): the KQL subset engine of `/api/advancedqueries/run`
+//! over the same tenant data, answered in Graph's `huntingQueryResults` shape —
+//! `@odata.context`, `schema` (`name`, `type`) and `results`, no `Stats`
+//! (`graph-security.md` §2.2–2.3).
+
+use super::error::GraphError;
+use super::{GraphReq, GraphResult, body_object, json, require};
+use crate::AppState;
+use crate::defender::auth::Caller;
+use crate::defender::hunting::{self, kql};
+use crate::defender::{caller_data, read};
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// The role that runs hunting queries.
+pub const ROLES: &[&str] = &["ThreatHunting.Read.All"];
+
+/// A body parameter, its name matched case-insensitively (`Query` and `query` are both
+/// seen in Microsoft's examples, `graph-security.md` §2.2).
+fn param<'a>(body: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, GraphError> {
+    match body.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+        None | Some((_, Value::Null)) => Ok(None),
+        Some((_, Value::String(s))) => Ok(Some(s)),
+        Some((k, _)) => Err(GraphError::bad_request(format!("{k} must be a string."))),
+    }
+}
+
+/// An ISO 8601 duration (`P30D`, `PT12H`, `P1DT6H30M`, `P2W`) in nanoseconds.
+fn duration(s: &str) -> Option<i128> {
+    let rest = s.strip_prefix('P').or_else(|| s.strip_prefix('p'))?;
+    let (date, time) = match rest.split_once(['T', 't']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (rest, None),
+    };
+    let mut total: i128 = 0;
+    let mut any = false;
+    let mut take = |part: &str, units: &[(char, i128)]| -> Option<()> {
+        let mut num = String::new();
+        for ch in part.chars() {
+            if ch.is_ascii_digit() || ch == '.' {
+                num.push(ch);
+                continue;
+            }
+            let unit = units.iter().find(|(u, _)| u.eq_ignore_ascii_case(&ch))?.1;
+            let n: f64 = num.parse().ok()?;
+            total += (n * unit as f64) as i128;
+            num.clear();
+            any = true;
+        }
+        num.is_empty().then_some(())
+    };
+    const S: i128 = 1_000_000_000;
+    take(
+        date,
+        &[
+            ('Y', 365 * 86_400 * S),
+            ('W', 7 * 86_400 * S),
+            ('D', 86_400 * S),
+        ],
+    )?;
+    if let Some(t) = time {
+        take(t, &[('H', 3600 * S), ('M', 60 * S), ('S', S)])?;
+    }
+    any.then_some(total)
+}
+
+fn instant(s: &str) -> Option<i128> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .ok()
+        .map(OffsetDateTime::unix_timestamp_nanos)
+}
+
+/// `Timespan` as a window `[from, to]` (the five forms of `graph-security.md` §2.2).
+pub fn timespan(s: &str, now: i128) -> Result<(i128, i128), GraphError> {
+    let bad = || {
+        GraphError::bad_request(format!(
+            "Timespan '{}' is not an ISO 8601 interval: use e.g. P30D, 2024-02-01T08:00:00Z/2024-02-15T08:00:00Z, P30D/2024-02-15T08:00:00Z, 2024-02-01T08:00:00Z/P30D or 2024-02-01T08:00:00Z.",
+            crate::defender::error::truncate(s)
+        ))
+    };
+    let s = s.trim();
+    let w = match s.split_once('/') {
+        Some((a, b)) => match (duration(a), instant(a), duration(b), instant(b)) {
+            (_, Some(from), _, Some(to)) => (from, to),
+            (Some(d), _, _, Some(to)) => (to - d, to),
+            (_, Some(from), Some(d), _) => (from, from + d),
+            _ => return Err(bad()),
+        },
+        None => match (duration(s), instant(s)) {
+            (Some(d), _) => (now - d, now),
+            (_, Some(from)) => (from, now),
+            _ => return Err(bad()),
+        },
+    };
+    if w.0 > w.1 {
+        return Err(bad());
+    }
+    Ok(w)
+}
+
+/// Runs `query` (optionally within `Timespan`) and writes Graph's answer.
+pub async fn run(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    req: GraphReq,
+    body: Bytes,
+) -> GraphResult {
+    require(&c, ROLES)?;
+    let body = body_object(&body)?;
+    let query = param(&body, "Query")?
+        .filter(|q| !q.trim().is_empty())
+        .ok_or_else(|| GraphError::bad_request("The Query parameter is required: give the hunting query in Kusto Query Language (KQL)."))?;
+    let now = OffsetDateTime::now_utc().unix_timestamp_nanos();
+    let window = param(&body, "Timespan")?
+        .map(|t| timespan(t, now))
+        .transpose()?;
+    if let Some(w) = param(&body, "workspaceId")?
+        && uuid::Uuid::try_parse(w).is_err()
+    {
+        return Err(GraphError::bad_request(format!(
+            "workspaceId '{}' is not a GUID.",
+            crate::defender::error::truncate(w)
+        )));
+    }
+    let parsed = kql::parse(query).map_err(|e| GraphError::from(hunting::bad(e.to_string())))?;
+    let data = caller_data(&state, &c)?;
+    let t = hunting::run_in(&parsed, &read(&data), now, window)?;
+    let schema: Vec<Value> = t
+        .cols
+        .iter()
+        .map(|(n, ty)| json!({"name": n, "type": ty.name()}))
+        .collect();
+    let results: Vec<Value> = t
+        .rows
+        .iter()
+        .map(|r| {
+            let mut m = Map::new();
+            for ((n, _), v) in t.cols.iter().zip(r) {
+                m.insert(n.clone(), hunting::cell(v));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &json!({
+            "@odata.context": req.context("microsoft.graph.security.huntingQueryResults"),
+            "schema": schema,
+            "results": results,
+        }),
+    ))
+}
