@@ -85,11 +85,26 @@ pub fn user_agent(company: &str, product: &str, version: &str) -> String {
     )
 }
 
+/// Which API a [`Client`] speaks: whose error bodies it reads and whose token it asks
+/// for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// The MDE API (`{"error":{"code","message","target"}}`).
+    #[default]
+    Mde,
+    /// Microsoft Graph (`{"error":{"code","message","innerError":{…}}}`).
+    Graph,
+}
+
 /// How a [`Client`] behaves.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     /// API base, e.g. `https://api.securitycenter.microsoft.com`.
     pub base_url: String,
+    /// The token resource; `None` is the broker's default resource.
+    pub resource: Option<String>,
+    /// Whose API this is.
+    pub dialect: Dialect,
     /// The `User-Agent` header.
     pub user_agent: String,
     /// Client-side limits per tenant; `None` turns the limiter off.
@@ -105,6 +120,8 @@ impl ClientOptions {
     pub fn new(base_url: &str) -> Self {
         Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
+            resource: None,
+            dialect: Dialect::Mde,
             user_agent: user_agent("mdep", "mdep", env!("CARGO_PKG_VERSION")),
             limits: Some(Limits::default()),
             retry: RetryPolicy::default(),
@@ -291,7 +308,8 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Vec<u8>, ApiError> {
-        let bucket = if path.to_ascii_lowercase().contains("advancedqueries/run") {
+        let lower = path.to_ascii_lowercase();
+        let bucket = if lower.contains("advancedqueries/run") || lower.contains("runhuntingquery") {
             Bucket::Hunting
         } else {
             Bucket::General
@@ -333,7 +351,10 @@ impl Client {
             if let Some(l) = &inner.limiter {
                 l.acquire(&t.id, c.bucket).await;
             }
-            let token = inner.broker.token(&t.id, &t.name).await?;
+            let token = match &inner.opts.resource {
+                Some(r) => inner.broker.token_for(&t.id, r, &t.name).await?,
+                None => inner.broker.token(&t.id, &t.name).await?,
+            };
             let mut req = inner
                 .http
                 .request(c.method.clone(), &c.url)
@@ -343,7 +364,7 @@ impl Client {
                 req = req.json(b);
             }
             inner.counters.requests.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(tenant = %t.name, method = %c.method, url = %c.url, "MDE call");
+            tracing::debug!(tenant = %t.name, method = %c.method, url = %c.url, api = ?inner.opts.dialect, "API call");
             let outcome = match req.send().await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
@@ -372,7 +393,7 @@ impl Client {
                         });
                     }
                     if throttled >= policy.max_throttled {
-                        return Err(mde_error(t, 429, &body));
+                        return Err(self.error(t, 429, &body));
                     }
                     tracing::info!(tenant = %t.name, wait_s = wait.as_secs_f64(), "429 TooManyRequests; waiting as Retry-After asks");
                     if let Some(l) = &inner.limiter {
@@ -386,12 +407,15 @@ impl Client {
                 // carried out, so any method may go again, once, with a fresh token.
                 Ok((401, _, body)) if !refreshed => {
                     refreshed = true;
-                    inner.broker.invalidate(&t.id, &token);
-                    tracing::info!(tenant = %t.name, error = %mde_error(t, 401, &body), "401 Unauthorized; retrying once with a fresh token");
+                    match &inner.opts.resource {
+                        Some(r) => inner.broker.invalidate_for(&t.id, r, &token),
+                        None => inner.broker.invalidate(&t.id, &token),
+                    }
+                    tracing::info!(tenant = %t.name, error = %self.error(t, 401, &body), "401 Unauthorized; retrying once with a fresh token");
                     Duration::ZERO
                 }
                 Ok((status @ (500 | 502 | 503 | 504), after, body)) => {
-                    let err = mde_error(t, status, &body);
+                    let err = self.error(t, status, &body);
                     if !idempotent {
                         return Err(ApiError::Uncertain {
                             tenant: t.name.clone(),
@@ -410,7 +434,7 @@ impl Client {
                         .backoff(failures)
                         .max(after.unwrap_or_default().min(policy.max_retry_wait))
                 }
-                Ok((status, _, body)) => return Err(mde_error(t, status, &body)),
+                Ok((status, _, body)) => return Err(self.error(t, status, &body)),
                 Err((message, unsent)) => {
                     if !idempotent && !unsent {
                         return Err(ApiError::Uncertain {
@@ -431,6 +455,16 @@ impl Client {
             };
             inner.counters.retries.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(retry_in).await;
+        }
+    }
+}
+
+impl Client {
+    /// An error answer in this client's dialect.
+    pub(crate) fn error(&self, t: &Tenant, status: u16, body: &[u8]) -> ApiError {
+        match self.inner.opts.dialect {
+            Dialect::Mde => mde_error(t, status, body),
+            Dialect::Graph => crate::graph::graph_error(t, status, body),
         }
     }
 }

@@ -20,6 +20,21 @@ pub enum ApiError {
         /// MDE `error.target`, the tracking id.
         target: Option<String>,
     },
+    /// Microsoft Graph answered with its error envelope (`graph-security.md` §2.7).
+    #[error("tenant {tenant}: {status} {}: {message}{}", if code.is_empty() { "(no code)" } else { code.as_str() }, request_id.as_ref().map(|r| format!(" (request-id {r})")).unwrap_or_default())]
+    Graph {
+        /// The tenant's name.
+        tenant: String,
+        /// HTTP status.
+        status: u16,
+        /// Graph's `error.code` (`InvalidAuthenticationToken`, `Forbidden`, `BadRequest`,
+        /// `TooManyRequests`, …; empty in some answers).
+        code: String,
+        /// Graph's `error.message`.
+        message: String,
+        /// `innerError.request-id`, to quote to support.
+        request_id: Option<String>,
+    },
     /// The quota asks for a longer wait than allowed.
     #[error(
         "tenant {tenant}: MDE quota reached (429 TooManyRequests); it asks to wait {} s, more than the {} s allowed (api.max_retry_wait_seconds); try again later",
@@ -83,7 +98,7 @@ impl ApiError {
     /// MDE's `error.code`, when the service sent one.
     pub fn code(&self) -> Option<&str> {
         match self {
-            Self::Mde { code, .. } => Some(code),
+            Self::Mde { code, .. } | Self::Graph { code, .. } => Some(code),
             Self::Throttled { .. } => Some("TooManyRequests"),
             _ => None,
         }
@@ -92,7 +107,7 @@ impl ApiError {
     /// HTTP status, when the service answered.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Self::Mde { status, .. } => Some(*status),
+            Self::Mde { status, .. } | Self::Graph { status, .. } => Some(*status),
             Self::Throttled { .. } => Some(429),
             _ => None,
         }
@@ -100,6 +115,23 @@ impl ApiError {
 
     /// A hint a person can act on, when there is one.
     pub fn hint(&self) -> Option<&'static str> {
+        if let Self::Graph { code, status, .. } = self {
+            return match (code.as_str(), *status) {
+                ("Forbidden" | "Authorization_RequestDenied", _) | (_, 403) => Some(
+                    "the app lacks the Microsoft Graph permission for this call in this tenant (ThreatHunting.Read.All for hunting, SecurityAlert.* for alerts_v2, SecurityIncident.* for incidents): add it to the app registration and required_graph_permissions, then have the tenant consent again (`mdep tenants check`)",
+                ),
+                ("InvalidAuthenticationToken", _) | (_, 401) => Some(
+                    "the token was refused: check that it is a Microsoft Graph token for this cloud (graph_resource), and the clock",
+                ),
+                ("TooManyRequests", _) | (_, 429) => Some(
+                    "lower the call rate (api.graph_calls_per_minute, api.graph_hunting_calls_per_minute) or wait for the quota to renew",
+                ),
+                (_, 400) if self.to_string().contains("Top query") => {
+                    Some("Graph caps $top on incidents at 50: page with @odata.nextLink instead")
+                }
+                _ => None,
+            };
+        }
         match self.code()? {
             "Forbidden" => Some(
                 "the app lacks the permission for this call in this tenant: add it to required_permissions, then have the tenant consent again (`mdep tenants check`)",

@@ -6,14 +6,16 @@ pub mod client;
 pub mod entity;
 pub mod error;
 pub mod fanout;
+pub mod graph;
 pub mod limit;
 pub mod paging;
 pub mod query;
 
 pub use actions::{ActionOutcome, ResponseAction};
-pub use client::{Client, ClientOptions, RetryPolicy, Tenant, user_agent};
+pub use client::{Client, ClientOptions, Dialect, RetryPolicy, Tenant, user_agent};
 pub use error::ApiError;
 pub use fanout::{TenantResult, fan_out};
+pub use graph::GraphClient;
 pub use limit::{Bucket, Limiter, Limits};
 pub use query::Query;
 

@@ -32,6 +32,8 @@ struct Pager {
     /// Hashes of the URLs read: constant per page, so a loop is seen.
     seen: HashSet<u64>,
     done: bool,
+    /// Items asked for per request.
+    page_size: u64,
 }
 
 fn hash(s: &str) -> u64 {
@@ -56,7 +58,7 @@ impl Pager {
                     link
                 }
                 None => {
-                    let page = self.client.options().page_size.max(1);
+                    let page = self.page_size.max(1);
                     self.window_top = self.remaining.map_or(page, |r| r.min(page));
                     self.window_count = 0;
                     let mut pairs = self.pairs.clone();
@@ -123,6 +125,18 @@ impl Client {
         path: &str,
         query: &Query,
     ) -> impl Stream<Item = Result<T, ApiError>> + Send + use<T> {
+        self.list_paged(tenant, path, query, self.options().page_size)
+    }
+
+    /// [`Client::list`] asking for at most `page_size` items a request (Graph's incidents
+    /// take no more than 50).
+    pub fn list_paged<T: DeserializeOwned + Send + 'static>(
+        &self,
+        tenant: &Tenant,
+        path: &str,
+        query: &Query,
+        page_size: u64,
+    ) -> impl Stream<Item = Result<T, ApiError>> + Send + use<T> {
         let mut base = query.clone();
         let (top, skip) = (base.top.take(), base.skip.take());
         let pager = Pager {
@@ -137,6 +151,7 @@ impl Client {
             next: None,
             seen: HashSet::new(),
             done: false,
+            page_size,
         };
         stream::try_unfold(pager, Pager::next_page::<T>)
             .map_ok(|items| stream::iter(items.into_iter().map(Ok)))

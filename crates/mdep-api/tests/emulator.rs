@@ -5,7 +5,8 @@
 use futures_util::TryStreamExt;
 use mdep_api::entity::{Alert, Machine, MachineAction};
 use mdep_api::{
-    ActionOutcome, ApiError, Client, ClientOptions, Limits, Query, ResponseAction, Tenant,
+    ActionOutcome, ApiError, Client, ClientOptions, GraphClient, Limits, Query, ResponseAction,
+    Tenant,
 };
 use mdep_auth::config::TokenVersion;
 use mdep_auth::{BrokerOptions, ClientCredential, Secret, TokenBroker};
@@ -40,6 +41,7 @@ fn scenario(n: usize, devices: u32, alerts: u32, emulator_keys: &str) -> String 
     s.push_str(&format!(
         "\n[[apps]]\nclient_id = \"{APP}\"\nname = \"Fabrikam SOC\"\nhome_tenant = \"{PARTNER}\"\n\
          permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\", \"File.Read.All\", \"Ip.Read.All\", \"Url.Read.All\", \"User.Read.All\", \"Vulnerability.Read.All\", \"Software.Read.All\", \"Score.Read.All\"]\n\
+         graph_permissions = [\"ThreatHunting.Read.All\", \"SecurityAlert.ReadWrite.All\", \"SecurityIncident.ReadWrite.All\"]\n\
          secrets = [{{ value = \"{SECRET}\" }}]\n"
     ));
     for i in 0..n {
@@ -799,5 +801,191 @@ async fn a_token_refused_mid_run_is_replaced_once_and_a_lasting_401_fails_clearl
         broker.requests_sent()
     );
     assert_eq!(emu.api_answers(401).await, 2, "one retry, not a storm");
+    emu.stop().await;
+}
+
+const GRAPH: &str = "https://graph.microsoft.com";
+
+impl Emu {
+    /// A Graph client on the emulator (tokens for `resource`), with `tune` applied.
+    fn graph(&self, resource: &str, tune: impl FnOnce(&mut ClientOptions)) -> GraphClient {
+        let broker = TokenBroker::new(
+            BrokerOptions::new(
+                Cloud::Global,
+                &self.base,
+                APP,
+                ClientCredential::Secret(Secret::new(SECRET)),
+                MDE,
+                TokenVersion::V2,
+            ),
+            self.http(),
+        );
+        let mut o = ClientOptions::graph(&self.base, resource);
+        o.retry.base_delay = Duration::from_millis(20);
+        o.retry.max_delay = Duration::from_millis(200);
+        tune(&mut o);
+        GraphClient::new(self.http(), broker, o)
+    }
+
+    /// Answers the emulator counted with this status on Graph routes.
+    async fn graph_answers(&self, status: u16) -> u64 {
+        let v = self
+            .admin(reqwest::Method::GET, "/_emulator/counters", None)
+            .await;
+        v["counters"]
+            .as_array()
+            .expect("counters")
+            .iter()
+            .filter(|c| {
+                c["status"] == status
+                    && c["route"]
+                        .as_str()
+                        .is_some_and(|r| r.starts_with("/v1.0") || r.starts_with("/beta"))
+            })
+            .map(|c| c["count"].as_u64().expect("count"))
+            .sum()
+    }
+}
+
+#[tokio::test]
+async fn a_graph_fan_out_pages_hunts_and_stays_within_graphs_quotas() {
+    // Graph allows 5 calls a minute per tenant here; each tenant needs 5 pages of alerts
+    // (9 alerts, 2 a page) and one hunting query, which has its own quota.
+    let emu = Emu::start(&scenario(
+        20,
+        3,
+        9,
+        "graph_calls_per_minute = 5\ngraph_hunting_calls_per_minute = 1\nmde_page_size = 2",
+    ))
+    .await;
+    let g = emu.graph(GRAPH, |o| {
+        o.limits = Some(Limits {
+            per_minute: 6,
+            per_hour: 0,
+            hunting_per_minute: 1,
+            hunting_per_hour: 0,
+        })
+    });
+    let tenants: Vec<Tenant> = (0..20).map(customer).collect();
+    let results = mdep_api::fan_out(&tenants, 20, |t| {
+        let g = g.clone();
+        async move {
+            let alerts: Vec<_> = g.alerts(&t, &Query::new()).try_collect().await?;
+            let ids: Vec<String> = alerts.iter().map(|a| a.id.clone()).collect();
+            assert_unique(&ids);
+            let h = g.hunt(&t, "AlertInfo | count", None).await?;
+            Ok((alerts.len(), h.results[0]["Count"].as_u64()))
+        }
+    })
+    .await;
+    for r in &results {
+        assert_eq!(
+            r.result.as_ref().ok(),
+            Some(&(9, Some(9))),
+            "{}: {:?}",
+            r.tenant.name,
+            r.result
+        );
+    }
+    assert_eq!(emu.graph_answers(200).await, 20 * 6);
+    assert_eq!(
+        emu.graph_answers(429).await,
+        0,
+        "the limiter kept every tenant within Graph's quotas"
+    );
+    // Without the limiter the service's quota answers 429, read from Graph's envelope.
+    let bare = emu.graph(GRAPH, |o| {
+        o.limits = None;
+        o.retry.max_retry_wait = Duration::ZERO;
+    });
+    let e = bare
+        .hunt(&customer(0), "AlertInfo | count", None)
+        .await
+        .expect_err("over the hunting quota");
+    assert!(matches!(e, ApiError::Throttled { .. }), "{e:?}");
+    assert!(emu.graph_answers(429).await > 0);
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn graph_incidents_page_by_50_expand_alerts_and_update() {
+    let emu = Emu::start(&scenario(1, 20, 120, UNLIMITED)).await;
+    let g = emu.graph(GRAPH, |_| {});
+    let t = customer(0);
+    let incidents: Vec<_> = g
+        .incidents(&t, &Query::new(), true)
+        .try_collect()
+        .await
+        .expect("incidents");
+    assert!(
+        incidents.len() > 50,
+        "more than one page: {}",
+        incidents.len()
+    );
+    let in_incidents: usize = incidents.iter().map(|i| i.alerts.len()).sum();
+    assert_eq!(in_incidents, 120, "every alert in one incident");
+    let ids: Vec<String> = incidents.iter().filter_map(|i| i.id.clone()).collect();
+    assert_unique(&ids);
+    let id = ids[0].clone();
+    let one = g
+        .update_incident(
+            &t,
+            &id,
+            &json!({"status": "resolved", "customTags": ["mdep"]}),
+        )
+        .await
+        .expect("update");
+    assert_eq!(one.status.as_deref(), Some("resolved"));
+    assert_eq!(one.custom_tags, vec!["mdep".to_owned()]);
+    let again = g.incident(&t, &id, true).await.expect("get");
+    assert!(
+        again
+            .alerts
+            .iter()
+            .all(|a| a.status.as_deref() == Some("resolved"))
+    );
+    // The same alert through the MDE API.
+    let mde = emu.client(|_| {});
+    let a = mde.alert(&t, &again.alerts[0].id).await.expect("alert");
+    assert_eq!(a.status.as_deref(), Some("Resolved"));
+    let q = Query::new()
+        .filter_str("severity eq 'high'")
+        .expect("filter");
+    let high: Vec<_> = g.alerts(&t, &q).try_collect().await.expect("alerts");
+    assert!(high.iter().all(|a| a.severity.as_deref() == Some("high")));
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn graph_errors_are_typed_with_codes_and_hints() {
+    let emu = Emu::start(&scenario(1, 2, 3, UNLIMITED)).await;
+    // A client asking tokens for the MDE API cannot call Graph.
+    let wrong = emu.graph(MDE, |_| {});
+    let e = wrong
+        .alerts(&customer(0), &Query::new())
+        .try_collect::<Vec<_>>()
+        .await
+        .expect_err("MDE token at Graph");
+    assert_eq!(e.code(), Some("InvalidAuthenticationToken"), "{e}");
+    assert!(e.to_string().contains("Invalid audience"), "{e}");
+    assert!(e.hint().is_some(), "{e}");
+    let g = emu.graph(GRAPH, |_| {});
+    let e = g
+        .hunt(&customer(0), "NoSuchTable | take 1", None)
+        .await
+        .expect_err("bad table");
+    assert_eq!(e.code(), Some("BadRequest"), "{e}");
+    assert!(
+        matches!(
+            &e,
+            ApiError::Graph {
+                request_id: Some(_),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let e = g.alert(&customer(0), "nope").await.expect_err("404");
+    assert_eq!(e.status(), Some(404));
     emu.stop().await;
 }

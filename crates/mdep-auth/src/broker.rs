@@ -5,8 +5,10 @@
 //! token request goes out. A token is refreshed in the background once it is within
 //! `refresh_before` of expiry or past half its lifetime; callers holding a valid token
 //! never wait for that. Keys are (cloud, authority, tenant, client, resource): one broker
-//! serves one partner app, resource and cloud, so its in-memory map is by tenant, and the
-//! optional persistent cache file carries the whole key.
+//! serves one partner app and cloud, its in-memory map is by (resource, tenant) — the
+//! default resource of [`BrokerOptions::resource`] through [`TokenBroker::token`], any
+//! other (Microsoft Graph beside the MDE API) through [`TokenBroker::token_for`] — and
+//! the optional persistent cache file carries the whole key.
 
 use crate::config::TokenVersion;
 use crate::credential::ClientCredential;
@@ -55,7 +57,7 @@ pub struct BrokerOptions {
     pub client_id: String,
     /// The credential.
     pub credential: Arc<ClientCredential>,
-    /// Resource, e.g. `https://api.securitycenter.microsoft.com`.
+    /// The default resource, e.g. `https://api.securitycenter.microsoft.com`.
     pub resource: String,
     /// Token endpoint version.
     pub version: TokenVersion,
@@ -270,41 +272,70 @@ impl TokenBroker {
         }
     }
 
-    fn file_key(&self, tenant: &str) -> String {
+    /// The broker's default resource.
+    pub fn resource(&self) -> &str {
+        &self.opts.resource
+    }
+
+    fn file_key(&self, tenant: &str, resource: &str) -> String {
         format!(
             "{}|{}|{}|{}|{}",
-            self.opts.cloud, self.opts.authority, tenant, self.opts.client_id, self.opts.resource
+            self.opts.cloud, self.opts.authority, tenant, self.opts.client_id, resource
         )
     }
 
-    fn slot(&self, tenant: &str) -> Arc<Slot> {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(s) = slots.get(tenant) {
-            return s.clone();
-        }
-        slots.entry(tenant.to_owned()).or_default().clone()
+    fn slot_key(resource: &str, tenant: &str) -> String {
+        format!("{}\n{tenant}", resource.trim_end_matches('/'))
     }
 
-    /// A cached token if one is usable now, without any I/O.
+    fn slot(&self, resource: &str, tenant: &str) -> Arc<Slot> {
+        let key = Self::slot_key(resource, tenant);
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = slots.get(&key) {
+            return s.clone();
+        }
+        slots.entry(key).or_default().clone()
+    }
+
+    /// A cached token for the default resource if one is usable now, without any I/O.
     pub fn cached(&self, tenant: &str) -> Option<Arc<AccessToken>> {
-        let tenant = canonical(tenant);
+        self.cached_for(tenant, &self.opts.resource)
+    }
+
+    /// A cached token for `resource` if one is usable now, without any I/O.
+    pub fn cached_for(&self, tenant: &str, resource: &str) -> Option<Arc<AccessToken>> {
+        let key = Self::slot_key(resource, &canonical(tenant));
         let slot = self
             .slots
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(tenant.as_ref())?
+            .get(&key)?
             .clone();
         slot.get().filter(|t| t.usable(OffsetDateTime::now_utc()))
     }
 
-    /// A token for `tenant` (id or domain); `label` names the tenant in errors.
+    /// A token for `tenant` (id or domain) and the default resource; `label` names the
+    /// tenant in errors.
     pub async fn token(
         self: &Arc<Self>,
         tenant: &str,
         label: &str,
     ) -> Result<Arc<AccessToken>, AuthError> {
+        let resource = self.opts.resource.clone();
+        self.token_for(tenant, &resource, label).await
+    }
+
+    /// A token for `tenant` and `resource` (e.g. `https://graph.microsoft.com`), from the
+    /// same credential, cache and refresh machinery as [`TokenBroker::token`].
+    pub async fn token_for(
+        self: &Arc<Self>,
+        tenant: &str,
+        resource: &str,
+        label: &str,
+    ) -> Result<Arc<AccessToken>, AuthError> {
         let tenant = canonical(tenant).into_owned();
-        let slot = self.slot(&tenant);
+        let resource = resource.to_owned();
+        let slot = self.slot(&resource, &tenant);
         let now = OffsetDateTime::now_utc();
         if let Some(t) = slot.get().filter(|t| t.usable(now)) {
             if t.wants_refresh(now, self.opts.refresh_before)
@@ -312,9 +343,10 @@ impl TokenBroker {
             {
                 let me = self.clone();
                 let (slot2, tenant2, label2) = (slot.clone(), tenant.clone(), label.to_owned());
+                let resource2 = resource.clone();
                 tokio::spawn(async move {
                     let _g = slot2.fetch.lock().await;
-                    match me.fetch(&tenant2, &label2).await {
+                    match me.fetch(&tenant2, &resource2, &label2).await {
                         Ok(fresh) => slot2.set(Arc::new(fresh)),
                         Err(e) => {
                             tracing::warn!(tenant = %label2, error = %e, "background token refresh failed; the current token stays in use")
@@ -329,12 +361,17 @@ impl TokenBroker {
         if let Some(t) = slot.get().filter(|t| t.usable(OffsetDateTime::now_utc())) {
             return Ok(t);
         }
-        let fresh = Arc::new(self.fetch(&tenant, label).await?);
+        let fresh = Arc::new(self.fetch(&tenant, &resource, label).await?);
         slot.set(fresh.clone());
         Ok(fresh)
     }
 
-    async fn fetch(&self, tenant: &str, label: &str) -> Result<AccessToken, AuthError> {
+    async fn fetch(
+        &self,
+        tenant: &str,
+        resource: &str,
+        label: &str,
+    ) -> Result<AccessToken, AuthError> {
         let url = self.token_endpoint(tenant);
         let mut attempt = 0u32;
         loop {
@@ -344,10 +381,10 @@ impl TokenBroker {
                 ("client_id", self.opts.client_id.clone()),
             ];
             match self.opts.version {
-                TokenVersion::V1 => form.push(("resource", self.opts.resource.clone())),
+                TokenVersion::V1 => form.push(("resource", resource.to_owned())),
                 TokenVersion::V2 => form.push((
                     "scope",
-                    format!("{}/.default", self.opts.resource.trim_end_matches('/')),
+                    format!("{}/.default", resource.trim_end_matches('/')),
                 )),
             }
             match self.opts.credential.as_ref() {
@@ -448,7 +485,7 @@ impl TokenBroker {
                 expires_on,
                 received: sent,
             };
-            self.save_file(tenant, &token);
+            self.save_file(tenant, resource, &token);
             return Ok(token);
         }
     }
@@ -477,15 +514,21 @@ impl TokenBroker {
             return;
         }
         let prefix = format!("{}|{}|", self.opts.cloud, self.opts.authority);
-        let suffix = format!("|{}|{}", self.opts.client_id, self.opts.resource);
         let now = OffsetDateTime::now_utc();
         for (key, e) in file.tokens {
-            let Some(tenant) = key
-                .strip_prefix(&prefix)
-                .and_then(|r| r.strip_suffix(&suffix))
+            // `tenant|client|resource` after the prefix; none of the three holds a `|`.
+            let Some(rest) = key.strip_prefix(&prefix) else {
+                continue;
+            };
+            let mut parts = rest.splitn(3, '|');
+            let (Some(tenant), Some(client), Some(resource)) =
+                (parts.next(), parts.next(), parts.next())
             else {
                 continue;
             };
+            if client != self.opts.client_id {
+                continue;
+            }
             let (Ok(expires_on), Ok(received)) = (
                 OffsetDateTime::from_unix_timestamp(e.expires_on),
                 OffsetDateTime::from_unix_timestamp(e.received),
@@ -502,29 +545,35 @@ impl TokenBroker {
                 received,
             };
             if t.usable(now) {
-                self.slot(tenant).set(Arc::new(t));
+                self.slot(resource, tenant).set(Arc::new(t));
             }
         }
     }
 
-    /// Forgets `token` for `tenant` (memory and cache file) after the API refused it
-    /// (401: revoked consent, a signing key rolled over, a token cut short). The next
-    /// [`TokenBroker::token`] call fetches a fresh one. A token already replaced by a
-    /// newer one is left alone, so concurrent callers do not throw away each other's.
+    /// Forgets `token` for `tenant` and the default resource (memory and cache file)
+    /// after the API refused it (401: revoked consent, a signing key rolled over, a token
+    /// cut short). The next [`TokenBroker::token`] call fetches a fresh one. A token
+    /// already replaced by a newer one is left alone, so concurrent callers do not throw
+    /// away each other's.
     pub fn invalidate(&self, tenant: &str, token: &Arc<AccessToken>) {
+        self.invalidate_for(tenant, &self.opts.resource, token);
+    }
+
+    /// [`TokenBroker::invalidate`] for the token of `resource`.
+    pub fn invalidate_for(&self, tenant: &str, resource: &str, token: &Arc<AccessToken>) {
         let tenant = canonical(tenant);
         let slot = self
             .slots
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(tenant.as_ref())
+            .get(&Self::slot_key(resource, &tenant))
             .cloned();
         if slot.is_some_and(|s| s.clear_if(token)) {
-            self.forget_file(&tenant);
+            self.forget_file(&tenant, resource);
         }
     }
 
-    fn forget_file(&self, tenant: &str) {
+    fn forget_file(&self, tenant: &str, resource: &str) {
         let Some(path) = &self.opts.cache_file else {
             return;
         };
@@ -535,7 +584,11 @@ impl TokenBroker {
         else {
             return;
         };
-        if file.tokens.remove(&self.file_key(tenant)).is_none() {
+        if file
+            .tokens
+            .remove(&self.file_key(tenant, resource))
+            .is_none()
+        {
             return;
         }
         if let Ok(text) = serde_json::to_string(&file)
@@ -545,7 +598,7 @@ impl TokenBroker {
         }
     }
 
-    fn save_file(&self, tenant: &str, token: &AccessToken) {
+    fn save_file(&self, tenant: &str, resource: &str, token: &AccessToken) {
         let Some(path) = &self.opts.cache_file else {
             return;
         };
@@ -560,7 +613,7 @@ impl TokenBroker {
         file.version = CACHE_VERSION;
         let now = OffsetDateTime::now_utc().unix_timestamp();
         file.tokens.retain(|_, e| e.expires_on > now);
-        let key = self.file_key(tenant);
+        let key = self.file_key(tenant, resource);
         let Some(sealed) = seal(&self.opts.credential, &key, token.token.expose()) else {
             return;
         };

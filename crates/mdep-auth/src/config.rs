@@ -77,6 +77,14 @@ pub struct Config {
     pub api_base: Option<String>,
     /// Overrides the token resource.
     pub resource: Option<String>,
+    /// The Microsoft Graph application permissions the integration needs (checked by
+    /// `mdep tenants check` beside `required_permissions`).
+    #[serde(default)]
+    pub required_graph_permissions: Vec<String>,
+    /// Overrides the Microsoft Graph host (e.g. the emulator's base URL).
+    pub graph_base: Option<String>,
+    /// Overrides the Microsoft Graph token resource.
+    pub graph_resource: Option<String>,
     /// Extra CA certificate (PEM) to trust, e.g. the emulator's `ca.pem`.
     pub ca_file: Option<PathBuf>,
     /// Customer tenants.
@@ -113,6 +121,10 @@ pub struct ApiSettings {
     pub page_size: Option<u64>,
     /// Tenants called at once in a fan-out (8).
     pub concurrency: Option<usize>,
+    /// Microsoft Graph security calls a minute per tenant (Graph: 150).
+    pub graph_calls_per_minute: Option<u32>,
+    /// Microsoft Graph `runHuntingQuery` calls a minute per tenant (Graph: 45).
+    pub graph_hunting_calls_per_minute: Option<u32>,
 }
 
 /// A configuration problem.
@@ -245,6 +257,18 @@ impl Config {
                 )));
             }
         }
+        for perm in &config.required_graph_permissions {
+            if mdep_model::permissions::graph_app_role(perm).is_none() {
+                return Err(invalid(format!(
+                    "required_graph_permissions: '{perm}' is not a Microsoft Graph security permission mdep knows ({})",
+                    mdep_model::permissions::GRAPH_APP_ROLES
+                        .iter()
+                        .map(|r| r.value)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
         if config.region.is_some() && config.cloud != Cloud::Global {
             return Err(invalid(format!(
                 "region applies to the global cloud only, not {}",
@@ -254,6 +278,7 @@ impl Config {
         for (key, value) in [
             ("authority_host", &config.authority_host),
             ("api_base", &config.api_base),
+            ("graph_base", &config.graph_base),
         ] {
             if let Some(v) = value
                 && !(v.starts_with("https://")
@@ -338,6 +363,23 @@ impl Config {
             .unwrap_or_else(|| self.cloud.resource().to_owned())
     }
 
+    /// The Microsoft Graph host: `graph_base`, else the cloud's (`graph.microsoft.com`,
+    /// `graph.microsoft.us`, `dod-graph.microsoft.us`).
+    pub fn graph_base(&self) -> String {
+        self.graph_base
+            .clone()
+            .unwrap_or_else(|| self.cloud.graph_host().to_owned())
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// The Microsoft Graph token resource: `graph_resource`, else the cloud's Graph host.
+    pub fn graph_resource(&self) -> String {
+        self.graph_resource
+            .clone()
+            .unwrap_or_else(|| self.cloud.graph_host().to_owned())
+    }
+
     /// Reads the credential from where the config says it is.
     pub fn credential(&self, base: &Path) -> Result<ClientCredential, ConfigError> {
         let p = &self.partner;
@@ -418,10 +460,13 @@ token_version = "v2"
 
 # The permissions your integration needs; `mdep tenants check` reports who lacks which.
 required_permissions = ["Alert.Read.All", "Machine.Read.All"]
+# Microsoft Graph permissions (hunting, alerts_v2, incidents).
+# required_graph_permissions = ["ThreatHunting.Read.All", "SecurityAlert.Read.All", "SecurityIncident.Read.All"]
 
 # Point everything at the local emulator (mdep emulator serve) instead of Microsoft:
 # authority_host = "https://127.0.0.1:8443"
 # api_base = "https://127.0.0.1:8443"
+# graph_base = "https://127.0.0.1:8443"
 # ca_file = "~/.local/state/mdep/emulator/ca.pem"
 
 # The multi-tenant app registered in your own tenant (Entra ID > App registrations),

@@ -34,7 +34,7 @@ fn scenario(n: usize, lifetime: u32) -> String {
         ));
     }
     s.push_str(&format!(
-        "\n[[apps]]\nclient_id = \"{APP}\"\nname = \"Fabrikam SOC\"\nhome_tenant = \"{PARTNER}\"\nredirect_uris = [\"https://portal.azure.com\"]\npermissions = [\"Alert.Read.All\", \"Machine.Read.All\"]\nsecrets = [{{ value = \"{SECRET}\" }}]\n"
+        "\n[[apps]]\nclient_id = \"{APP}\"\nname = \"Fabrikam SOC\"\nhome_tenant = \"{PARTNER}\"\nredirect_uris = [\"https://portal.azure.com\"]\npermissions = [\"Alert.Read.All\", \"Machine.Read.All\"]\ngraph_permissions = [\"ThreatHunting.Read.All\"]\nsecrets = [{{ value = \"{SECRET}\" }}]\n"
     ));
     for i in 0..n {
         s.push_str(&format!(
@@ -493,4 +493,62 @@ async fn retries_throttling_and_server_errors_then_gives_up_clearly() {
         ),
         "{e}"
     );
+}
+
+#[tokio::test]
+async fn one_broker_serves_a_token_per_tenant_and_resource_and_caches_each() {
+    const GRAPH: &str = "https://graph.microsoft.com";
+    let emu = Emu::start(2, 60).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("tokens.json");
+    let make = || {
+        let mut o = BrokerOptions::new(
+            Cloud::Global,
+            &emu.base,
+            APP,
+            secret(),
+            MDE,
+            TokenVersion::V2,
+        );
+        o.cache_file = Some(file.clone());
+        TokenBroker::new(o, emu.http())
+    };
+    let a = make();
+    let mde = a.token(&tenant_id(0), "c0").await.expect("mde");
+    let graph = a
+        .token_for(&tenant_id(0), GRAPH, "c0")
+        .await
+        .expect("graph");
+    let graph1 = a
+        .token_for(&tenant_id(1), GRAPH, "c1")
+        .await
+        .expect("graph");
+    assert_eq!(claims(mde.token.expose())["aud"], MDE);
+    assert_eq!(claims(graph.token.expose())["aud"], GRAPH);
+    assert_eq!(
+        claims(graph.token.expose())["roles"],
+        json!(["ThreatHunting.Read.All"])
+    );
+    assert_eq!(claims(graph1.token.expose())["tid"], tenant_id(1));
+    assert_eq!(a.requests_sent(), 3);
+    // Cached per (tenant, resource), in memory and in the file.
+    a.token_for(&tenant_id(0), "https://graph.microsoft.com/", "c0")
+        .await
+        .expect("graph again");
+    assert_eq!(a.requests_sent(), 3);
+    let b = make();
+    assert_eq!(
+        b.cached_for(&tenant_id(0), GRAPH)
+            .map(|t| t.token.expose().to_owned()),
+        Some(graph.token.expose().to_owned())
+    );
+    assert_eq!(
+        b.cached(&tenant_id(0)).map(|t| t.token.expose().to_owned()),
+        Some(mde.token.expose().to_owned())
+    );
+    b.token_for(&tenant_id(1), GRAPH, "c1")
+        .await
+        .expect("graph");
+    assert_eq!(b.requests_sent(), 0);
+    emu.stop().await;
 }
