@@ -1,5 +1,6 @@
-//! MDE API commands: `mdep alerts`, `machines`, `machine`, `actions`, `indicators`,
-//! `hunt` and `api`, for one tenant or many at once. Rows go to stdout tagged with their
+//! MDE API and Microsoft Graph security commands: `mdep alerts`, `incidents`,
+//! `machines`, `machine`, `actions`, `indicators`, `hunt` and `api`, for one tenant or
+//! many at once. Rows go to stdout tagged with their
 //! tenant; a per-tenant summary and progress go to stderr; a tenant that fails never
 //! stops the others and makes the exit code 3.
 
@@ -7,11 +8,14 @@ use crate::context::{Global, Output, Partner, table};
 use crate::partner::NotReady;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
+use futures_util::Stream;
 use futures_util::TryStreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mdep_api::entity::{AlertUpdate, MachineAction};
 use mdep_api::query::{cmp_str, cmp_time, parse_since};
-use mdep_api::{ApiError, Client, ClientOptions, Query, ResponseAction, Tenant, fan_out};
+use mdep_api::{
+    ApiError, Client, ClientOptions, GraphClient, Query, ResponseAction, Tenant, fan_out,
+};
 use mdep_model::odata::CompareOp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -34,6 +38,37 @@ pub struct Targets {
     pub all_tenants: bool,
 }
 
+/// Which API a command calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ApiChoice {
+    /// Microsoft Graph's security API (graph.microsoft.com).
+    Graph,
+    /// The Defender for Endpoint API (api.securitycenter.microsoft.com).
+    Mde,
+}
+
+/// The day the MDE advanced hunting API stops returning data (`graph-security.md` §1:
+/// MC1220762 and the Graph overview's migration section).
+pub const LEGACY_HUNTING_END: time::OffsetDateTime = time::macros::datetime!(2027-02-01 00:00 UTC);
+
+/// The warning for `mdep hunt --api mde` at `now`: none before the retirement date.
+pub fn legacy_hunting_warning(now: time::OffsetDateTime) -> Option<String> {
+    (now >= LEGACY_HUNTING_END).then(|| {
+        "warning: the MDE advanced hunting API (/api/advancedqueries/run) was retired on 2027-02-01 and no longer returns data from Microsoft; drop --api mde to use Microsoft Graph's runHuntingQuery (needs ThreatHunting.Read.All)".to_owned()
+    })
+}
+
+/// The time now: `MDEP_NOW` (RFC 3339) when set, so date-dependent behaviour can be
+/// tested; else the system clock.
+pub fn now() -> time::OffsetDateTime {
+    std::env::var("MDEP_NOW")
+        .ok()
+        .and_then(|s| {
+            time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .unwrap_or_else(time::OffsetDateTime::now_utc)
+}
+
 /// The OData options of list commands.
 #[derive(Debug, Args, Clone)]
 pub struct ListOptions {
@@ -49,7 +84,7 @@ pub struct ListOptions {
 pub enum AlertsCommand {
     /// List alerts, across tenants, every page.
     #[command(
-        after_help = "Examples:\n  mdep alerts list --all-tenants --since 24h --severity High\n  mdep alerts list --tenant Contoso --status New -o csv > alerts.csv\n  mdep alerts list --tag eu --filter \"category eq 'Malware'\" -o jsonl"
+        after_help = "Examples:\n  mdep alerts list --all-tenants --since 24h --severity High\n  mdep alerts list --api graph --all-tenants --status new -o jsonl\n  mdep alerts list --tenant Contoso --status New -o csv > alerts.csv\n  mdep alerts list --tag eu --filter \"category eq 'Malware'\" -o jsonl"
     )]
     List {
         #[command(flatten)]
@@ -65,9 +100,12 @@ pub enum AlertsCommand {
         /// New, InProgress or Resolved.
         #[arg(long)]
         status: Option<String>,
-        /// Include each alert's evidence (`$expand=evidence`).
+        /// Include each alert's evidence (`$expand=evidence`; Graph alerts always carry it).
         #[arg(long)]
         evidence: bool,
+        /// mde (`/api/alerts`) or graph (`/security/alerts_v2`, every Defender product).
+        #[arg(long, value_enum, default_value = "mde")]
+        api: ApiChoice,
     },
     /// Show one alert.
     #[command(
@@ -328,8 +366,83 @@ pub struct HuntArgs {
     /// Read the query from a file.
     #[arg(long)]
     pub file: Option<std::path::PathBuf>,
+    /// graph (Microsoft Graph runHuntingQuery, ThreatHunting.Read.All) or mde (the
+    /// retired /api/advancedqueries/run, AdvancedQuery.Read.All).
+    #[arg(long, value_enum, default_value = "graph")]
+    pub api: ApiChoice,
+    /// Graph only: the ISO 8601 time span to search (P7D, P30D,
+    /// 2026-01-01T00:00:00Z/2026-01-08T00:00:00Z); Graph's default is 30 days.
+    #[arg(long)]
+    pub timespan: Option<String>,
     #[command(flatten)]
     pub targets: Targets,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentsCommand {
+    /// List incidents (Microsoft Graph), across tenants, every page.
+    #[command(
+        after_help = "Examples:\n  mdep incidents list --all-tenants --status active --severity high\n  mdep incidents list --tenant Contoso --alerts -o json\n  mdep incidents list --tag eu --since 7d -o csv"
+    )]
+    List {
+        #[command(flatten)]
+        targets: Targets,
+        #[command(flatten)]
+        list: ListOptions,
+        /// Incidents created within this long (30m, 24h, 7d).
+        #[arg(long)]
+        since: Option<String>,
+        /// unknown, informational, low, medium or high.
+        #[arg(long)]
+        severity: Option<String>,
+        /// active, inProgress, resolved, redirected or awaitingAction.
+        #[arg(long)]
+        status: Option<String>,
+        /// Include each incident's alerts (`$expand=alerts`).
+        #[arg(long)]
+        alerts: bool,
+    },
+    /// Show one incident.
+    #[command(after_help = "Example:\n  mdep incidents get 29 --tenant Contoso --alerts -o json")]
+    Get {
+        /// Incident id.
+        id: String,
+        /// Tenant name, id or domain.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Include its alerts.
+        #[arg(long)]
+        alerts: bool,
+    },
+    /// Update an incident: status, owner, classification, determination, tags.
+    #[command(
+        after_help = "Example:\n  mdep incidents update 29 --tenant Contoso --status resolved --classification falsePositive --determination notMalicious --resolving-comment \"lab test\""
+    )]
+    Update {
+        /// Incident id.
+        id: String,
+        /// Tenant name, id or domain.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// active, inProgress, resolved, redirected or awaitingAction.
+        #[arg(long)]
+        status: Option<String>,
+        /// Owner.
+        #[arg(long)]
+        assigned_to: Option<String>,
+        /// unknown, falsePositive, truePositive or informationalExpectedActivity.
+        #[arg(long)]
+        classification: Option<String>,
+        /// Determination (e.g. malware, notMalicious, securityTesting).
+        #[arg(long)]
+        determination: Option<String>,
+        /// A custom tag; repeat for several (replaces the incident's custom tags).
+        #[arg(long = "custom-tag")]
+        custom_tags: Vec<String>,
+        /// Why it was resolved.
+        #[arg(long)]
+        resolving_comment: Option<String>,
+    },
 }
 
 /// `mdep api`.
@@ -347,10 +460,11 @@ pub struct RawArgs {
     pub targets: Targets,
 }
 
-/// The API client with the configuration it came from.
+/// The API clients with the configuration they came from.
 struct Api {
     partner: Partner,
     client: Client,
+    graph: GraphClient,
     concurrency: usize,
 }
 
@@ -360,9 +474,15 @@ impl Api {
         let opts = ClientOptions::from_config(partner.config());
         let concurrency = partner.config().api.concurrency.unwrap_or(8).max(1);
         let client = Client::new(partner.http.clone(), partner.broker.clone(), opts);
+        let graph = GraphClient::new(
+            partner.http.clone(),
+            partner.broker.clone(),
+            ClientOptions::graph_from_config(partner.config()),
+        );
         Ok(Self {
             partner,
             client,
+            graph,
             concurrency,
         })
     }
@@ -423,6 +543,23 @@ const ALERT_COLS: &[(&str, &str)] = &[
     ("CREATED", "alertCreationTime"),
     ("DEVICE", "computerDnsName"),
     ("TITLE", "title"),
+];
+const GRAPH_ALERT_COLS: &[(&str, &str)] = &[
+    ("ALERT", "id"),
+    ("SEVERITY", "severity"),
+    ("STATUS", "status"),
+    ("INCIDENT", "incidentId"),
+    ("CREATED", "createdDateTime"),
+    ("SOURCE", "serviceSource"),
+    ("TITLE", "title"),
+];
+const INCIDENT_COLS: &[(&str, &str)] = &[
+    ("INCIDENT", "id"),
+    ("SEVERITY", "severity"),
+    ("STATUS", "status"),
+    ("ASSIGNED", "assignedTo"),
+    ("CREATED", "createdDateTime"),
+    ("NAME", "displayName"),
 ];
 const MACHINE_COLS: &[(&str, &str)] = &[
     ("MACHINE", "id"),
@@ -583,9 +720,9 @@ fn colourize(text: &str, rows: &[Vec<String>], column: usize) -> String {
             .and_then(|r| rows.get(r))
             .and_then(|r| r.get(column))
             .and_then(|v| match v.as_str() {
-                "High" | "Failed" | "TimeOut" => Some("31"),
-                "Medium" | "Pending" | "InProgress" => Some("33"),
-                "Succeeded" | "Resolved" => Some("32"),
+                "High" | "high" | "Failed" | "TimeOut" => Some("31"),
+                "Medium" | "medium" | "Pending" | "InProgress" | "inProgress" => Some("33"),
+                "Succeeded" | "Resolved" | "resolved" => Some("32"),
                 _ => None,
             });
         match code {
@@ -728,6 +865,30 @@ async fn list_across<T: Serialize + DeserializeOwned + Send + 'static>(
     format: Output,
     columns: Columns,
 ) -> Result<()> {
+    let client = api.client.clone();
+    stream_across(
+        api,
+        tenants,
+        move |t| client.list::<T>(t, path, &q),
+        format,
+        columns,
+    )
+    .await
+}
+
+/// Streams every item `list` yields for each tenant into the output.
+async fn stream_across<T, S, F>(
+    api: &Api,
+    tenants: Vec<Tenant>,
+    list: F,
+    format: Output,
+    columns: Columns,
+) -> Result<()>
+where
+    T: Serialize + Send + 'static,
+    S: Stream<Item = Result<T, ApiError>> + Send,
+    F: Fn(&Tenant) -> S,
+{
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Event>(1024);
     let mut sink = Sink::new(format, columns);
     let mut progress = Progress::new(tenants.len());
@@ -747,7 +908,7 @@ async fn list_across<T: Serialize + DeserializeOwned + Send + 'static>(
     let work = async {
         let r = fan_out(&tenants, api.concurrency, |t| {
             let tx = tx.clone();
-            let stream = api.client.list::<T>(&t, path, &q);
+            let stream = list(&t);
             let name = t.name.clone();
             async move {
                 let mut n = 0u64;
@@ -834,6 +995,43 @@ pub async fn alerts(cmd: AlertsCommand, g: &Global) -> Result<()> {
             severity,
             status,
             evidence,
+            api: ApiChoice::Graph,
+        } => {
+            let _ = evidence;
+            let mut q = build_query(&list)?;
+            if let Some(s) = since {
+                let d = parse_since(&s).map_err(|e| anyhow::anyhow!("--since {e}"))?;
+                q = q.filter(cmp_time(
+                    "createdDateTime",
+                    CompareOp::Ge,
+                    time::OffsetDateTime::now_utc() - d,
+                ));
+            }
+            if let Some(s) = severity {
+                q = q.filter(cmp_str("severity", CompareOp::Eq, &graph_enum(&s)));
+            }
+            if let Some(s) = status {
+                q = q.filter(cmp_str("status", CompareOp::Eq, &graph_enum(&s)));
+            }
+            let tenants = api.tenants(&targets)?;
+            let graph = api.graph.clone();
+            stream_across(
+                &api,
+                tenants,
+                move |t| graph.alerts(t, &q),
+                g.output,
+                cols(GRAPH_ALERT_COLS),
+            )
+            .await
+        }
+        AlertsCommand::List {
+            targets,
+            list,
+            since,
+            severity,
+            status,
+            evidence,
+            api: ApiChoice::Mde,
         } => {
             let mut q = build_query(&list)?;
             if let Some(s) = since {
@@ -1222,6 +1420,103 @@ pub async fn indicators(cmd: IndicatorsCommand, g: &Global) -> Result<()> {
     }
 }
 
+/// Graph's enum spelling of a value given in MDE's (`High` → `high`, `InProgress` →
+/// `inProgress`), so either is accepted on the command line.
+fn graph_enum(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+pub async fn incidents(cmd: IncidentsCommand, g: &Global) -> Result<()> {
+    let api = Api::open(g)?;
+    match cmd {
+        IncidentsCommand::List {
+            targets,
+            list,
+            since,
+            severity,
+            status,
+            alerts,
+        } => {
+            let mut q = build_query(&list)?;
+            if let Some(s) = since {
+                let d = parse_since(&s).map_err(|e| anyhow::anyhow!("--since {e}"))?;
+                q = q.filter(cmp_time(
+                    "createdDateTime",
+                    CompareOp::Ge,
+                    time::OffsetDateTime::now_utc() - d,
+                ));
+            }
+            if let Some(s) = severity {
+                q = q.filter(cmp_str("severity", CompareOp::Eq, &graph_enum(&s)));
+            }
+            if let Some(s) = status {
+                q = q.filter(cmp_str("status", CompareOp::Eq, &graph_enum(&s)));
+            }
+            let tenants = api.tenants(&targets)?;
+            let graph = api.graph.clone();
+            stream_across(
+                &api,
+                tenants,
+                move |t| graph.incidents(t, &q, alerts),
+                g.output,
+                cols(INCIDENT_COLS),
+            )
+            .await
+        }
+        IncidentsCommand::Get { id, tenant, alerts } => {
+            let t = api.one(&tenant)?;
+            let i = api.graph.incident(&t, &id, alerts).await?;
+            print_one(g.output, &t.name, &i, cols(INCIDENT_COLS))
+        }
+        IncidentsCommand::Update {
+            id,
+            tenant,
+            status,
+            assigned_to,
+            classification,
+            determination,
+            custom_tags,
+            resolving_comment,
+        } => {
+            let t = api.one(&tenant)?;
+            let mut body = Map::new();
+            for (k, v) in [
+                ("status", status),
+                ("assignedTo", assigned_to),
+                ("classification", classification),
+                ("determination", determination),
+                ("resolvingComment", resolving_comment),
+            ] {
+                if let Some(v) = v {
+                    let v = if k == "assignedTo" || k == "resolvingComment" {
+                        v
+                    } else {
+                        graph_enum(&v)
+                    };
+                    body.insert(k.into(), Value::String(v));
+                }
+            }
+            if !custom_tags.is_empty() {
+                body.insert("customTags".into(), serde_json::json!(custom_tags));
+            }
+            if body.is_empty() {
+                bail!(
+                    "nothing to update: give --status, --assigned-to, --classification, --determination, --custom-tag or --resolving-comment"
+                );
+            }
+            let i = api
+                .graph
+                .update_incident(&t, &id, &Value::Object(body))
+                .await?;
+            print_one(g.output, &t.name, &i, cols(INCIDENT_COLS))
+        }
+    }
+}
+
 pub async fn hunt(args: HuntArgs, g: &Global) -> Result<()> {
     let query = match (&args.query, &args.file) {
         (Some(q), _) => q.clone(),
@@ -1230,31 +1525,50 @@ pub async fn hunt(args: HuntArgs, g: &Global) -> Result<()> {
         }
         (None, None) => bail!("give a query or --file"),
     };
+    if args.api == ApiChoice::Mde {
+        if args.timespan.is_some() {
+            bail!("--timespan is a Microsoft Graph parameter: drop --api mde or --timespan");
+        }
+        if let Some(w) = legacy_hunting_warning(now()) {
+            eprintln!("{w}");
+        }
+    }
     let api = Api::open(g)?;
     let tenants = api.tenants(&args.targets)?;
     let results = fan_out(&tenants, api.concurrency, |t| {
-        let (c, q) = (api.client.clone(), query.clone());
-        async move { c.hunt(&t, &q).await }
+        let (c, gc, q) = (api.client.clone(), api.graph.clone(), query.clone());
+        let (which, ts) = (args.api, args.timespan.clone());
+        async move {
+            match which {
+                ApiChoice::Mde => c.hunt(&t, &q).await.map(|h| {
+                    (
+                        h.schema.into_iter().map(|c| c.name).collect::<Vec<_>>(),
+                        h.results,
+                    )
+                }),
+                ApiChoice::Graph => gc.hunt(&t, &q, ts.as_deref()).await.map(|h| {
+                    (
+                        h.schema.into_iter().map(|c| c.name).collect::<Vec<_>>(),
+                        h.results,
+                    )
+                }),
+            }
+        }
     })
     .await;
     let columns: Columns = results
         .iter()
         .find_map(|r| r.result.as_ref().ok())
-        .map(|h| {
-            h.schema
-                .iter()
-                .map(|c| (c.name.clone(), c.name.clone()))
-                .collect()
-        })
+        .map(|(schema, _)| schema.iter().map(|c| (c.clone(), c.clone())).collect())
         .unwrap_or_default();
     let mut sink = Sink::new(g.output, columns);
     for r in &results {
-        for row in r.result.iter().flat_map(|h| h.results.iter()) {
+        for row in r.result.iter().flat_map(|(_, rows)| rows.iter()) {
             sink.push(&r.tenant.name, Value::Object(row.clone()))?;
         }
     }
     sink.finish()?;
-    summarize(&results, |h| format!("{} rows", h.results.len()))
+    summarize(&results, |(_, rows)| format!("{} rows", rows.len()))
 }
 
 pub async fn raw(args: RawArgs, g: &Global) -> Result<()> {
@@ -1366,6 +1680,23 @@ mod tests {
         assert_eq!(p.overall.position(), 3);
         p.clear();
         assert!(p.tenants.is_empty());
+    }
+
+    #[test]
+    fn the_legacy_hunting_warning_starts_on_the_retirement_date() {
+        use time::macros::datetime;
+        assert_eq!(
+            legacy_hunting_warning(datetime!(2027-01-31 23:59:59 UTC)),
+            None
+        );
+        let w = legacy_hunting_warning(datetime!(2027-02-01 00:00 UTC)).expect("warning");
+        assert!(
+            w.contains("retired on 2027-02-01") && w.contains("--api mde"),
+            "{w}"
+        );
+        assert!(legacy_hunting_warning(datetime!(2030-01-01 00:00 UTC)).is_some());
+        assert_eq!(graph_enum("InProgress"), "inProgress");
+        assert_eq!(graph_enum("high"), "high");
     }
 
     #[test]

@@ -387,6 +387,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         want.clone(),
         entries,
         required_now.clone(),
+        crate::partner::GraphCheck {
+            resource: mdep_model::Cloud::Global.graph_host().to_owned(),
+            required: vec![],
+        },
     )
     .await?;
     for line in report_table(&rows).lines() {
@@ -452,6 +456,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             .replace(
                 "# api_base = \"https://127.0.0.1:8443\"",
                 &format!("api_base = \"{base}\""),
+            )
+            .replace(
+                "# graph_base = \"https://127.0.0.1:8443\"",
+                &format!("graph_base = \"{base}\""),
             )
             .replace(
                 "# ca_file = \"~/.local/state/mdep/emulator/ca.pem\"",

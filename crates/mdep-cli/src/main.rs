@@ -50,6 +50,9 @@ enum Command {
     /// Alerts across tenants: list, get, update.
     #[command(subcommand)]
     Alerts(api_cmds::AlertsCommand),
+    /// Incidents across tenants (Microsoft Graph): list, get, update.
+    #[command(subcommand)]
+    Incidents(api_cmds::IncidentsCommand),
     /// Devices across tenants: list, get, find by tag.
     #[command(subcommand)]
     Machines(api_cmds::MachinesCommand),
@@ -62,9 +65,9 @@ enum Command {
     /// Custom indicators: list, add, delete, import.
     #[command(subcommand)]
     Indicators(api_cmds::IndicatorsCommand),
-    /// Run an advanced hunting query in one tenant or many.
+    /// Run a hunting query in one tenant or many (Microsoft Graph runHuntingQuery; --api mde for the retired MDE endpoint).
     #[command(
-        after_help = "Examples:\n  mdep hunt \"DeviceInfo | take 10\" --tenant Contoso\n  mdep hunt --file query.kql --all-tenants -o csv"
+        after_help = "Examples:\n  mdep hunt \"DeviceInfo | take 10\" --tenant Contoso\n  mdep hunt --file query.kql --all-tenants -o csv\n  mdep hunt \"AlertInfo | count\" --timespan P7D --tag eu\n  mdep hunt \"DeviceInfo | take 1\" --api mde --tenant Contoso"
     )]
     Hunt(api_cmds::HuntArgs),
     /// A raw MDE API call with the tenant's token, quotas, retries and paging.
@@ -165,6 +168,7 @@ fn main() -> ExitCode {
             Command::Token(cmd) => partner::token(cmd, &g).await,
             Command::Emulator(cmd) => emulator::run(cmd).await,
             Command::Alerts(cmd) => api_cmds::alerts(cmd, &g).await,
+            Command::Incidents(cmd) => api_cmds::incidents(cmd, &g).await,
             Command::Machines(cmd) => api_cmds::machines(cmd, &g).await,
             Command::Machine(cmd) => api_cmds::machine(cmd, &g).await,
             Command::Actions(cmd) => api_cmds::actions(cmd, &g).await,

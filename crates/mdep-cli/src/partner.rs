@@ -99,7 +99,7 @@ pub struct ConsentArgs {
 pub enum TokenCommand {
     /// Take a token for a tenant and show its claims and expiry (`--raw` prints the token).
     #[command(
-        after_help = "Examples:\n  mdep token get --tenant Contoso\n  mdep token get --tenant Contoso --raw | mdep token validate -"
+        after_help = "Examples:\n  mdep token get --tenant Contoso\n  mdep token get --tenant Contoso --raw | mdep token validate -\n  mdep token get --tenant Contoso --api graph"
     )]
     Get {
         /// Tenant name, id or domain.
@@ -108,6 +108,9 @@ pub enum TokenCommand {
         /// Print only the token itself.
         #[arg(long)]
         raw: bool,
+        /// mde (the configured resource) or graph (Microsoft Graph, graph_resource).
+        #[arg(long, value_enum, default_value = "mde")]
+        api: crate::api_cmds::ApiChoice,
     },
     /// Decode a token's header and claims (no verification), roles and tid first.
     #[command(after_help = "Example:\n  mdep token inspect \"$TOKEN\"")]
@@ -185,8 +188,9 @@ pub async fn config(cmd: ConfigCommand, g: &Global) -> Result<()> {
             let v = json!({
                 "path": l.path, "client_id": p.client_id, "credential": credential, "cloud": c.cloud.name(),
                 "authority": c.authority(), "api_base": c.api_base(), "resource": c.resource(),
+                "graph_base": c.graph_base(), "graph_resource": c.graph_resource(),
                 "token_version": format!("{:?}", c.token_version).to_lowercase(),
-                "required_permissions": c.required_permissions, "tenants": c.tenants.len(), "warnings": l.warnings,
+                "required_permissions": c.required_permissions, "required_graph_permissions": c.required_graph_permissions, "tenants": c.tenants.len(), "warnings": l.warnings,
             });
             match g.output {
                 Output::Json | Output::Jsonl | Output::Csv => print_json(&v),
@@ -262,6 +266,10 @@ pub struct CheckRow {
     pub tid: Option<String>,
     pub granted: Vec<String>,
     pub missing: Vec<String>,
+    /// Microsoft Graph roles in the tenant's Graph token.
+    pub graph_granted: Vec<String>,
+    /// `required_graph_permissions` the Graph token lacks.
+    pub graph_missing: Vec<String>,
     pub expires: Option<String>,
     pub aadsts: Option<u32>,
     pub hint: Option<String>,
@@ -271,14 +279,44 @@ pub async fn check_rows(p: &Partner, sel: &Selection) -> Result<Vec<CheckRow>> {
     let chosen = p.select(&sel.tenants, &sel.tags)?;
     let required = p.config().required_permissions.clone();
     let validator = std::sync::Arc::new(p.validator());
+    let graph = GraphCheck {
+        resource: p.config().graph_resource(),
+        required: p.config().required_graph_permissions.clone(),
+    };
     report(
         &p.broker,
         validator,
         p.expectations(None, vec![]),
         chosen,
         required,
+        graph,
     )
     .await
+}
+
+/// The Microsoft Graph half of the permissions report: the resource to take a token for
+/// and the roles it must carry.
+#[derive(Debug, Clone)]
+pub struct GraphCheck {
+    /// e.g. `https://graph.microsoft.com`.
+    pub resource: String,
+    /// `required_graph_permissions`.
+    pub required: Vec<String>,
+}
+
+/// The roles of the tenant's Graph token (read, not validated: a Microsoft Graph token
+/// is Graph's to validate), or why there is none.
+async fn graph_roles(
+    broker: &std::sync::Arc<mdep_auth::TokenBroker>,
+    tenant: &TenantEntry,
+    resource: &str,
+) -> Result<Vec<String>, String> {
+    let tok = broker
+        .token_for(&tenant.tenant, resource, &tenant.name)
+        .await
+        .map_err(|e| e.hint().unwrap_or_else(|| e.to_string()))?;
+    let d = mdep_auth::inspect::decode(tok.token.expose()).map_err(|e| e.to_string())?;
+    Ok(d.roles())
 }
 
 /// The permissions report for `tenants`: a token each (in parallel, 16 at a time),
@@ -289,6 +327,7 @@ pub async fn report(
     expectations: mdep_auth::Expectations,
     chosen: Vec<TenantEntry>,
     required: Vec<String>,
+    graph: GraphCheck,
 ) -> Result<Vec<CheckRow>> {
     let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
     let mut set = tokio::task::JoinSet::new();
@@ -298,8 +337,10 @@ pub async fn report(
         let want = expectations.clone();
         let required = required.clone();
         let limit = limit.clone();
+        let graph = graph.clone();
         set.spawn(async move {
             let _permit = limit.acquire_owned().await;
+            let graph_roles = graph_roles(&broker, &t, &graph.resource).await;
             let row = match broker.token(&t.tenant, &t.name).await {
                 Err(e) => CheckRow {
                     name: t.name.clone(),
@@ -309,6 +350,8 @@ pub async fn report(
                     tid: None,
                     granted: vec![],
                     missing: required.clone(),
+                    graph_granted: vec![],
+                    graph_missing: graph.required.clone(),
                     expires: None,
                     aadsts: e.aadsts(),
                     hint: Some(e.hint().unwrap_or_else(|| e.to_string())),
@@ -322,6 +365,8 @@ pub async fn report(
                         tid: None,
                         granted: vec![],
                         missing: required.clone(),
+                        graph_granted: vec![],
+                        graph_missing: graph.required.clone(),
                         expires: None,
                         aadsts: None,
                         hint: Some(e.to_string()),
@@ -329,7 +374,12 @@ pub async fn report(
                     Ok(v) => {
                         let granted = v.roles();
                         let missing: Vec<String> = required.iter().filter(|r| !granted.contains(r)).cloned().collect();
-                        let ready = missing.is_empty();
+                        let (graph_granted, graph_error) = match graph_roles {
+                            Ok(r) => (r, None),
+                            Err(e) => (vec![], Some(e)),
+                        };
+                        let graph_missing: Vec<String> = graph.required.iter().filter(|r| !graph_granted.contains(r)).cloned().collect();
+                        let ready = missing.is_empty() && graph_missing.is_empty();
                         CheckRow {
                             name: t.name.clone(),
                             tenant: t.tenant.clone(),
@@ -337,8 +387,13 @@ pub async fn report(
                             status: if ready { "ready".into() } else { "missing roles".into() },
                             tid: v.tid(),
                             granted,
-                            hint: (!ready).then(|| format!("its Global Administrator must consent again: `mdep consent-url --tenant {}`", t.name)),
+                            hint: (!ready).then(|| match graph_error.filter(|_| !graph_missing.is_empty()) {
+                                Some(e) => format!("no Microsoft Graph token: {e}"),
+                                None => format!("its Global Administrator must consent again: `mdep consent-url --tenant {}`", t.name),
+                            }),
                             missing,
+                            graph_granted,
+                            graph_missing,
                             expires: Some(tok.expires_on.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
                             aadsts: None,
                         }
@@ -376,17 +431,27 @@ pub fn report_table(rows: &[CheckRow]) -> String {
                         .ok()
                 })
                 .map_or_else(|| "-".into(), relative);
+            let mut missing = r.missing.clone();
+            missing.extend(r.graph_missing.iter().map(|m| format!("Graph:{m}")));
             vec![
                 r.name.clone(),
                 r.status.clone(),
                 dash(&r.granted),
-                dash(&r.missing),
+                dash(&r.graph_granted),
+                dash(&missing),
                 expires,
             ]
         })
         .collect();
     let mut out = table(
-        &["TENANT", "STATUS", "GRANTED", "MISSING", "TOKEN EXPIRES"],
+        &[
+            "TENANT",
+            "STATUS",
+            "GRANTED",
+            "GRAPH GRANTED",
+            "MISSING",
+            "TOKEN EXPIRES",
+        ],
         &cells,
     );
     for r in rows.iter().filter(|r| !r.ready) {
@@ -455,10 +520,16 @@ pub async fn consent_url(args: ConsentArgs, g: &Global) -> Result<()> {
 
 pub async fn token(cmd: TokenCommand, g: &Global) -> Result<()> {
     match cmd {
-        TokenCommand::Get { tenant, raw } => {
+        TokenCommand::Get { tenant, raw, api } => {
             let p = Partner::open(g)?;
             let t = p.one(&tenant)?;
-            let tok = p.broker.token(&t.tenant, &t.name).await?;
+            let tok = match api {
+                crate::api_cmds::ApiChoice::Mde => p.broker.token(&t.tenant, &t.name).await?,
+                crate::api_cmds::ApiChoice::Graph => {
+                    let resource = p.config().graph_resource();
+                    p.broker.token_for(&t.tenant, &resource, &t.name).await?
+                }
+            };
             if raw {
                 println!("{}", tok.token.expose());
                 return Ok(());

@@ -35,6 +35,7 @@ fn scenario() -> String {
     s.push_str(&format!(
         "\n[[apps]]\nclient_id = \"{APP}\"\nname = \"Fabrikam SOC\"\nhome_tenant = \"{PARTNER}\"\n\
          permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\"]\n\
+         graph_permissions = [\"ThreatHunting.Read.All\", \"SecurityAlert.ReadWrite.All\", \"SecurityIncident.ReadWrite.All\"]\n\
          secrets = [{{ value = \"{SECRET}\" }}]\n"
     ));
     for i in 0..3 {
@@ -95,7 +96,7 @@ impl Env {
         std::fs::create_dir_all(&home).expect("home");
         let config = tmp.path().join("config.toml");
         let mut text = format!(
-            "authority_host = \"{base}\"\napi_base = \"{base}\"\nca_file = \"{}\"\ntoken_version = \"v2\"\n\n\
+            "authority_host = \"{base}\"\napi_base = \"{base}\"\ngraph_base = \"{base}\"\nca_file = \"{}\"\ntoken_version = \"v2\"\n\n\
              [partner]\nclient_id = \"{APP}\"\nsecret_env = \"MDEP_CLIENT_SECRET\"\n\n\
              [api]\ncompany = \"Fabrikam\"\nproduct = \"SOC\"\n",
             state.join("ca.pem").display()
@@ -125,8 +126,13 @@ impl Env {
     }
 
     fn run(&self, args: &[&str]) -> Out {
+        self.run_env(args, &[])
+    }
+
+    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
         let out = Command::new(BIN)
             .args(args)
+            .envs(env.iter().copied())
             .env("MDEP_CONFIG", &self.config)
             .env("MDEP_CLIENT_SECRET", SECRET)
             .env("HOME", &self.home)
@@ -486,6 +492,9 @@ fn every_api_command_has_an_example_in_its_help() {
         &["indicators", "delete"],
         &["indicators", "import"],
         &["hunt"],
+        &["incidents", "list"],
+        &["incidents", "get"],
+        &["incidents", "update"],
         &["api"],
     ] {
         let out = Command::new(BIN)
@@ -752,4 +761,170 @@ fn output_formats_match_their_snapshots() {
     lines[1..].sort_by_key(|l| l.split(',').next().map(str::to_owned));
     insta::assert_snapshot!("alerts_list_two_tenants_csv", lines.join("\n"));
     insta::assert_snapshot!("alerts_list_two_tenants_stderr", out.stderr);
+}
+
+#[test]
+fn hunt_uses_graph_and_the_legacy_endpoint_warns_after_its_retirement() {
+    let env = Env::new();
+    let q = "AlertInfo | project AlertId, Severity | order by AlertId asc";
+    let graph = env.run(&["hunt", q, "--tag", "ok", "-o", "jsonl"]).ok();
+    assert!(!graph.stderr.contains("warning"), "{}", graph.stderr);
+    let before = env
+        .run_env(
+            &["hunt", q, "--tag", "ok", "--api", "mde", "-o", "jsonl"],
+            &[("MDEP_NOW", "2027-01-31T12:00:00Z")],
+        )
+        .ok();
+    assert!(!before.stderr.contains("warning"), "{}", before.stderr);
+    assert_eq!(
+        graph.lines(),
+        before.lines(),
+        "both APIs return the same rows"
+    );
+    assert_eq!(graph.lines().len(), 60);
+    let after = env
+        .run_env(
+            &["hunt", q, "--tag", "ok", "--api", "mde", "-o", "jsonl"],
+            &[("MDEP_NOW", "2027-02-01T00:00:01Z")],
+        )
+        .ok();
+    assert_eq!(
+        after.stderr.matches("retired on 2027-02-01").count(),
+        1,
+        "warned once for three tenants: {}",
+        after.stderr
+    );
+    let none = env
+        .run(&[
+            "hunt",
+            "AlertInfo | count",
+            "--tenant",
+            "Customer0",
+            "--timespan",
+            "2030-01-01T00:00:00Z/P1D",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(none[0]["Count"], 0);
+    let bad = env.run(&[
+        "hunt",
+        "AlertInfo | count",
+        "--tenant",
+        "Customer0",
+        "--api",
+        "mde",
+        "--timespan",
+        "P1D",
+    ]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("--timespan"), "{}", bad.stderr);
+}
+
+#[test]
+fn incidents_and_graph_alerts_across_tenants() {
+    let env = Env::new();
+    let alerts = env
+        .run(&[
+            "alerts", "list", "--api", "graph", "--tag", "ok", "-o", "jsonl",
+        ])
+        .ok()
+        .lines();
+    assert_eq!(alerts.len(), 60);
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a["serviceSource"] == "microsoftDefenderForEndpoint")
+    );
+    let high = env
+        .run(&[
+            "alerts",
+            "list",
+            "--api",
+            "graph",
+            "--tag",
+            "ok",
+            "--severity",
+            "High",
+            "-o",
+            "jsonl",
+        ])
+        .ok()
+        .lines();
+    assert!(high.iter().all(|a| a["severity"] == "high"));
+    let incidents = env
+        .run(&[
+            "incidents",
+            "list",
+            "--tag",
+            "ok",
+            "--alerts",
+            "-o",
+            "jsonl",
+        ])
+        .ok()
+        .lines();
+    let in_incidents: usize = incidents
+        .iter()
+        .map(|i| i["alerts"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(in_incidents, 60, "every alert in one incident");
+    let csv = env
+        .run(&["incidents", "list", "--tenant", "Customer1", "-o", "csv"])
+        .ok();
+    assert_eq!(
+        csv.stdout.lines().next(),
+        Some("tenant,id,severity,status,assignedTo,createdDateTime,displayName")
+    );
+    let id = incidents
+        .iter()
+        .find(|i| i["tenant"] == "Customer0")
+        .and_then(|i| i["id"].as_str())
+        .expect("an incident")
+        .to_owned();
+    let updated = env
+        .run(&[
+            "incidents",
+            "update",
+            &id,
+            "--tenant",
+            "Customer0",
+            "--status",
+            "resolved",
+            "--custom-tag",
+            "reviewed",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(updated["status"], "resolved");
+    assert_eq!(updated["customTags"], serde_json::json!(["reviewed"]));
+    let got = env
+        .run(&[
+            "incidents",
+            "get",
+            &id,
+            "--tenant",
+            "Customer0",
+            "--alerts",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert!(
+        got["alerts"]
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .all(|a| a["status"] == "resolved")
+    );
+    let nothing = env.run(&["incidents", "update", &id, "--tenant", "Customer0"]);
+    assert_ne!(nothing.code, 0);
+    let top = env
+        .run(&["incidents", "list", "--tenant", "Customer0", "--top", "120"])
+        .ok();
+    assert!(!top.stdout.is_empty(), "paged by 50, never asking for more");
 }

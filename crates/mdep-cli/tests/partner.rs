@@ -240,6 +240,79 @@ fn permissions_report_names_who_must_consent() {
         o.json()[0]["missing"],
         serde_json::json!(["Machine.Isolate"])
     );
+    // Microsoft Graph roles are reported beside MDE's, from a Graph token per tenant.
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .args(["--state-dir", st])
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "emulator",
+        "app",
+        "permission",
+        "add",
+        "--app",
+        APP,
+        "--permission",
+        "ThreatHunting.Read.All",
+    ]);
+    let cfg = std::fs::read_to_string(&env.config).expect("cfg").replace(
+        "required_permissions = [",
+        "required_graph_permissions = [\"ThreatHunting.Read.All\"]\nrequired_permissions = [",
+    );
+    std::fs::write(&env.config, cfg).expect("write");
+    let check = || {
+        env.run(&[
+            "tenants",
+            "check",
+            "--tenant",
+            "Contoso",
+            "--no-token-cache",
+            "-o",
+            "json",
+        ])
+    };
+    let o = check();
+    let r = &o.json()[0];
+    assert_eq!(r["graph_granted"], serde_json::json!([]), "{r}");
+    assert_eq!(
+        r["graph_missing"],
+        serde_json::json!(["ThreatHunting.Read.All"])
+    );
+    let tid = r["tid"].as_str().expect("tid").to_owned();
+    run(&[
+        "emulator", "consent", "grant", "--tenant", &tid, "--app", APP,
+    ]);
+    let o = check();
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    let r = &o.json()[0];
+    assert_eq!(
+        r["graph_granted"],
+        serde_json::json!(["ThreatHunting.Read.All"])
+    );
+    assert_eq!(
+        r["granted"],
+        serde_json::json!(["Alert.Read.All", "Machine.Read.All", "Machine.Isolate"])
+    );
+    let table = env.run(&[
+        "tenants",
+        "check",
+        "--tenant",
+        "Contoso",
+        "--no-token-cache",
+    ]);
+    assert!(
+        table.stdout.contains("GRAPH GRANTED") && table.stdout.contains("ThreatHunting.Read.All"),
+        "{}",
+        table.stdout
+    );
 }
 
 #[test]
@@ -282,6 +355,16 @@ fn tokens_get_inspect_validate() {
     assert_eq!(
         o.json()["roles"],
         serde_json::json!(["Alert.Read.All", "Machine.Read.All"])
+    );
+    let graph = env.run(&[
+        "token", "get", "--tenant", "Contoso", "--api", "graph", "-o", "json",
+    ]);
+    assert_eq!(graph.code, 0, "{}", graph.stderr);
+    assert_eq!(graph.json()["aud"], "https://graph.microsoft.com");
+    assert_eq!(
+        graph.json()["roles"],
+        serde_json::json!([]),
+        "no Graph permission granted"
     );
     let raw = env
         .run(&["token", "get", "--tenant", "Contoso", "--raw"])
