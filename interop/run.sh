@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the interop suite: real Microsoft clients (MSAL Python, azure-identity,
+# Runs the interop suite: real Microsoft clients (MSAL Python, azure-identity, msgraph-sdk,
 # PyJWT, curl, headless Chromium) against `mdep emulator serve`.
 #
 #   interop/run.sh                 # builds target/debug/mdep first

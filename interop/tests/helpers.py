@@ -38,6 +38,7 @@ APP = SCENARIO["apps"][0]
 CLIENT_ID = APP["client_id"]
 SECRET = APP["secrets"][0]["value"]
 APP_ROLES = sorted(APP["permissions"])
+GRAPH_ROLES = sorted(APP.get("graph_permissions", []))
 
 # Resources Microsoft Defender for Endpoint accepts (WindowsDefenderATP).
 MDE_API = "https://api.securitycenter.microsoft.com"

@@ -130,7 +130,8 @@ def test_state_reflects_scenario(emulator):
     assert any(a["client_id"] == CLIENT_ID and a["name"] == APP["name"] for a in state["apps"])
     # Secrets are never echoed back by the state endpoint.
     assert APP["secrets"][0]["value"] not in str(state)
-    assert sorted(emulator.service_principal(CONTOSO["id"], CLIENT_ID)["roles"]) == sorted(APP["permissions"])
+    assert sorted(emulator.service_principal(CONTOSO["id"], CLIENT_ID)["roles"]) == sorted(
+        APP["permissions"] + APP.get("graph_permissions", []))
     assert emulator.service_principal(TAILSPIN["id"], CLIENT_ID)["roles"] == ["Alert.Read.All"]
     assert emulator.service_principal(LITWARE["id"], CLIENT_ID)["roles"] == []
     assert emulator.service_principal(NORTHWIND["id"], CLIENT_ID) is None

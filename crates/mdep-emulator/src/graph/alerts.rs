@@ -475,10 +475,10 @@ impl Change {
     /// handles itself.
     pub fn parse(body: &Map<String, Value>, also: &[&str]) -> Result<Self, GraphError> {
         const KEYS: &[&str] = &["status", "assignedTo", "classification", "determination"];
-        if let Some(k) = body
-            .keys()
-            .find(|k| !KEYS.contains(&k.as_str()) && !also.contains(&k.as_str()))
-        {
+        // OData annotations (`@odata.type`, which Graph's SDKs send) are not properties.
+        if let Some(k) = body.keys().find(|k| {
+            !k.starts_with('@') && !KEYS.contains(&k.as_str()) && !also.contains(&k.as_str())
+        }) {
             return Err(GraphError::bad_request(format!(
                 "Property '{}' cannot be updated; updatable properties are {}.",
                 crate::defender::error::truncate(k),

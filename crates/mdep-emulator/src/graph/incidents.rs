@@ -368,6 +368,10 @@ pub async fn update(
             alert_body.insert(k.to_owned(), v.clone());
         }
     }
+    let body: Map<String, Value> = body
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with('@'))
+        .collect();
     if let Some(k) = body.keys().find(|k| {
         !KEPT.contains(&k.as_str())
             && !["status", "assignedTo", "classification", "determination"].contains(&k.as_str())
