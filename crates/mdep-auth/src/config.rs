@@ -93,6 +93,17 @@ pub struct Config {
     /// How the MDE API is called (`[api]`): User-Agent, client-side limits, retries.
     #[serde(default)]
     pub api: ApiSettings,
+    /// The local database `mdep sync` and `mdep db` use (`[sync]`).
+    #[serde(default)]
+    pub sync: SyncSettings,
+}
+
+/// The `[sync]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSettings {
+    /// `sqlite:PATH` or `postgres://…`; the platform data path when absent.
+    pub db: Option<String>,
 }
 
 /// The `[api]` table: every key optional, MDE's documented values by default.

@@ -5,6 +5,7 @@ mod context;
 mod demo;
 mod emulator;
 mod partner;
+mod sync_cmds;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -90,6 +91,15 @@ enum Command {
         #[arg(long, default_value = ".")]
         dir: std::path::PathBuf,
     },
+    /// Copy alerts, devices, machine actions and indicators of many tenants into a local
+    /// database, incrementally; see docs/store.md.
+    #[command(
+        after_help = "Examples:\n  mdep sync --all-tenants\n  mdep sync --tenant Contoso --entities alerts,machines\n  mdep sync --all-tenants --full\n  mdep sync --all-tenants --db postgres://mdep@db.internal/mdep --follow --interval 5m\n\nExit codes: 0 every tenant synced, 1 error, 2 usage, 3 some tenants failed."
+    )]
+    Sync(sync_cmds::SyncArgs),
+    /// Read the local database: alerts, machines, or any read-only SQL.
+    #[command(subcommand)]
+    Db(sync_cmds::DbCommand),
     /// Run and manage the local Entra ID emulator.
     #[command(subcommand)]
     Emulator(emulator::EmulatorCommand),
@@ -175,6 +185,8 @@ fn main() -> ExitCode {
             Command::Indicators(cmd) => api_cmds::indicators(cmd, &g).await,
             Command::Hunt(args) => api_cmds::hunt(args, &g).await,
             Command::Api(args) => api_cmds::raw(args, &g).await,
+            Command::Sync(args) => sync_cmds::sync(args, &g).await,
+            Command::Db(cmd) => sync_cmds::db(cmd, &g).await,
         }
     });
     match result {
@@ -198,6 +210,12 @@ fn main() -> ExitCode {
             }
             for cause in e.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
+            }
+            if let Some(h) = e
+                .downcast_ref::<mdep_sync::SyncError>()
+                .and_then(|s| s.hint())
+            {
+                eprintln!("  hint: {h}");
             }
             if let Some(auth) = e.downcast_ref::<mdep_auth::AuthError>()
                 && let Some(h) = auth.hint().filter(|h| !e.to_string().contains(h.as_str()))

@@ -142,6 +142,14 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/_emulator/faults/{id}", delete(remove_fault))
         .route("/_emulator/quotas", delete(reset_quotas))
+        .route(
+            "/_emulator/tenants/{tenant}/defender/alerts",
+            post(add_alerts),
+        )
+        .route(
+            "/_emulator/tenants/{tenant}/defender/machines",
+            post(add_machines),
+        )
         .route_layer(middleware::from_fn_with_state(state, require_admin_key))
 }
 
@@ -402,4 +410,68 @@ async fn reset_quotas(State(state): State<AppState>) -> Response {
     state.emu.defender().graph_throttle().reset();
     state.emu.defender().graph_hunting_throttle().reset();
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// `{"count": N}` for the Defender data endpoints.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddCount {
+    count: u32,
+}
+
+fn add_defender(state: &AppState, tenant: &str, body: &Bytes, machines: bool) -> Result<Response> {
+    let tenant = id(tenant, "tenant")?;
+    let n: AddCount = json_body(body)?;
+    if n.count == 0 || n.count > 10_000 {
+        return Err(AdminError::bad("count must be between 1 and 10000"));
+    }
+    let domain = {
+        let dir = state.emu.directory();
+        match dir.tenants.get(&tenant) {
+            Some(t) => t.domain.clone(),
+            None => {
+                return Err(AdminError {
+                    status: StatusCode::NOT_FOUND,
+                    code: "NotFound",
+                    message: format!("no tenant {tenant}"),
+                });
+            }
+        }
+    };
+    let internal = |_| AdminError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        code: "InternalError",
+        message: "the emulator could not store the change; see its log".into(),
+    };
+    let data = state
+        .emu
+        .defender()
+        .data(&state.emu, tenant)
+        .map_err(internal)?;
+    let now = OffsetDateTime::now_utc();
+    // A fresh seed each call, so each call adds objects not seen before.
+    let seed = now.unix_timestamp_nanos() as u64 ^ u64::from(n.count).rotate_left(32);
+    let (devices, alerts) = if machines { (n.count, 0) } else { (0, n.count) };
+    let (m, a) = crate::defender::write(&data)
+        .add_generated(&state.emu, &domain, devices, alerts, seed, now)
+        .map_err(internal)?;
+    Ok(created(
+        json!({"tenant": tenant, "machines": m, "alerts": a}),
+    ))
+}
+
+async fn add_alerts(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    add_defender(&state, &tenant, &body, false)
+}
+
+async fn add_machines(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    add_defender(&state, &tenant, &body, true)
 }

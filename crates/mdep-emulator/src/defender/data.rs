@@ -132,6 +132,85 @@ impl TenantData {
             .map_err(storage)
     }
 
+    /// Adds `devices` new machines and `alerts` new alerts, generated as the scenario's
+    /// are but stamped `now` (first/last seen; created, events and last update), and
+    /// stores them. New alerts go on the new machines, or on existing ones when no
+    /// machine is added. Returns the new machine ids and alert ids.
+    pub fn add_generated(
+        &mut self,
+        emu: &Emulator,
+        domain: &str,
+        devices: u32,
+        alerts: u32,
+        seed: u64,
+        now: OffsetDateTime,
+    ) -> Result<(Vec<String>, Vec<String>), MdeError> {
+        let make_devices = if devices == 0 && alerts > 0 {
+            1
+        } else {
+            devices
+        };
+        let g = generate::generate(&Recipe {
+            tenant: self.tenant,
+            domain: domain.to_owned(),
+            devices: make_devices,
+            alerts,
+            seed,
+        });
+        let stamp = json!(generate::ts7(now));
+        let mut new_machines = Vec::new();
+        if devices > 0 {
+            for mut m in g.machines.iter().cloned() {
+                let id = id_of(&m);
+                if self.machine_ix.contains_key(&id.to_ascii_lowercase()) {
+                    continue;
+                }
+                m["firstSeen"] = stamp.clone();
+                m["lastSeen"] = stamp.clone();
+                let i = self.machines.len();
+                self.machine_ix.insert(id.to_ascii_lowercase(), i);
+                self.machines.push(m);
+                self.persist_machine(emu, i)?;
+                new_machines.push(id);
+            }
+        }
+        let mut new_alerts = Vec::new();
+        for (k, mut a) in g.alerts.into_iter().enumerate() {
+            let id = id_of(&a);
+            if self.alert_ix.contains_key(&id) {
+                continue;
+            }
+            if devices == 0 && !self.machines.is_empty() {
+                let m = &self.machines[k % self.machines.len()];
+                a["machineId"] = m["id"].clone();
+                a["computerDnsName"] = m["computerDnsName"].clone();
+            }
+            for key in [
+                "alertCreationTime",
+                "firstEventTime",
+                "lastEventTime",
+                "lastUpdateTime",
+            ] {
+                a[key] = stamp.clone();
+            }
+            if !a["resolvedTime"].is_null() {
+                a["resolvedTime"] = stamp.clone();
+            }
+            let ev = a
+                .get_mut("evidence")
+                .map(|e| std::mem::replace(e, json!([])))
+                .unwrap_or_else(|| json!([]));
+            let i = self.alerts.len();
+            self.alert_ix.insert(id.clone(), i);
+            self.alert_text.push(String::new());
+            self.alerts.push(a);
+            self.evidence.push(ev);
+            self.persist_alert(emu, i)?;
+            new_alerts.push(id);
+        }
+        Ok((new_machines, new_alerts))
+    }
+
     /// Writes machine `i` to the store.
     pub fn persist_machine(&self, emu: &Emulator, i: usize) -> Result<(), MdeError> {
         let m = &self.machines[i];
