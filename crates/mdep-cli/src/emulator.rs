@@ -119,6 +119,32 @@ pub enum TenantCommand {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Add new alerts to a tenant's Defender data, stamped now (on existing devices).
+    #[command(
+        after_help = "Example:\n  mdep emulator tenant add-alerts 00000000-0000-4000-8000-000000000001 --count 5"
+    )]
+    AddAlerts {
+        /// Tenant id (GUID).
+        tenant: String,
+        /// How many (1 to 10000).
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Add new devices to a tenant's Defender data, first and last seen now.
+    #[command(
+        after_help = "Example:\n  mdep emulator tenant add-machines 00000000-0000-4000-8000-000000000001 --count 2"
+    )]
+    AddMachines {
+        /// Tenant id (GUID).
+        tenant: String,
+        /// How many (1 to 10000).
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        #[command(flatten)]
+        conn: Conn,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -316,6 +342,32 @@ pub async fn run(cmd: EmulatorCommand) -> Result<()> {
             let body = json!({"id": id, "name": name, "domain": domain, "admin": {"user": admin_user, "password": admin_password}, "devices": devices, "alerts": alerts, "seed": seed});
             print(admin(&conn, "POST", "/_emulator/tenants", Some(strip_nulls(body))).await?)
         }
+        EmulatorCommand::Tenant(TenantCommand::AddAlerts {
+            tenant,
+            count,
+            conn,
+        }) => print(
+            admin(
+                &conn,
+                "POST",
+                &format!("/_emulator/tenants/{tenant}/defender/alerts"),
+                Some(json!({ "count": count })),
+            )
+            .await?,
+        ),
+        EmulatorCommand::Tenant(TenantCommand::AddMachines {
+            tenant,
+            count,
+            conn,
+        }) => print(
+            admin(
+                &conn,
+                "POST",
+                &format!("/_emulator/tenants/{tenant}/defender/machines"),
+                Some(json!({ "count": count })),
+            )
+            .await?,
+        ),
         EmulatorCommand::App(AppCommand::Register {
             name,
             home_tenant,

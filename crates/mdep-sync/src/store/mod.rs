@@ -146,7 +146,7 @@ pub enum Store {
     /// SQLite.
     Sqlite(sqlite::Sqlite),
     /// PostgreSQL.
-    Postgres(postgres::Pg),
+    Postgres(Box<postgres::Pg>),
 }
 
 impl Store {
@@ -154,7 +154,7 @@ impl Store {
     pub async fn open(loc: &Location) -> Result<Self, SyncError> {
         match loc {
             Location::Sqlite(p) => Ok(Self::Sqlite(sqlite::Sqlite::open(p).await?)),
-            Location::Postgres(u) => Ok(Self::Postgres(postgres::Pg::connect(u).await?)),
+            Location::Postgres(u) => Ok(Self::Postgres(Box::new(postgres::Pg::connect(u).await?))),
         }
     }
 
@@ -162,7 +162,9 @@ impl Store {
     pub async fn open_read_only(loc: &Location) -> Result<Self, SyncError> {
         match loc {
             Location::Sqlite(p) => Ok(Self::Sqlite(sqlite::Sqlite::open_read_only(p)?)),
-            Location::Postgres(u) => Ok(Self::Postgres(postgres::Pg::connect_read_only(u).await?)),
+            Location::Postgres(u) => Ok(Self::Postgres(Box::new(
+                postgres::Pg::connect_read_only(u).await?,
+            ))),
         }
     }
 

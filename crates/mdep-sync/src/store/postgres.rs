@@ -382,38 +382,80 @@ impl Pg {
     pub(super) async fn query(&self, sql: &str, params: &[String]) -> Result<Rows, SyncError> {
         let sql = sql.trim().trim_end_matches(';');
         let mut c = self.client().await;
+        // Every type as JSON, whatever a SELECT returns: the row as an array. Parsed
+        // outside the transaction, which a parse error would abort.
+        let wrapped = format!(
+            "SELECT (SELECT json_agg(j.value ORDER BY j.n) FROM json_each(row_to_json(q)) WITH ORDINALITY AS j(key, value, n))::text FROM ({sql}) q"
+        );
+        let select = c.prepare(&wrapped).await;
         let tx = c
             .build_transaction()
             .read_only(true)
             .start()
             .await
             .map_err(db)?;
-        let st = tx
-            .prepare(sql)
-            .await
-            .map_err(|e| SyncError::Query(pg_message(&e)))?;
-        let columns: Vec<String> = st.columns().iter().map(|c| c.name().to_owned()).collect();
         let ps: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
             .iter()
             .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
             .collect();
-        // Every type as JSON, whatever the statement returns: the row as an array.
-        let wrapped = format!(
-            "SELECT (SELECT json_agg(j.value ORDER BY j.n) FROM json_each(row_to_json(q)) WITH ORDINALITY AS j(key, value, n))::text FROM ({sql}) q"
-        );
-        let rows = match tx.query(&wrapped, &ps).await {
-            Ok(r) => r,
+        let mut columns = Vec::new();
+        let mut out = Vec::new();
+        match select {
+            Ok(_) => {
+                let st = tx
+                    .prepare(sql)
+                    .await
+                    .map_err(|e| SyncError::Query(pg_message(&e)))?;
+                columns = st.columns().iter().map(|c| c.name().to_owned()).collect();
+                let rows = tx
+                    .query(&wrapped, &ps)
+                    .await
+                    .map_err(|e| SyncError::Query(pg_message(&e)))?;
+                for r in rows {
+                    let text: Option<String> = r.get(0);
+                    let v: Value = match text {
+                        Some(t) => {
+                            serde_json::from_str(&t).map_err(|e| SyncError::Query(e.to_string()))?
+                        }
+                        None => Value::Array(vec![]),
+                    };
+                    out.push(match v {
+                        Value::Array(a) => a,
+                        other => vec![other],
+                    });
+                }
+            }
+            // Not a SELECT (SHOW, EXPLAIN, or a write the read-only transaction refuses):
+            // run it as it is, values as text.
+            Err(_) if params.is_empty() => {
+                use tokio_postgres::SimpleQueryMessage;
+                let msgs = tx
+                    .simple_query(sql)
+                    .await
+                    .map_err(|e| SyncError::Query(pg_message(&e)))?;
+                for m in msgs {
+                    match m {
+                        SimpleQueryMessage::RowDescription(cols) if columns.is_empty() => {
+                            columns = cols.iter().map(|c| c.name().to_owned()).collect();
+                        }
+                        SimpleQueryMessage::Row(r) => {
+                            if columns.is_empty() {
+                                columns = r.columns().iter().map(|c| c.name().to_owned()).collect();
+                            }
+                            out.push(
+                                (0..r.len())
+                                    .map(|i| {
+                                        r.get(i)
+                                            .map_or(Value::Null, |s| Value::String(s.to_owned()))
+                                    })
+                                    .collect(),
+                            );
+                        }
+                        _ => {}
+                    }
+                }
+            }
             Err(e) => return Err(SyncError::Query(pg_message(&e))),
-        };
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let text: String = r.get(0);
-            let v: Value =
-                serde_json::from_str(&text).map_err(|e| SyncError::Query(e.to_string()))?;
-            out.push(match v {
-                Value::Array(a) => a,
-                other => vec![other],
-            });
         }
         tx.rollback().await.map_err(db)?;
         Ok(Rows { columns, rows: out })

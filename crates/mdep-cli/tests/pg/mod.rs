@@ -1,0 +1,173 @@
+//! A throwaway PostgreSQL server for tests: `initdb` into a temporary directory and
+//! `pg_ctl start` on a free local port, stopped on drop. The binaries come from
+//! `MDEP_PG_BIN`, `pg_config --bindir`, or Debian's `/usr/lib/postgresql/*/bin`
+//! (`scripts/test` installs Debian's `postgresql` when they are missing). PostgreSQL
+//! refuses to run as root, so as root the server runs as the `postgres` user.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Postgres {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    bin: PathBuf,
+    pub port: u16,
+    as_postgres: bool,
+}
+
+fn bindir() -> PathBuf {
+    if let Some(d) = std::env::var_os("MDEP_PG_BIN") {
+        return PathBuf::from(d);
+    }
+    if let Ok(o) = Command::new("pg_config").arg("--bindir").output()
+        && o.status.success()
+    {
+        let d = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+        if d.join("initdb").exists() {
+            return d;
+        }
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    if let Some(d) = found.into_iter().rev().find(|d| d.join("initdb").exists()) {
+        return d;
+    }
+    panic!(
+        "PostgreSQL server binaries (initdb, pg_ctl) not found: install Debian's `postgresql` \
+         package (scripts/test does), or set MDEP_PG_BIN to their directory"
+    );
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+impl Postgres {
+    fn cmd(&self, program: &Path) -> Command {
+        if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(program);
+            c
+        } else {
+            Command::new(program)
+        }
+    }
+
+    pub fn start() -> Self {
+        let bin = bindir();
+        let dir = tempfile::tempdir().expect("tmp");
+        let as_postgres = is_root();
+        if as_postgres {
+            let out = Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(dir.path())
+                .output()
+                .expect("chown");
+            assert!(
+                out.status.success(),
+                "chown: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let data = dir.path().join("data");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let mut pg = Self {
+            _dir: dir,
+            data,
+            bin,
+            port,
+            as_postgres,
+        };
+        let out = pg
+            .cmd(&pg.bin.join("initdb"))
+            .args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "-D",
+            ])
+            .arg(&pg.data)
+            .output()
+            .expect("initdb");
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let sock = pg._dir.path().display().to_string();
+        let opts = format!(
+            "-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
+        );
+        let log = pg._dir.path().join("server.log");
+        let out = pg
+            .cmd(&pg.bin.join("pg_ctl"))
+            .args(["-w", "-t", "60", "-D"])
+            .arg(&pg.data)
+            .args(["-o", &opts, "-l"])
+            .arg(&log)
+            .arg("start")
+            .output()
+            .expect("pg_ctl start");
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        pg.port = port;
+        pg
+    }
+
+    /// A URL for database `db` (created if needed).
+    pub fn url(&self, db: &str) -> String {
+        let out = self
+            .cmd(&self.bin.join("createdb"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                db,
+            ])
+            .output()
+            .expect("createdb");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() || err.contains("already exists"),
+            "createdb: {err}"
+        );
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = self
+            .cmd(&self.bin.join("pg_ctl"))
+            .args(["-D"])
+            .arg(&self.data)
+            .args(["-m", "immediate", "stop"])
+            .output();
+    }
+}

@@ -1,0 +1,898 @@
+//! `mdep sync` and `mdep db` as a user runs them, against the emulator binary, on SQLite
+//! and on a throwaway PostgreSQL server: the first run equals the emulator's data;
+//! changes between runs (alert updates through the API, new alerts, new devices) are
+//! picked up incrementally; `kill -9` at random points loses and duplicates nothing;
+//! injected 503/429/dropped connections and emulator restarts still converge; and two
+//! workers on one PostgreSQL never sync the same tenant at once.
+
+mod common;
+mod pg;
+use common::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PARTNER: &str = "11111111-1111-1111-1111-111111111111";
+const APP: &str = "44444444-4444-4444-4444-444444444444";
+const SECRET: &str = "abc8Q~0123456789abcdefghijklmnopqrstuvw";
+const ADMIN_KEY: &str = "sync-test-admin-key-0123456789";
+
+fn tenant_id(i: usize) -> String {
+    format!("00000000-0000-4000-8000-{i:012}")
+}
+
+/// How the emulator is set up.
+struct Spec {
+    tenants: usize,
+    devices: u32,
+    alerts: u32,
+    /// `[[faults]]` tables.
+    faults: &'static str,
+    /// Keep the emulator's state in a file (for restarts).
+    file_backed: bool,
+}
+
+fn scenario(s: &Spec) -> String {
+    let mut out = format!(
+        "[emulator]\nadmin_key = \"{ADMIN_KEY}\"\nmde_page_size = 7\n\
+         mde_calls_per_minute = 1000000\nmde_calls_per_hour = 10000000\n\n\
+         [[tenants]]\nid = \"{PARTNER}\"\nname = \"Fabrikam\"\ndomain = \"fabrikam.onmicrosoft.com\"\nadmin = {{ user = \"admin@fabrikam.onmicrosoft.com\", password = \"p\" }}\n"
+    );
+    for i in 0..s.tenants {
+        out.push_str(&format!(
+            "\n[[tenants]]\nid = \"{}\"\nname = \"Customer{i}\"\ndomain = \"customer{i}.onmicrosoft.com\"\nadmin = {{ user = \"admin@customer{i}.onmicrosoft.com\", password = \"p\" }}\ndevices = {}\nalerts = {}\nseed = {i}\n",
+            tenant_id(i),
+            s.devices,
+            s.alerts
+        ));
+    }
+    out.push_str(&format!(
+        "\n[[apps]]\nclient_id = \"{APP}\"\nname = \"Fabrikam SOC\"\nhome_tenant = \"{PARTNER}\"\n\
+         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Ti.ReadWrite.All\"]\n\
+         secrets = [{{ value = \"{SECRET}\" }}]\n"
+    ));
+    for i in 0..s.tenants {
+        out.push_str(&format!(
+            "\n[[consents]]\ntenant = \"{}\"\napp = \"{APP}\"\n",
+            tenant_id(i)
+        ));
+    }
+    out.push('\n');
+    out.push_str(s.faults);
+    out
+}
+
+struct Env {
+    tmp: tempfile::TempDir,
+    state: PathBuf,
+    scenario: PathBuf,
+    emu_db: Option<PathBuf>,
+    config: PathBuf,
+    home: PathBuf,
+    server: Option<Server>,
+    tenants: usize,
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+    fn lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+}
+
+/// What the run table says, per tenant: (new, updated, unchanged, errors).
+fn totals(out: &Out) -> (u64, u64, u64, u64) {
+    let mut t = (0, 0, 0, 0);
+    for r in out.lines() {
+        t.0 += r["new"].as_u64().expect("new");
+        t.1 += r["updated"].as_u64().expect("updated");
+        t.2 += r["unchanged"].as_u64().expect("unchanged");
+        t.3 += r["errors"].as_array().expect("errors").len() as u64;
+    }
+    t
+}
+
+/// Rows keyed by (entity, tenant name, id).
+type Data = BTreeMap<(String, String, String), Value>;
+
+const LISTS: &[(&str, &str, &str)] = &[
+    ("alerts", "/api/alerts", "alerts"),
+    ("machines", "/api/machines", "machines"),
+    ("machineactions", "/api/machineactions", "machine_actions"),
+    ("indicators", "/api/indicators", "indicators"),
+];
+
+impl Env {
+    fn new(spec: Spec) -> Self {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let state = tmp.path().join("state");
+        let scenario_file = tmp.path().join("scenario.toml");
+        std::fs::write(&scenario_file, scenario(&spec)).expect("scenario");
+        let emu_db = spec.file_backed.then(|| tmp.path().join("emulator.db"));
+        let home = tmp.path().join("home");
+        std::fs::create_dir_all(&home).expect("home");
+        let mut env = Self {
+            config: tmp.path().join("config.toml"),
+            tmp,
+            state,
+            scenario: scenario_file,
+            emu_db,
+            home,
+            server: None,
+            tenants: spec.tenants,
+        };
+        env.start_emulator("127.0.0.1:0");
+        env
+    }
+
+    fn start_emulator(&mut self, listen: &str) {
+        let mut args = vec!["--scenario".to_owned(), self.scenario.display().to_string()];
+        if let Some(db) = &self.emu_db {
+            args.push("--db".into());
+            args.push(db.display().to_string());
+        }
+        // The common helper listens on 127.0.0.1:0; a restart keeps the port.
+        let server = if listen == "127.0.0.1:0" {
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            start(&self.state, &a)
+        } else {
+            start_on(&self.state, listen, &args)
+        };
+        let base = server.ready["base_url"].as_str().expect("base").to_owned();
+        self.server = Some(server);
+        let mut text = format!(
+            "authority_host = \"{base}\"\napi_base = \"{base}\"\nca_file = \"{}\"\ntoken_version = \"v2\"\n\n\
+             [partner]\nclient_id = \"{APP}\"\nsecret_env = \"MDEP_CLIENT_SECRET\"\n\n\
+             [api]\ncompany = \"Fabrikam\"\nproduct = \"SOC\"\ncalls_per_minute = 1000000\ncalls_per_hour = 10000000\nmax_attempts = 10\nconcurrency = 8\n",
+            self.state.join("ca.pem").display()
+        );
+        for i in 0..self.tenants {
+            text.push_str(&format!(
+                "\n[[tenants]]\nname = \"Customer{i}\"\ntenant = \"{}\"\n",
+                tenant_id(i)
+            ));
+        }
+        std::fs::write(&self.config, text).expect("config");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&self.config, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod");
+        }
+    }
+
+    fn base(&self) -> String {
+        self.server.as_ref().expect("server").ready["base_url"]
+            .as_str()
+            .expect("base")
+            .to_owned()
+    }
+
+    /// Stops the emulator and starts it again on the same port, from its file.
+    fn restart_emulator(&mut self) {
+        let base = self.base();
+        let listen = base
+            .trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        self.server = None;
+        self.start_emulator(&listen);
+    }
+
+    fn sqlite(&self) -> String {
+        format!("sqlite:{}", self.tmp.path().join("mdep.db").display())
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .env("MDEP_CONFIG", &self.config)
+            .env("MDEP_CLIENT_SECRET", SECRET)
+            .env("HOME", &self.home)
+            .env("XDG_CACHE_HOME", self.home.join("cache"))
+            .env("XDG_DATA_HOME", self.home.join("data"))
+            .env_remove("MDEP_LOG")
+            .env_remove("MDEP_DB")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Out {
+        let out = self.command(args).output().expect("run mdep");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn sync(&self, db: &str, extra: &[&str]) -> Out {
+        let mut a = vec![
+            "sync",
+            "--all-tenants",
+            "--db",
+            db,
+            "--page-size",
+            "10",
+            "-o",
+            "jsonl",
+        ];
+        a.extend_from_slice(extra);
+        self.run(&a)
+    }
+
+    fn http(&self) -> reqwest::blocking::Client {
+        let pem = std::fs::read(self.state.join("ca.pem")).expect("ca");
+        reqwest::blocking::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&pem).expect("pem")])
+            .build()
+            .expect("client")
+    }
+
+    fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut r = self
+            .http()
+            .request(method, format!("{}{path}", self.base()))
+            .bearer_auth(ADMIN_KEY);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().expect("admin call");
+        let status = resp.status();
+        let text = resp.text().unwrap_or_default();
+        assert!(status.is_success(), "{path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    fn clear_faults(&self) {
+        self.admin(reqwest::Method::DELETE, "/_emulator/faults", None);
+    }
+
+    /// Requests the emulator answered on `route` (all statuses), per its counters.
+    fn requests(&self, route_part: &str) -> u64 {
+        let c = self.admin(reqwest::Method::GET, "/_emulator/counters", None);
+        c["counters"]
+            .as_array()
+            .expect("counters")
+            .iter()
+            .filter(|x| x["route"].as_str().is_some_and(|r| r.contains(route_part)))
+            .map(|x| x["count"].as_u64().unwrap_or(0))
+            .sum()
+    }
+
+    /// Every row the emulator serves, read through the API (faults must be off).
+    fn truth(&self) -> Data {
+        let mut out = Data::new();
+        for (entity, path, _) in LISTS {
+            // The raw answers, every page, as MDE sent them.
+            let o = self
+                .run(&["api", "GET", path, "--all-tenants", "-o", "jsonl"])
+                .ok();
+            for mut row in o.lines() {
+                let tenant = row["tenant"].as_str().expect("tenant").to_owned();
+                let obj = row.as_object_mut().expect("object");
+                obj.shift_remove("tenant");
+                let id = match &obj["id"] {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                out.insert(((*entity).to_owned(), tenant, id), row);
+            }
+        }
+        out
+    }
+
+    /// Every row in the store, its raw JSON, through `mdep db sql`.
+    fn stored(&self, db: &str) -> Data {
+        let mut out = Data::new();
+        for (entity, _, table) in LISTS {
+            let sql = format!(
+                "SELECT COALESCE(t.name, x.tenant) AS tenant, x.id, x.raw FROM {table} x LEFT JOIN tenants t ON t.tenant = x.tenant"
+            );
+            let o = self
+                .run(&["db", "sql", &sql, "--db", db, "-o", "jsonl"])
+                .ok();
+            for r in o.lines() {
+                let raw = match &r["raw"] {
+                    Value::String(s) => serde_json::from_str(s).expect("raw json"),
+                    other => other.clone(),
+                };
+                let key = (
+                    (*entity).to_owned(),
+                    r["tenant"].as_str().expect("tenant").to_owned(),
+                    r["id"].as_str().expect("id").to_owned(),
+                );
+                assert!(out.insert(key.clone(), raw).is_none(), "duplicate {key:?}");
+            }
+        }
+        out
+    }
+
+    fn assert_converged(&self, db: &str) {
+        let truth = self.truth();
+        let stored = self.stored(db);
+        assert!(!truth.is_empty());
+        let missing: Vec<_> = truth.keys().filter(|k| !stored.contains_key(*k)).collect();
+        let extra: Vec<_> = stored.keys().filter(|k| !truth.contains_key(*k)).collect();
+        let differ: Vec<_> = truth
+            .iter()
+            .filter(|(k, v)| stored.get(*k).is_some_and(|s| s != *v))
+            .map(|(k, _)| k)
+            .collect();
+        assert!(
+            missing.is_empty() && extra.is_empty() && differ.is_empty(),
+            "store differs from the emulator: {} missing {:?}, {} extra {:?}, {} differ {:?}",
+            missing.len(),
+            missing.iter().take(5).collect::<Vec<_>>(),
+            extra.len(),
+            extra.iter().take(5).collect::<Vec<_>>(),
+            differ.len(),
+            differ.iter().take(5).collect::<Vec<_>>()
+        );
+    }
+
+    /// kill -9 of `mdep sync` at random moments, `kills` times, each after a random
+    /// delay in `ms`; returns how many runs were killed before finishing.
+    fn kill_loop(&self, db: &str, kills: usize, ms: std::ops::Range<u64>) -> usize {
+        let mut killed = 0;
+        for k in 0..kills {
+            let mut args = vec![
+                "sync",
+                "--all-tenants",
+                "--db",
+                db,
+                "--page-size",
+                "5",
+                "-o",
+                "jsonl",
+            ];
+            // Every other run a full pass, so kills land in full and incremental passes.
+            if k % 2 == 1 {
+                args.push("--full");
+            }
+            let mut child = self
+                .command(&args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn sync");
+            let wait = Duration::from_millis(ms.start + fastrand::u64(0..(ms.end - ms.start)));
+            let deadline = Instant::now() + wait;
+            let mut finished = false;
+            while Instant::now() < deadline {
+                if child.try_wait().expect("wait").is_some() {
+                    finished = true;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if !finished {
+                child.kill().expect("kill -9");
+                killed += 1;
+            }
+            let _ = child.wait();
+        }
+        killed
+    }
+}
+
+/// Starts the emulator on a given address (a restart keeps its port).
+fn start_on(state_dir: &Path, listen: &str, args: &[String]) -> Server {
+    let ready_file = state_dir.join("ready.json");
+    let _ = std::fs::remove_file(&ready_file);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut child = Command::new(BIN)
+            .args(["emulator", "serve", "--listen", listen, "--state-dir"])
+            .arg(state_dir)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn mdep");
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&ready_file)
+                && let Ok(ready) = serde_json::from_str::<Value>(&text)
+            {
+                return Server { child, ready };
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                break; // the port may still be held for a moment: try again
+            }
+            assert!(Instant::now() < deadline, "emulator did not restart");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            Instant::now() < deadline,
+            "emulator did not restart on {listen}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn first_run_equals_the_emulator_then_changes_are_picked_up_incrementally() {
+    let env = Env::new(Spec {
+        tenants: 3,
+        devices: 6,
+        alerts: 25,
+        faults: "",
+        file_backed: false,
+    });
+    let db = env.sqlite();
+    let first = env.sync(&db, &[]).ok();
+    let (new, updated, unchanged, errors) = totals(&first);
+    let truth = env.truth();
+    assert_eq!(new as usize, truth.len(), "{}", first.stdout);
+    assert_eq!((updated, unchanged, errors), (0, 0, 0));
+    env.assert_converged(&db);
+
+    // Nothing changed: the incremental run reads only the overlap window, adds nothing.
+    let before = env.requests("/api/alerts");
+    let second = env.sync(&db, &[]).ok();
+    let (new, updated, _, errors) = totals(&second);
+    assert_eq!((new, updated, errors), (0, 0, 0), "{}", second.stdout);
+    let incremental_calls = env.requests("/api/alerts") - before;
+    assert!(
+        incremental_calls <= 3 * 2,
+        "an incremental run with no change re-reads little: {incremental_calls} alert calls"
+    );
+
+    // Changes between runs: an update through the API, new alerts, new devices.
+    let alert = truth
+        .keys()
+        .find(|(e, t, _)| e == "alerts" && t == "Customer0")
+        .expect("an alert")
+        .2
+        .clone();
+    env.run(&[
+        "alerts",
+        "update",
+        &alert,
+        "--tenant",
+        "Customer0",
+        "--status",
+        "Resolved",
+        "--comment",
+        "closed by the sync test",
+    ])
+    .ok();
+    let state = env.state.display().to_string();
+    env.run(&[
+        "emulator",
+        "tenant",
+        "add-alerts",
+        &tenant_id(1),
+        "--count",
+        "4",
+        "--state-dir",
+        &state,
+    ])
+    .ok();
+    env.run(&[
+        "emulator",
+        "tenant",
+        "add-machines",
+        &tenant_id(2),
+        "--count",
+        "2",
+        "--state-dir",
+        &state,
+    ])
+    .ok();
+    let third = env.sync(&db, &[]).ok();
+    let (new, updated, _, errors) = totals(&third);
+    assert_eq!((new, updated, errors), (6, 1, 0), "{}", third.stdout);
+    env.assert_converged(&db);
+    let resolved = env
+        .run(&[
+            "db",
+            "sql",
+            &format!(
+                "SELECT status FROM alerts WHERE id = '{alert}' AND tenant = '{}'",
+                tenant_id(0)
+            ),
+            "--db",
+            &db,
+            "-o",
+            "jsonl",
+        ])
+        .ok();
+    assert_eq!(resolved.lines()[0]["status"], "Resolved");
+
+    // --full reads everything again and finds it unchanged.
+    let full = env.sync(&db, &["--full"]).ok();
+    let (new, updated, unchanged, errors) = totals(&full);
+    assert_eq!((new, updated, errors), (0, 0, 0));
+    assert_eq!(unchanged as usize, env.truth().len());
+
+    // Reading back.
+    let open = env
+        .run(&[
+            "db",
+            "alerts",
+            "--db",
+            &db,
+            "--open",
+            "--severity",
+            "High",
+            "-o",
+            "json",
+        ])
+        .ok();
+    let rows: Vec<Value> = serde_json::from_str(&open.stdout).expect("json");
+    let expected = env
+        .truth()
+        .iter()
+        .filter(|((e, _, _), v)| {
+            e == "alerts" && v["severity"] == "High" && v["status"] != "Resolved"
+        })
+        .count();
+    assert_eq!(rows.len(), expected);
+    assert!(rows.iter().all(|r| {
+        r["tenant"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Customer"))
+    }));
+    let table = env
+        .run(&["db", "machines", "--db", &db, "--tenant", "Customer2"])
+        .ok();
+    assert!(table.stdout.starts_with("TENANT"), "{}", table.stdout);
+    assert_eq!(table.stdout.lines().count(), 1 + 6 + 2);
+    let by_severity = env
+        .run(&[
+            "db",
+            "sql",
+            "SELECT tenant_name, severity, open_alerts FROM open_alerts_by_tenant_severity ORDER BY 1, 2",
+            "--db",
+            &db,
+            "-o",
+            "csv",
+        ])
+        .ok();
+    assert!(
+        by_severity
+            .stdout
+            .starts_with("tenant_name,severity,open_alerts\n")
+    );
+    let stale = env
+        .run(&[
+            "db",
+            "sql",
+            "SELECT COUNT(*) AS n FROM devices_not_seen_7_days",
+            "--db",
+            &db,
+            "-o",
+            "jsonl",
+        ])
+        .ok();
+    // Generated devices were last seen before 2026-11-01; the two new ones just now.
+    assert_eq!(stale.lines()[0]["n"], 18);
+
+    // Read-only: a statement that writes is refused and changes nothing.
+    let write = env.run(&["db", "sql", "DELETE FROM alerts", "--db", &db]);
+    assert_eq!(write.code, 1, "{}", write.stderr);
+    assert!(
+        write.stderr.contains("only statements that read"),
+        "{}",
+        write.stderr
+    );
+    env.assert_converged(&db);
+}
+
+#[test]
+fn kill_9_at_random_points_loses_and_duplicates_nothing() {
+    let env = Env::new(Spec {
+        tenants: 6,
+        devices: 8,
+        alerts: 40,
+        faults: "[[faults]]\npath = \"/api/*\"\nlatency_ms = 40\n",
+        file_backed: false,
+    });
+    let db = env.sqlite();
+    let killed = env.kill_loop(&db, 8, 100..900);
+    assert!(killed >= 4, "only {killed} of 8 runs were killed mid-sync");
+    // Changes while runs are being killed are found too.
+    env.admin(
+        reqwest::Method::POST,
+        &format!("/_emulator/tenants/{}/defender/alerts", tenant_id(3)),
+        Some(serde_json::json!({"count": 3})),
+    );
+    env.kill_loop(&db, 2, 150..600);
+    env.sync(&db, &[]).ok();
+    env.clear_faults();
+    env.assert_converged(&db);
+}
+
+#[test]
+fn converges_with_20_percent_injected_503_429_and_dropped_connections() {
+    let env = Env::new(Spec {
+        tenants: 5,
+        devices: 6,
+        alerts: 30,
+        // Overlapping faults would fire on the same requests: one kind per list.
+        faults: "[[faults]]\npath = \"/api/alerts*\"\nstatus = 503\nretry_after = 0\nshare = 0.2\n\n\
+                 [[faults]]\npath = \"/api/machines*\"\nstatus = 429\nretry_after = 0\nshare = 0.2\n\n\
+                 [[faults]]\npath = \"/api/indicators*\"\ndrop = true\nshare = 0.2\n",
+        file_backed: false,
+    });
+    let db = env.sqlite();
+    let out = env.sync(&db, &[]);
+    // Retries absorb the faults; a tenant that still failed is taken up by the next run.
+    if out.code != 0 {
+        assert_eq!(out.code, 3, "{}", out.stderr);
+        env.sync(&db, &[]).ok();
+    }
+    let faults = env.admin(reqwest::Method::GET, "/_emulator/faults", None);
+    let injected: u64 = faults["faults"]
+        .as_array()
+        .expect("faults")
+        .iter()
+        .map(|f| f["injected"].as_u64().unwrap_or(0))
+        .sum();
+    let kinds = faults["faults"]
+        .as_array()
+        .expect("faults")
+        .iter()
+        .filter(|f| f["injected"].as_u64().unwrap_or(0) > 0)
+        .count();
+    assert!(
+        injected >= 10 && kinds == 3,
+        "every kind of fault was injected: {faults}"
+    );
+    env.clear_faults();
+    env.assert_converged(&db);
+}
+
+/// Issue 8, client resilience: 100 tenants, 30% faults, the emulator restarted twice
+/// mid-run from its file, and kill -9 of the sync itself.
+#[test]
+fn hundred_tenants_30_percent_faults_emulator_restarts_and_kill_9_converge() {
+    let mut env = Env::new(Spec {
+        tenants: 100,
+        devices: 2,
+        alerts: 4,
+        faults: "[[faults]]\npath = \"/api/alerts*\"\nstatus = 503\nretry_after = 0\nshare = 0.3\n\n\
+                 [[faults]]\npath = \"/api/machines*\"\nstatus = 429\nretry_after = 0\nshare = 0.3\n\n\
+                 [[faults]]\npath = \"/api/indicators*\"\ndrop = true\nshare = 0.3\n",
+        file_backed: true,
+    });
+    let db = env.sqlite();
+    let mut child = env
+        .command(&[
+            "sync",
+            "--all-tenants",
+            "--db",
+            &db,
+            "--page-size",
+            "3",
+            "-o",
+            "jsonl",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn sync");
+    for _ in 0..2 {
+        std::thread::sleep(Duration::from_millis(700));
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the sync was still running when the emulator restarted"
+        );
+        env.restart_emulator();
+    }
+    let _ = child.wait();
+    // kill -9 of the sync, at random points.
+    env.kill_loop(&db, 4, 200..1500);
+    // Runs until every tenant synced (each run resumes from its checkpoints).
+    let mut last = None;
+    for _ in 0..5 {
+        let o = env.sync(&db, &[]);
+        let done = o.code == 0;
+        last = Some(o);
+        if done {
+            break;
+        }
+    }
+    let last = last.expect("ran");
+    assert_eq!(last.code, 0, "{}\n{}", last.stdout, last.stderr);
+    env.clear_faults();
+    env.assert_converged(&db);
+}
+
+#[test]
+fn sync_needs_a_tenant_choice_and_a_known_database() {
+    let env = Env::new(Spec {
+        tenants: 2,
+        devices: 1,
+        alerts: 1,
+        faults: "",
+        file_backed: false,
+    });
+    let o = env.run(&["sync", "--db", &env.sqlite()]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("--all-tenants"), "{}", o.stderr);
+    let o = env.run(&["sync", "--all-tenants", "--db", "mysql://h/db"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("postgres://"), "{}", o.stderr);
+    let o = env.run(&["sync", "--all-tenants", "--entities", "alerts,users"]);
+    assert!(o.stderr.contains("unknown entity 'users'"), "{}", o.stderr);
+    let o = env.run(&[
+        "db",
+        "alerts",
+        "--db",
+        &format!("sqlite:{}", env.tmp.path().join("none.db").display()),
+    ]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("run `mdep sync` first"), "{}", o.stderr);
+    // The default database is in the platform data directory.
+    env.run(&[
+        "sync",
+        "--tenant",
+        "Customer0",
+        "--entities",
+        "alerts",
+        "-o",
+        "jsonl",
+    ])
+    .ok();
+    assert!(env.home.join("data/mdep/mdep.db").exists());
+    let t = env.run(&["db", "alerts"]).ok();
+    assert_eq!(t.stdout.lines().count(), 2, "{}", t.stdout);
+}
+
+// ---- PostgreSQL -------------------------------------------------------------------
+
+#[test]
+fn postgres_store_converges_and_two_workers_never_sync_a_tenant_at_once() {
+    let server = pg::Postgres::start();
+    let url = server.url("mdep");
+    let env = Env::new(Spec {
+        tenants: 8,
+        devices: 4,
+        alerts: 20,
+        faults: "[[faults]]\npath = \"/api/*\"\nlatency_ms = 10\n",
+        file_backed: false,
+    });
+    // Two workers at once, twice over.
+    for round in 0..2 {
+        let spawn = || {
+            env.command(&[
+                "sync",
+                "--all-tenants",
+                "--db",
+                &url,
+                "--page-size",
+                "5",
+                "--concurrency",
+                "3",
+                "-o",
+                "jsonl",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn worker")
+        };
+        let (a, b) = (spawn(), spawn());
+        let (a, b) = (
+            a.wait_with_output().expect("a"),
+            b.wait_with_output().expect("b"),
+        );
+        for o in [&a, &b] {
+            assert!(
+                o.status.success(),
+                "round {round}: {}\n{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
+    // A last run so tenants one worker skipped in the last round are synced too.
+    env.sync(&url, &[]).ok();
+    env.clear_faults();
+    env.assert_converged(&url);
+    // The claims log: no two runs of one tenant overlap in time.
+    let log = env
+        .run(&[
+            "db",
+            "sql",
+            "SELECT tenant, worker, started_at::text AS s, finished_at::text AS f FROM sync_log ORDER BY tenant, started_at",
+            "--db",
+            &url,
+            "-o",
+            "jsonl",
+        ])
+        .ok();
+    let rows = log.lines();
+    assert!(rows.len() >= 8 * 3, "{}", log.stdout);
+    let workers: std::collections::HashSet<_> = rows
+        .iter()
+        .map(|r| r["worker"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(workers.len() >= 3, "several workers ran: {workers:?}");
+    for w in rows.windows(2) {
+        if w[0]["tenant"] == w[1]["tenant"] {
+            let end = w[0]["f"].as_str().expect("finished");
+            let start = w[1]["s"].as_str().expect("started");
+            assert!(
+                end <= start,
+                "tenant {} synced by two workers at once: {w:?}",
+                w[0]["tenant"]
+            );
+        }
+    }
+    // A dead worker's claims are freed: kill one mid-run, the next run takes everything.
+    let mut child = env
+        .command(&[
+            "sync",
+            "--all-tenants",
+            "--db",
+            &url,
+            "--page-size",
+            "2",
+            "--full",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(600));
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let after = env.sync(&url, &[]).ok();
+    assert!(
+        after.lines().iter().all(|r| r["skipped"].is_null()),
+        "{}",
+        after.stdout
+    );
+    env.assert_converged(&url);
+    // Read-only for SQL, the same views as SQLite.
+    let w = env.run(&["db", "sql", "DELETE FROM alerts", "--db", &url]);
+    assert_eq!(w.code, 1);
+    assert!(w.stderr.contains("read-only"), "{}", w.stderr);
+    let v = env
+        .run(&[
+            "db",
+            "sql",
+            "SELECT * FROM open_alerts_by_tenant_severity",
+            "--db",
+            &url,
+            "-o",
+            "json",
+        ])
+        .ok();
+    assert!(v.stdout.contains("open_alerts"), "{}", v.stdout);
+    let m = env
+        .run(&[
+            "db",
+            "machines",
+            "--db",
+            &url,
+            "--not-seen",
+            "7d",
+            "-o",
+            "jsonl",
+        ])
+        .ok();
+    assert_eq!(m.lines().len(), 8 * 4);
+}
