@@ -69,7 +69,7 @@ const ALERT_COLS: &[Column] = &[
 const MACHINE_COLS: &[Column] = &[
     c("computer_dns_name", "computerDnsName", Text),
     c("os_platform", "osPlatform", Text),
-    c("os_version", "osVersion", Text),
+    c("os_version", "version", Text),
     c("health_status", "healthStatus", Text),
     c("onboarding_status", "onboardingStatus", Text),
     c("risk_score", "riskScore", Text),
