@@ -29,7 +29,10 @@ const PARTNER: &str = "11111111-1111-1111-1111-111111111111";
 const APP: &str = "44444444-4444-4444-4444-444444444444";
 const SECRET: &str = "abc8Q~0123456789abcdefghijklmnopqrstuvw";
 const MDE: &str = "https://api.securitycenter.microsoft.com";
-const CONCURRENCY: usize = 8;
+/// Tenants fetched at a time by mdep-api and the raw fetcher (`BENCH_CONCURRENCY`).
+fn concurrency() -> usize {
+    env_num("BENCH_CONCURRENCY", 8).max(1)
+}
 
 fn tenant_id(i: usize) -> String {
     format!("00000000-0000-4000-8000-{i:012}")
@@ -105,7 +108,7 @@ fn tenants(range: std::ops::Range<usize>) -> Vec<Tenant> {
 
 async fn with_mdep_api(base: &str, ca: &Path, ts: &[Tenant]) -> usize {
     let c = client(base, ca, 10_000);
-    let results = mdep_api::fan_out(ts, CONCURRENCY, |t| {
+    let results = mdep_api::fan_out(ts, concurrency(), |t| {
         let c = c.clone();
         async move {
             c.alerts(&t, &Query::new())
@@ -144,40 +147,35 @@ async fn with_raw_http(base: &str, ca: &Path, ts: &[Tenant]) -> usize {
                 n
             }
         })
-        .buffer_unordered(CONCURRENCY)
+        .buffer_unordered(concurrency())
         .fold(0, |a, n| async move { a + n })
         .await
 }
 
-const PYTHON: &str = r#"
-import json, sys, msal, requests
-cfg = json.load(open(sys.argv[1]))
-n = 0
-for tenant in cfg["tenants"]:
-    app = msal.ConfidentialClientApplication(cfg["client_id"], client_credential=cfg["secret"],
-        authority=cfg["base"] + "/" + tenant, instance_discovery=False, verify=cfg["ca"])
-    token = app.acquire_token_for_client([cfg["resource"] + "/.default"])["access_token"]
-    url = cfg["base"] + "/api/alerts"
-    while url:
-        r = requests.get(url, headers={"Authorization": "Bearer " + token}, verify=cfg["ca"])
-        r.raise_for_status()
-        body = r.json()
-        n += len(body["value"])
-        url = body.get("@odata.nextLink")
-print(n)
-"#;
+/// The sequential Python script (`bench/python/fetch_alerts.py`, msal + requests).
+fn python_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/python/fetch_alerts.py")
+}
+
+/// The Python to run it with: `BENCH_PYTHON` (scripts/bench makes a venv with
+/// `bench/python/requirements.txt`), else the interop suite's venv.
+fn python_bin() -> PathBuf {
+    std::env::var_os("BENCH_PYTHON").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../interop/.venv/bin/python"),
+        PathBuf::from,
+    )
+}
 
 fn with_python(base: &str, ca: &Path, ts: &[Tenant], dir: &Path) -> Option<(usize, Duration)> {
-    let py = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../interop/.venv/bin/python");
+    let py = python_bin();
     if !py.exists() {
         eprintln!(
-            "python: {} missing (./scripts/test creates it); skipped",
+            "python: {} missing (scripts/bench or ./scripts/test creates it); skipped",
             py.display()
         );
         return None;
     }
-    let script = dir.join("fetch.py");
-    std::fs::write(&script, PYTHON).ok()?;
+    let script = python_script();
     let cfg = dir.join("fetch.json");
     let ids: Vec<&str> = ts.iter().map(|t| t.id.as_str()).collect();
     std::fs::write(
@@ -299,24 +297,38 @@ fn main() {
             *best = Some(best.map_or(d, |b| b.min(d)));
         };
         let (mut lib, mut raw) = (None, None);
-        for _ in 0..3 {
+        let runs = env_num("BENCH_RUNS", 3).max(1);
+        for _ in 0..runs {
             let s = Instant::now();
             assert_eq!(with_mdep_api(&base, &ca, &ts).await, n * alerts);
             best("mdep-api", s.elapsed(), &mut lib);
+            println!("fanout_mdep_api_seconds={:.3}", s.elapsed().as_secs_f64());
             let s = Instant::now();
             assert_eq!(with_raw_http(&base, &ca, &ts).await, n * alerts);
             best("raw HTTP", s.elapsed(), &mut raw);
+            println!("fanout_raw_seconds={:.3}", s.elapsed().as_secs_f64());
         }
         let (lib, raw) = (lib.expect("ran"), raw.expect("ran"));
-        let py = tokio::task::block_in_place(|| with_python(&base, &ca, &ts, dir.path()));
+        let mut py: Option<(usize, Duration)> = None;
+        for _ in 0..env_num("BENCH_PYTHON_RUNS", 1) {
+            let r = tokio::task::block_in_place(|| with_python(&base, &ca, &ts, dir.path()));
+            if let Some(r) = r {
+                println!("fanout_python_seconds={:.3}", r.1.as_secs_f64());
+                py = Some(match py {
+                    Some(p) if p.1 <= r.1 => p,
+                    _ => r,
+                });
+            }
+        }
         let small = tokio::task::block_in_place(|| peak_of_child(&base, &ca, n));
         let large = tokio::task::block_in_place(|| peak_of_child(&base, &ca, n + 1));
 
+        let c = concurrency();
         println!("| what ({n} tenants × {alerts} alerts, {latency} ms added per call) | wall time | ratio |");
         println!("|---|---|---|");
-        println!("| mdep-api fan-out, 8 at a time (best of 3) | {:.2} s | 1.00 |", lib.as_secs_f64());
+        println!("| mdep-api fan-out, {c} at a time (best of {runs}) | {:.2} s | 1.00 |", lib.as_secs_f64());
         println!(
-            "| raw HTTP fetcher, 8 at a time (best of 3) | {:.2} s | mdep-api / raw = {:.2} |",
+            "| raw HTTP fetcher, {c} at a time (best of {runs}) | {:.2} s | mdep-api / raw = {:.2} |",
             raw.as_secs_f64(),
             lib.as_secs_f64() / raw.as_secs_f64()
         );
@@ -336,6 +348,8 @@ fn main() {
         println!("|---|---|---|");
         println!("| small | {} | {:.1} MiB |", small.0, small.1 as f64 / 1024.0);
         println!("| large | {} | {:.1} MiB |", large.0, large.1 as f64 / 1024.0);
+        println!("fanout_peak_rss_small_mib={:.2}", small.1 as f64 / 1024.0);
+        println!("fanout_peak_rss_large_mib={:.2}", large.1 as f64 / 1024.0);
         running.shutdown().await;
     });
 }

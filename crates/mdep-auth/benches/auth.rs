@@ -142,5 +142,11 @@ fn main() {
             }
             None => println!("openssl speed unavailable: install openssl to compare"),
         }
+        // For scripts/bench.
+        println!("auth_cached_lookup_ns={:.1}", per_lookup.as_nanos() as f64);
+        println!("auth_validations_per_second={per_sec:.1}");
+        if let Some(v) = openssl {
+            println!("auth_openssl_verify_per_second={v:.1}");
+        }
     });
 }

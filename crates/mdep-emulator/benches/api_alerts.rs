@@ -225,4 +225,8 @@ fn main() {
     println!("p50          {:>10.2} ms", p50.as_secs_f64() * 1000.0);
     println!("p99          {:>10.2} ms", p99.as_secs_f64() * 1000.0);
     println!("errors       {errors:>10}");
+    // For scripts/bench.
+    println!("api_alerts_requests_per_second={rps:.1}");
+    println!("api_alerts_p99_ms={:.3}", p99.as_secs_f64() * 1000.0);
+    println!("api_alerts_errors={errors}");
 }

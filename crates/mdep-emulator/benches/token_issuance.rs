@@ -26,6 +26,14 @@
 //! - `BENCH_FLOOR_SECONDS`: window of the no-signature run (the same request with a
 //!   wrong secret, answered 401), default 3, 0 to skip.
 //!
+//! - `BENCH_EXTERNAL_URL`, `BENCH_EXTERNAL_BODY`, `BENCH_EXTERNAL_PID`: drive another
+//!   token server instead (scripts/bench points it at oidc-provider pinned to core 0):
+//!   its token endpoint, the form body of a valid request, and its process id for the
+//!   CPU accounting. The same load generator, no openssl or no-signature run.
+//!
+//! Besides its table it prints `key=value` lines (`token_issuance_tokens_per_second=…`)
+//! that scripts/bench reads.
+//!
 //! Run without `--bench` (as `cargo test --all-targets` does), it only says how to run it.
 
 use std::path::{Path, PathBuf};
@@ -159,7 +167,7 @@ fn config() -> Result<Config, BoxError> {
             target.join("release").join("mdep")
         }
     };
-    if !bin.is_file() {
+    if !bin.is_file() && std::env::var_os("BENCH_EXTERNAL_URL").is_none() {
         return Err(format!(
             "no mdep binary at {}: run `cargo build --release -p mdep-cli` first (or set MDEP_BIN)",
             bin.display()
@@ -181,8 +189,79 @@ fn config() -> Result<Config, BoxError> {
     })
 }
 
+/// Another token server to drive (`BENCH_EXTERNAL_*`).
+struct External {
+    url: String,
+    body: String,
+    pid: u32,
+}
+
+fn external() -> Result<Option<External>, BoxError> {
+    let Ok(url) = std::env::var("BENCH_EXTERNAL_URL") else {
+        return Ok(None);
+    };
+    if !url.starts_with("http://127.0.0.1:") {
+        return Err(
+            format!("BENCH_EXTERNAL_URL={url:?}: only http://127.0.0.1:… is driven").into(),
+        );
+    }
+    let body = std::env::var("BENCH_EXTERNAL_BODY")
+        .map_err(|_| "BENCH_EXTERNAL_URL needs BENCH_EXTERNAL_BODY (the token request's form)")?;
+    let pid = std::env::var("BENCH_EXTERNAL_PID")
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+        .ok_or("BENCH_EXTERNAL_URL needs BENCH_EXTERNAL_PID (the server's process id)")?;
+    Ok(Some(External { url, body, pid }))
+}
+
+/// Drives an external token server with the same load as the emulator gets.
+fn run_external(cfg: &Config, ext: &External) -> Result<(), BoxError> {
+    println!(
+        "token_issuance: external server {} (pid {}), load on core {CLIENT_CORE}, \
+         {} keep-alive connections, warm-up {} s, window {} s",
+        ext.url, ext.pid, cfg.connections, cfg.warmup, cfg.seconds
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (load, _) = runtime.block_on(async {
+        tokio::select! {
+            r = drive(&ext.url, &ext.body, ext.pid, cfg, None) => r,
+            _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
+        }
+    })?;
+    let tps = load.ok as f64 / load.window.as_secs_f64();
+    let mut lat = load.latencies_us.clone();
+    lat.sort_unstable();
+    println!("tokens/s (external server)  {tps:>10.1}");
+    println!(
+        "p50 / p99 latency           {:.2} / {:.2} ms",
+        percentile(&lat, 50.0).as_secs_f64() * 1e3,
+        percentile(&lat, 99.0).as_secs_f64() * 1e3
+    );
+    println!(
+        "errors (non-200/transport)  {} / {}",
+        load.bad_status, load.transport
+    );
+    if let Some(c) = &load.cpu {
+        println!("server CPU (of one core)    {:.0} %", 100.0 * c.server);
+    }
+    if let Some(e) = &load.first_error {
+        println!("first error: {e}");
+    }
+    println!("external_tokens_per_second={tps:.1}");
+    println!("external_errors={}", load.errors());
+    if load.ok == 0 {
+        return Err("no token was issued in the window".into());
+    }
+    Ok(())
+}
+
 fn run() -> Result<(), BoxError> {
     let cfg = config()?;
+    if let Some(ext) = external()? {
+        return run_external(&cfg, &ext);
+    }
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     let allowed = cpus_allowed();
     if allowed.as_deref() != Some(CLIENT_CORE) {
@@ -207,7 +286,7 @@ fn run() -> Result<(), BoxError> {
         .build()?;
     let load = runtime.block_on(async {
         tokio::select! {
-            r = drive(&server.base_url, server.pid, &cfg) => r,
+            r = emulator_load(&server.base_url, server.pid, &cfg) => r,
             _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
         }
     });
@@ -421,10 +500,32 @@ struct Worker {
     warmup_requests: u64,
 }
 
-async fn drive(
+/// The emulator's token request, then the same with a wrong secret.
+async fn emulator_load(
     base_url: &str,
     server_pid: u32,
     cfg: &Config,
+) -> Result<(Load, Option<Load>), BoxError> {
+    let url = format!("{base_url}/{TENANT}/oauth2/v2.0/token");
+    let body = format!(
+        "grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={}&scope={SCOPE}",
+        CLIENT_SECRET.replace('~', "%7E")
+    );
+    let wrong = body.replace(
+        &CLIENT_SECRET.replace('~', "%7E"),
+        "Fab8Q%7Ewrong-secret-value-000000000000000",
+    );
+    drive(&url, &body, server_pid, cfg, Some(&wrong)).await
+}
+
+/// Drives `url` with `body` (a valid token request) through the warm-up and the window;
+/// then, when given, with `wrong` (a request answered 401) for the no-signature run.
+async fn drive(
+    url: &str,
+    body: &str,
+    server_pid: u32,
+    cfg: &Config,
+    wrong: Option<&str>,
 ) -> Result<(Load, Option<Load>), BoxError> {
     let client = reqwest::Client::builder()
         .http1_only()
@@ -434,11 +535,7 @@ async fn drive(
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(10))
         .build()?;
-    let url = format!("{base_url}/{TENANT}/oauth2/v2.0/token");
-    let body = format!(
-        "grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={}&scope={SCOPE}",
-        CLIENT_SECRET.replace('~', "%7E")
-    );
+    let (url, body) = (url.to_owned(), body.to_owned());
 
     // One checked request first: a wrong setup fails here with the server's answer.
     let first = client
@@ -478,16 +575,12 @@ async fn drive(
     .await?;
     // The same request with a wrong secret: the whole request path (HTTP, routing,
     // form, directory, secret check, JSON answer) but no signature.
-    let floor = if cfg.floor_seconds > 0 {
-        let wrong = body.replace(
-            &CLIENT_SECRET.replace('~', "%7E"),
-            "Fab8Q%7Ewrong-secret-value-000000000000000",
-        );
+    let floor = if let Some(wrong) = wrong.filter(|_| cfg.floor_seconds > 0) {
         Some(
             phase(
                 &client,
                 &url,
-                &wrong,
+                wrong,
                 reqwest::StatusCode::UNAUTHORIZED,
                 cfg.connections,
                 Duration::from_secs(1),
@@ -978,6 +1071,21 @@ fn report(load: &Load, floor: Option<&Load>, openssl: &OpenSsl, aws_lc: f64, cfg
                 100.0 * c.me
             );
         }
+    }
+    println!("token_issuance_tokens_per_second={tps:.1}");
+    println!(
+        "token_issuance_openssl_sign_per_second={:.1}",
+        openssl.sign_per_sec
+    );
+    println!("token_issuance_aws_lc_sign_per_second={aws_lc:.1}");
+    println!("token_issuance_ratio_percent={ratio:.2}");
+    println!("token_issuance_errors={}", load.errors());
+    if let Some(t) = cpu_per(load) {
+        println!("token_issuance_server_cpu_us_per_token={t:.1}");
+        println!("token_issuance_other_cpu_us_per_token={:.1}", t - sign);
+    }
+    if let Some(t) = floor.and_then(cpu_per) {
+        println!("token_issuance_no_signature_cpu_us={t:.1}");
     }
     println!(
         "target: >= 90% of single-core openssl sign/s: {}",
