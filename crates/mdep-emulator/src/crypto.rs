@@ -14,6 +14,13 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     out
 }
 
+/// A random (version 4) UUID from aws-lc's generator, which reseeds from the OS on its
+/// own: `Uuid::new_v4` asks the kernel (`getrandom`) every time, and a token request
+/// makes two of them (`trace_id`, `correlation_id`).
+pub fn uuid_v4() -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(random_bytes::<16>()).into_uuid()
+}
+
 /// A random URL-safe token carrying `N` bytes of entropy.
 pub fn random_token<const N: usize>() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<N>())

@@ -61,6 +61,8 @@ pub struct SigningKey {
     pub n: String,
     /// Exponent, base64url.
     pub e: String,
+    /// The JWT header of every token this key signs, base64url: encoded once, not per token.
+    header_b64: String,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -122,7 +124,26 @@ impl SigningKey {
             crypto::b64url(&b[first..])
         };
         let (n, e) = (strip(rsa.modulus), strip(rsa.exponent));
-        Ok(Self { stored, pair, n, e })
+        // The header of Entra's access tokens: `x5t` and `kid` both name the key.
+        let header_b64 = crypto::b64url(
+            format!(
+                r#"{{"typ":"JWT","alg":"RS256","x5t":"{kid}","kid":"{kid}"}}"#,
+                kid = stored.kid
+            )
+            .as_bytes(),
+        );
+        Ok(Self {
+            stored,
+            pair,
+            n,
+            e,
+            header_b64,
+        })
+    }
+
+    /// The base64url JWT header (`typ`, `alg` RS256, `x5t` and `kid`) of tokens it signs.
+    pub fn jwt_header_b64(&self) -> &str {
+        &self.header_b64
     }
 
     /// Signs `message` with RS256.

@@ -82,7 +82,7 @@ impl RequestContext {
             .get("client-request-id")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| Uuid::try_parse(v.trim()).ok())
-            .unwrap_or_else(Uuid::new_v4)
+            .unwrap_or_else(crate::crypto::uuid_v4)
             .to_string();
         let timestamp = OffsetDateTime::now_utc()
             .format(format_description!(
@@ -90,7 +90,7 @@ impl RequestContext {
             ))
             .unwrap_or_default();
         Self {
-            trace_id: Uuid::new_v4().to_string(),
+            trace_id: crate::crypto::uuid_v4().to_string(),
             correlation_id,
             timestamp,
             origin,
