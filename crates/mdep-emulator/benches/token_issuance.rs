@@ -1083,6 +1083,10 @@ fn report(load: &Load, floor: Option<&Load>, openssl: &OpenSsl, aws_lc: f64, cfg
     if let Some(t) = cpu_per(load) {
         println!("token_issuance_server_cpu_us_per_token={t:.1}");
         println!("token_issuance_other_cpu_us_per_token={:.1}", t - sign);
+        println!(
+            "token_issuance_ratio_cpu_percent={:.2}",
+            100.0 * (1e6 / t) / openssl.sign_per_sec
+        );
     }
     if let Some(t) = floor.and_then(cpu_per) {
         println!("token_issuance_no_signature_cpu_us={t:.1}");
