@@ -68,6 +68,7 @@ struct EmulatorSection {
     hunting_calls_per_hour: Option<Spanned<u32>>,
     graph_calls_per_minute: Option<Spanned<u32>>,
     graph_hunting_calls_per_minute: Option<Spanned<u32>>,
+    tenants_in_memory: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -307,6 +308,12 @@ impl Scenario {
                 1,
                 1_000_000,
             ),
+            (
+                "tenants_in_memory",
+                &file.emulator.tenants_in_memory,
+                1,
+                1_000_000,
+            ),
         ] {
             let Some(v) = value else { continue };
             let n = *v.get_ref();
@@ -324,6 +331,7 @@ impl Scenario {
                 "hunting_calls_per_hour" => defender.hunting_limits.per_hour = n,
                 "graph_calls_per_minute" => defender.graph_limits.per_minute = n,
                 "graph_hunting_calls_per_minute" => defender.graph_hunting_limits.per_minute = n,
+                "tenants_in_memory" => defender.tenants_in_memory = n as usize,
                 _ => defender.action_seconds = n,
             }
         }

@@ -40,9 +40,13 @@ fn env_num(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// The emulator keeps `BENCH_TENANTS_IN_MEMORY` tenants' data in memory (32 by default)
+/// and reloads others from its database: a million alerts held at once would need tens
+/// of gigabytes.
 fn scenario(n: usize, alerts: usize) -> String {
+    let in_memory = env_num("BENCH_TENANTS_IN_MEMORY", 32);
     let mut s = format!(
-        "[emulator]\nadmin_key = \"{ADMIN_KEY}\"\nmde_page_size = 10000\nmde_calls_per_minute = 1000000\nmde_calls_per_hour = 100000000\n\n\
+        "[emulator]\nadmin_key = \"{ADMIN_KEY}\"\nmde_page_size = 10000\nmde_calls_per_minute = 1000000\nmde_calls_per_hour = 100000000\ntenants_in_memory = {in_memory}\n\n\
          [[tenants]]\nid = \"{PARTNER}\"\nname = \"Fabrikam\"\ndomain = \"fabrikam.onmicrosoft.com\"\nadmin = {{ user = \"admin@fabrikam.onmicrosoft.com\", password = \"p\" }}\n"
     );
     for i in 0..n {

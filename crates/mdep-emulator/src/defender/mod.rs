@@ -58,6 +58,9 @@ pub struct DefenderSettings {
     /// Seconds a response action takes from Pending to Succeeded (half of it Pending,
     /// half InProgress); 0 completes at once.
     pub action_seconds: u32,
+    /// Tenants whose data is kept in memory; past it the least recently used idle
+    /// tenant's is dropped (its data is in the store, and is loaded again on its next call).
+    pub tenants_in_memory: usize,
 }
 
 impl Default for DefenderSettings {
@@ -81,6 +84,39 @@ impl Default for DefenderSettings {
             },
             page_size: query::MAX_TOP,
             action_seconds: 60,
+            tenants_in_memory: DEFAULT_TENANTS_IN_MEMORY,
+        }
+    }
+}
+
+/// Tenants whose data stays in memory unless a scenario says otherwise (a generated
+/// tenant with the default 30 alerts takes well under a megabyte).
+pub const DEFAULT_TENANTS_IN_MEMORY: usize = 1_000;
+
+/// The tenants loaded in memory, with when each was last used.
+#[derive(Debug, Default)]
+struct Loaded {
+    map: HashMap<Uuid, (Arc<RwLock<TenantData>>, u64)>,
+    clock: u64,
+}
+
+impl Loaded {
+    /// Drops least recently used tenants until at most `cap` remain, skipping any that a
+    /// request still holds (dropping those could lose a change made after the reload).
+    fn trim(&mut self, cap: usize) {
+        while self.map.len() > cap {
+            let idle = self
+                .map
+                .iter()
+                .filter(|(_, (d, _))| Arc::strong_count(d) == 1)
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(t, _)| *t);
+            match idle {
+                Some(t) => {
+                    self.map.remove(&t);
+                }
+                None => break,
+            }
         }
     }
 }
@@ -95,7 +131,7 @@ pub struct DefenderState {
     graph: Throttle,
     graph_hunting: Throttle,
     faults: faults::Faults,
-    tenants: Mutex<HashMap<Uuid, Arc<RwLock<TenantData>>>>,
+    tenants: Mutex<Loaded>,
 }
 
 impl DefenderState {
@@ -145,13 +181,29 @@ impl DefenderState {
         emu: &crate::Emulator,
         tenant: Uuid,
     ) -> Result<Arc<RwLock<TenantData>>, MdeError> {
-        let mut map = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(d) = map.get(&tenant) {
+        let cap = self.settings().tenants_in_memory.max(1);
+        let mut loaded = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+        loaded.clock += 1;
+        let now = loaded.clock;
+        if let Some((d, used)) = loaded.map.get_mut(&tenant) {
+            *used = now;
             return Ok(d.clone());
         }
+        // Every change to a tenant's data is written through to the store, so a tenant
+        // dropped here comes back the same from `load_or_generate`.
+        loaded.trim(cap.saturating_sub(1));
         let d = Arc::new(RwLock::new(data::load_or_generate(emu, tenant)?));
-        map.insert(tenant, d.clone());
+        loaded.map.insert(tenant, (d.clone(), now));
         Ok(d)
+    }
+
+    /// How many tenants' data is in memory now.
+    pub fn tenants_loaded(&self) -> usize {
+        self.tenants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map
+            .len()
     }
 }
 

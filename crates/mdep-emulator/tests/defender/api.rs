@@ -483,6 +483,79 @@ async fn same_seed_same_data_and_it_survives_a_restart() {
 }
 
 #[tokio::test]
+async fn tenants_past_the_memory_limit_are_dropped_and_come_back_unchanged() {
+    // One tenant in memory: each call to the other tenant drops this one's data.
+    let e = emu_from(&scenario(
+        "mde_calls_per_minute = 100000\nmde_calls_per_hour = 1000000\ntenants_in_memory = 1",
+    ));
+    let t = e.token(CONTOSO).await;
+    let w = e.token(WOODGROVE).await;
+    let alerts = e.api("GET", "/api/alerts", Some(&t), None).await.json();
+    let id = first(&alerts)["id"].as_str().expect("id").to_owned();
+    let r = e
+        .api(
+            "PATCH",
+            &format!("/api/alerts/{id}"),
+            Some(&t),
+            Some(json!({"status": "Resolved", "assignedTo": "night-shift@contoso.com"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let sample: Value = serde_json::from_str(include_str!(
+        "../fixtures/samples/indicators_submit_request.json"
+    ))
+    .expect("sample");
+    let created = e
+        .api("POST", "/api/indicators", Some(&t), Some(sample.clone()))
+        .await
+        .json();
+    let paths = [
+        "/api/alerts?$expand=evidence",
+        "/api/machines",
+        "/api/machineactions",
+        "/api/indicators",
+    ];
+    let mut before = Vec::new();
+    for path in paths {
+        before.push(e.api("GET", path, Some(&t), None).await.json()["value"].clone());
+    }
+    assert_eq!(e.state.defender().tenants_loaded(), 1);
+
+    // Woodgrove's call drops Contoso's data; Contoso's next calls load it again.
+    let r = e.api("GET", "/api/alerts", Some(&w), None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(e.state.defender().tenants_loaded(), 1, "only Woodgrove now");
+    for (path, was) in paths.iter().zip(&before) {
+        let now = e.api("GET", path, Some(&t), None).await.json();
+        assert_eq!(&now["value"], was, "{path} after the reload");
+    }
+    let again = e
+        .api("GET", &format!("/api/alerts/{id}"), Some(&t), None)
+        .await
+        .json();
+    assert_eq!(again["status"], "Resolved");
+    assert_eq!(again["assignedTo"], "night-shift@contoso.com");
+
+    // A new indicator after the reload gets a new id, not the dropped copy's next one.
+    e.api("GET", "/api/alerts", Some(&w), None).await;
+    let mut other = sample;
+    other["indicatorValue"] = json!("ffffffffffffffffffffffffffffffffffffffff");
+    let r = e
+        .api("POST", "/api/indicators", Some(&t), Some(other))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_ne!(r.json()["id"], created["id"]);
+    let list = e.api("GET", "/api/indicators", Some(&t), None).await.json();
+    let ids: std::collections::HashSet<String> = list["value"]
+        .as_array()
+        .expect("value")
+        .iter()
+        .map(|i| i["id"].to_string())
+        .collect();
+    assert_eq!(ids.len(), list["value"].as_array().map_or(0, Vec::len));
+}
+
+#[tokio::test]
 async fn batch_update_is_all_or_nothing() {
     let e = demu();
     let t = e.token(CONTOSO).await;
