@@ -29,9 +29,10 @@ const PARTNER: &str = "11111111-1111-1111-1111-111111111111";
 const APP: &str = "44444444-4444-4444-4444-444444444444";
 const SECRET: &str = "abc8Q~0123456789abcdefghijklmnopqrstuvw";
 const MDE: &str = "https://api.securitycenter.microsoft.com";
-/// Tenants fetched at a time by mdep-api and the raw fetcher (`BENCH_CONCURRENCY`).
+/// Tenants fetched at a time by mdep-api and the raw fetcher (`BENCH_CONCURRENCY`; the
+/// CLI's default, `mdep_api::fanout::DEFAULT_CONCURRENCY`, when unset).
 fn concurrency() -> usize {
-    env_num("BENCH_CONCURRENCY", 8).max(1)
+    env_num("BENCH_CONCURRENCY", mdep_api::fanout::DEFAULT_CONCURRENCY).max(1)
 }
 
 fn tenant_id(i: usize) -> String {

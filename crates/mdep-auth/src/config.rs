@@ -130,7 +130,7 @@ pub struct ApiSettings {
     pub max_attempts: Option<u32>,
     /// Items per page when listing (10,000).
     pub page_size: Option<u64>,
-    /// Tenants called at once in a fan-out (8).
+    /// Tenants called at once in a fan-out (32; `mdep sync` uses it too, else 8).
     pub concurrency: Option<usize>,
     /// Microsoft Graph security calls a minute per tenant (Graph: 150).
     pub graph_calls_per_minute: Option<u32>,

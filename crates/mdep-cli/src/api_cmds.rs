@@ -472,7 +472,12 @@ impl Api {
     fn open(g: &Global) -> Result<Self> {
         let partner = Partner::open(g)?;
         let opts = ClientOptions::from_config(partner.config());
-        let concurrency = partner.config().api.concurrency.unwrap_or(8).max(1);
+        let concurrency = partner
+            .config()
+            .api
+            .concurrency
+            .unwrap_or(mdep_api::fanout::DEFAULT_CONCURRENCY)
+            .max(1);
         let client = Client::new(partner.http.clone(), partner.broker.clone(), opts);
         let graph = GraphClient::new(
             partner.http.clone(),
