@@ -109,6 +109,9 @@ fn mdep_bin() -> PathBuf {
 
 struct Run {
     seconds: f64,
+    /// User + system CPU seconds of the sync process: its own cost, apart from the
+    /// emulator's time to answer.
+    cpu_seconds: f64,
     peak_rss_mib: f64,
     new: u64,
     updated: u64,
@@ -152,7 +155,7 @@ impl Bench {
         let start = Instant::now();
         let out = tokio::process::Command::new("/usr/bin/time")
             .arg("-f")
-            .arg("%M")
+            .arg("%M %U %S")
             .arg("-o")
             .arg(&time_file)
             .arg(&self.bin)
@@ -171,12 +174,17 @@ impl Bench {
             "mdep sync failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let kib: f64 = std::fs::read_to_string(&time_file)
-            .expect("time output")
+        let time_line = std::fs::read_to_string(&time_file).expect("time output");
+        let fields: Vec<f64> = time_line
             .lines()
             .last()
-            .and_then(|l| l.trim().parse().ok())
-            .expect("max RSS");
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let [kib, user, system] = fields[..] else {
+            panic!("GNU time printed {time_line:?}, not max RSS, user and system time");
+        };
         let (mut new, mut updated, mut unchanged) = (0, 0, 0);
         for line in String::from_utf8_lossy(&out.stdout).lines() {
             let r: Value = serde_json::from_str(line).expect("jsonl");
@@ -186,6 +194,7 @@ impl Bench {
         }
         Run {
             seconds,
+            cpu_seconds: user + system,
             peak_rss_mib: kib / 1024.0,
             new,
             updated,
@@ -295,14 +304,14 @@ fn main() {
         let full = b.sync(&db, &["--all-tenants"]).await;
         assert_eq!(full.new as usize, n * alerts, "every alert synced");
         eprintln!(
-            "full sync, {n} tenants: {:.1} s, {} rows, peak RSS {:.1} MiB, {} API calls",
-            full.seconds, full.new, full.peak_rss_mib, full.api_calls
+            "full sync, {n} tenants: {:.1} s ({:.1} s CPU), {} rows, peak RSS {:.1} MiB, {} API calls",
+            full.seconds, full.cpu_seconds, full.new, full.peak_rss_mib, full.api_calls
         );
 
         let idle = b.sync(&db, &["--all-tenants"]).await;
         eprintln!(
-            "incremental, nothing changed: {:.1} s, {} API calls, {} rows read again",
-            idle.seconds, idle.api_calls, idle.unchanged
+            "incremental, nothing changed: {:.1} s ({:.1} s CPU), {} API calls, {} rows read again",
+            idle.seconds, idle.cpu_seconds, idle.api_calls, idle.unchanged
         );
 
         // 1% of the alerts updated through the API.
@@ -359,8 +368,8 @@ fn main() {
             "the incremental run found every update"
         );
         eprintln!(
-            "incremental after 1% changed: {:.1} s, {} API calls, {} updated, peak RSS {:.1} MiB",
-            inc.seconds, inc.api_calls, inc.updated, inc.peak_rss_mib
+            "incremental after 1% changed: {:.1} s ({:.1} s CPU), {} API calls, {} updated, peak RSS {:.1} MiB",
+            inc.seconds, inc.cpu_seconds, inc.api_calls, inc.updated, inc.peak_rss_mib
         );
 
         let rows_per_second = full.new as f64 / full.seconds;
@@ -368,14 +377,17 @@ fn main() {
         println!("sync_alerts_per_tenant={alerts}");
         println!("sync_rows={}", full.new);
         println!("sync_full_seconds={:.2}", full.seconds);
+        println!("sync_full_cpu_seconds={:.2}", full.cpu_seconds);
         println!("sync_rows_per_second={rows_per_second:.0}");
         println!("sync_peak_rss_mib={:.1}", full.peak_rss_mib);
         println!("sync_peak_rss_mib_{small}_tenants={:.1}", s.peak_rss_mib);
         println!("sync_full_api_calls={}", full.api_calls);
         println!("sync_incremental_idle_seconds={:.2}", idle.seconds);
+        println!("sync_incremental_idle_cpu_seconds={:.2}", idle.cpu_seconds);
         println!("sync_incremental_idle_api_calls={}", idle.api_calls);
         println!("sync_changed_alerts={changed}");
         println!("sync_incremental_seconds={:.2}", inc.seconds);
+        println!("sync_incremental_cpu_seconds={:.2}", inc.cpu_seconds);
         println!("sync_incremental_api_calls={}", inc.api_calls);
         println!("sync_incremental_updated={}", inc.updated);
         println!("sync_incremental_peak_rss_mib={:.1}", inc.peak_rss_mib);
