@@ -93,11 +93,25 @@ impl Default for DefenderSettings {
 /// tenant with the default 30 alerts takes well under a megabyte).
 pub const DEFAULT_TENANTS_IN_MEMORY: usize = 1_000;
 
+/// One tenant's place in memory: empty until its data is loaded. Loading happens under
+/// the slot's own lock, so tenants load in parallel and a tenant loads once.
+type Slot = Arc<Mutex<Option<Arc<RwLock<TenantData>>>>>;
+
 /// The tenants loaded in memory, with when each was last used.
 #[derive(Debug, Default)]
 struct Loaded {
-    map: HashMap<Uuid, (Arc<RwLock<TenantData>>, u64)>,
+    map: HashMap<Uuid, (Slot, u64)>,
     clock: u64,
+}
+
+/// Whether nothing holds this tenant: no caller has its slot (so no one can hand out its
+/// data) and no request still holds its data. Called under the map's lock, which is the
+/// only place a slot is handed out, so the answer cannot change before the caller acts.
+fn idle(slot: &Slot) -> bool {
+    Arc::strong_count(slot) == 1
+        && slot
+            .try_lock()
+            .is_ok_and(|d| d.as_ref().is_none_or(|d| Arc::strong_count(d) == 1))
 }
 
 impl Loaded {
@@ -105,13 +119,13 @@ impl Loaded {
     /// request still holds (dropping those could lose a change made after the reload).
     fn trim(&mut self, cap: usize) {
         while self.map.len() > cap {
-            let idle = self
+            let oldest = self
                 .map
                 .iter()
-                .filter(|(_, (d, _))| Arc::strong_count(d) == 1)
+                .filter(|(_, (slot, _))| idle(slot))
                 .min_by_key(|(_, (_, used))| *used)
                 .map(|(t, _)| *t);
-            match idle {
+            match oldest {
                 Some(t) => {
                     self.map.remove(&t);
                 }
@@ -182,18 +196,33 @@ impl DefenderState {
         tenant: Uuid,
     ) -> Result<Arc<RwLock<TenantData>>, MdeError> {
         let cap = self.settings().tenants_in_memory.max(1);
-        let mut loaded = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
-        loaded.clock += 1;
-        let now = loaded.clock;
-        if let Some((d, used)) = loaded.map.get_mut(&tenant) {
-            *used = now;
+        let slot = {
+            let mut loaded = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+            loaded.clock += 1;
+            let now = loaded.clock;
+            match loaded.map.get_mut(&tenant) {
+                Some((slot, used)) => {
+                    *used = now;
+                    slot.clone()
+                }
+                None => {
+                    // Every change to a tenant's data is written through to the store, so
+                    // a tenant dropped here comes back the same from `load_or_generate`.
+                    loaded.trim(cap.saturating_sub(1));
+                    let slot = Slot::default();
+                    loaded.map.insert(tenant, (slot.clone(), now));
+                    slot
+                }
+            }
+        };
+        // The map's lock is released: other tenants are served (and loaded) meanwhile.
+        let mut place = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(d) = place.as_ref() {
             return Ok(d.clone());
         }
-        // Every change to a tenant's data is written through to the store, so a tenant
-        // dropped here comes back the same from `load_or_generate`.
-        loaded.trim(cap.saturating_sub(1));
+        // A failed load leaves the slot empty; the next call tries again.
         let d = Arc::new(RwLock::new(data::load_or_generate(emu, tenant)?));
-        loaded.map.insert(tenant, (d.clone(), now));
+        *place = Some(d.clone());
         Ok(d)
     }
 
@@ -203,7 +232,9 @@ impl DefenderState {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .map
-            .len()
+            .values()
+            .filter(|(slot, _)| slot.lock().unwrap_or_else(|p| p.into_inner()).is_some())
+            .count()
     }
 }
 

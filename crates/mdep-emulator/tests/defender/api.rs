@@ -555,6 +555,55 @@ async fn tenants_past_the_memory_limit_are_dropped_and_come_back_unchanged() {
     assert_eq!(ids.len(), list["value"].as_array().map_or(0, Vec::len));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_updates_survive_tenants_dropped_and_reloaded_meanwhile() {
+    // One tenant in memory and two tenants called at once: each call may drop the other
+    // tenant's data while its own requests are in flight. No update may be lost.
+    let e = std::sync::Arc::new(emu_from(&scenario(
+        "mde_calls_per_minute = 100000\nmde_calls_per_hour = 1000000\ntenants_in_memory = 1",
+    )));
+    let mut work = Vec::new();
+    for tenant in [CONTOSO, WOODGROVE] {
+        let t = e.token(tenant).await;
+        let alerts = e.api("GET", "/api/alerts", Some(&t), None).await.json();
+        for a in alerts["value"].as_array().expect("value").iter().take(8) {
+            work.push((t.clone(), a["id"].as_str().expect("id").to_owned()));
+        }
+    }
+    let calls = work.iter().map(|(t, id)| {
+        let e = e.clone();
+        let (t, id) = (t.clone(), id.clone());
+        tokio::spawn(async move {
+            let r = e
+                .api(
+                    "PATCH",
+                    &format!("/api/alerts/{id}"),
+                    Some(&t),
+                    Some(json!({"assignedTo": format!("owner-of-{id}@contoso.com")})),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text());
+            // A read in between makes the other tenant's next call reload.
+            e.api("GET", "/api/machines?$top=1", Some(&t), None).await;
+        })
+    });
+    for c in futures_util::future::join_all(calls).await {
+        c.expect("task");
+    }
+    assert!(e.state.defender().tenants_loaded() <= 2);
+    for (t, id) in &work {
+        let a = e
+            .api("GET", &format!("/api/alerts/{id}"), Some(t), None)
+            .await
+            .json();
+        assert_eq!(
+            a["assignedTo"],
+            format!("owner-of-{id}@contoso.com"),
+            "{id}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn batch_update_is_all_or_nothing() {
     let e = demu();
