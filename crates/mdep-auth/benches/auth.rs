@@ -7,35 +7,10 @@
 //! The emulator runs in-process over plain HTTP on 127.0.0.1 and only serves the first
 //! discovery and key-set requests; the loops touch no network.
 
-use mdep_auth::config::TokenVersion;
-use mdep_auth::{BrokerOptions, ClientCredential, Expectations, Secret, TokenBroker, Validator};
-use mdep_emulator::server::{ServeOptions, TlsMode, serve};
-use mdep_model::Cloud;
-use std::time::{Duration, Instant};
+mod common;
 
-const SCENARIO: &str = r#"
-[emulator]
-admin_key = "bench-admin-key-0123456789"
-[[tenants]]
-id = "11111111-1111-1111-1111-111111111111"
-name = "Fabrikam"
-domain = "fabrikam.onmicrosoft.com"
-admin = { user = "admin@fabrikam.onmicrosoft.com", password = "p" }
-[[tenants]]
-id = "22222222-2222-2222-2222-222222222222"
-name = "Contoso"
-domain = "contoso.onmicrosoft.com"
-admin = { user = "admin@contoso.onmicrosoft.com", password = "p" }
-[[apps]]
-client_id = "44444444-4444-4444-4444-444444444444"
-name = "Bench"
-home_tenant = "11111111-1111-1111-1111-111111111111"
-permissions = ["Alert.Read.All"]
-secrets = [{ value = "abc8Q~0123456789abcdefghijklmnopqrstuvw" }]
-[[consents]]
-tenant = "22222222-2222-2222-2222-222222222222"
-app = "44444444-4444-4444-4444-444444444444"
-"#;
+use mdep_auth::{Expectations, Validator};
+use std::time::{Duration, Instant};
 
 fn openssl_verify_per_second() -> Option<f64> {
     let out = std::process::Command::new("openssl")
@@ -57,30 +32,10 @@ fn main() {
         .expect("runtime");
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tmp");
-        let scenario = dir.path().join("scenario.toml");
-        std::fs::write(&scenario, SCENARIO).expect("write");
-        let running = serve(ServeOptions {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            scenario: Some(scenario),
-            tls: TlsMode::Off,
-            state_dir: dir.path().join("state"),
-            ..Default::default()
-        })
-        .await
-        .expect("emulator");
+        let running = common::emulator(dir.path()).await;
         let http = mdep_auth::http_client(None).expect("http");
-        let broker = TokenBroker::new(
-            BrokerOptions::new(
-                Cloud::Global,
-                &running.base_url,
-                "44444444-4444-4444-4444-444444444444",
-                ClientCredential::Secret(Secret::new("abc8Q~0123456789abcdefghijklmnopqrstuvw")),
-                "https://api.securitycenter.microsoft.com",
-                TokenVersion::V2,
-            ),
-            http.clone(),
-        );
-        let tenant = "22222222-2222-2222-2222-222222222222";
+        let broker = common::broker(&running, http.clone());
+        let tenant = common::TENANT;
         let token = broker.token(tenant, "Contoso").await.expect("token");
 
         // 1. Cached lookups.

@@ -10,36 +10,14 @@
 
 #![allow(missing_docs)]
 
+mod common;
+
+use common::TENANT;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mdep_auth::config::TokenVersion;
-use mdep_auth::{BrokerOptions, ClientCredential, Expectations, Secret, TokenBroker, Validator};
-use mdep_emulator::server::{ServeOptions, TlsMode, serve};
-use mdep_model::Cloud;
+use mdep_auth::{Expectations, Validator};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-
-const SCENARIO: &str = r#"
-[[tenants]]
-id = "11111111-1111-1111-1111-111111111111"
-name = "Fabrikam"
-domain = "fabrikam.onmicrosoft.com"
-admin = { user = "admin@fabrikam.onmicrosoft.com", password = "p" }
-[[tenants]]
-id = "22222222-2222-2222-2222-222222222222"
-name = "Contoso"
-domain = "contoso.onmicrosoft.com"
-admin = { user = "admin@contoso.onmicrosoft.com", password = "p" }
-[[apps]]
-client_id = "44444444-4444-4444-4444-444444444444"
-name = "Bench"
-home_tenant = "11111111-1111-1111-1111-111111111111"
-permissions = ["Alert.Read.All"]
-secrets = [{ value = "abc8Q~0123456789abcdefghijklmnopqrstuvw" }]
-[[consents]]
-tenant = "22222222-2222-2222-2222-222222222222"
-app = "44444444-4444-4444-4444-444444444444"
-"#;
-const TENANT: &str = "22222222-2222-2222-2222-222222222222";
 
 fn hot_paths(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -47,29 +25,9 @@ fn hot_paths(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let dir = tempfile::tempdir().expect("tmp");
-    let scenario = dir.path().join("scenario.toml");
-    std::fs::write(&scenario, SCENARIO).expect("write");
-    let running = rt
-        .block_on(serve(ServeOptions {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            scenario: Some(scenario),
-            tls: TlsMode::Off,
-            state_dir: dir.path().join("state"),
-            ..Default::default()
-        }))
-        .expect("emulator");
+    let running = rt.block_on(common::emulator(dir.path()));
     let http = mdep_auth::http_client(None).expect("http");
-    let broker = TokenBroker::new(
-        BrokerOptions::new(
-            Cloud::Global,
-            &running.base_url,
-            "44444444-4444-4444-4444-444444444444",
-            ClientCredential::Secret(Secret::new("abc8Q~0123456789abcdefghijklmnopqrstuvw")),
-            "https://api.securitycenter.microsoft.com",
-            TokenVersion::V2,
-        ),
-        http.clone(),
-    );
+    let broker = common::broker(&running, http.clone());
     let token = rt.block_on(broker.token(TENANT, "Contoso")).expect("token");
     let validator = Validator::new(http, &running.base_url);
     let want = Expectations {
