@@ -352,9 +352,20 @@ impl Env {
 
     /// kill -9 of `mdep sync` at random moments, `kills` times, each after a random
     /// delay in `ms`; returns how many runs were killed before finishing.
-    fn kill_loop(&self, db: &str, kills: usize, ms: std::ops::Range<u64>) -> usize {
+    /// Runs `mdep sync` until `kills` runs were killed with SIGKILL before
+    /// they finished (at most three times as many runs). Each run is killed
+    /// after `wait(full)`, where `full` says whether the run is a complete pass
+    /// (the first on an empty store, and every other run); a run that ended
+    /// before its kill halves the waits after it, so a machine faster than
+    /// the caller expected still gets its kills. Returns how many runs were
+    /// killed.
+    fn kill_loop(&self, db: &str, kills: usize, wait: impl Fn(bool) -> Duration) -> usize {
         let mut killed = 0;
-        for k in 0..kills {
+        let mut scale = 1.0;
+        for k in 0..kills * 3 {
+            if killed == kills {
+                break;
+            }
             let mut args = vec![
                 "sync",
                 "--all-tenants",
@@ -375,8 +386,7 @@ impl Env {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("spawn sync");
-            let wait = Duration::from_millis(ms.start + fastrand::u64(0..(ms.end - ms.start)));
-            let deadline = Instant::now() + wait;
+            let deadline = Instant::now() + wait(k == 0 || k % 2 == 1).mul_f64(scale);
             let mut finished = false;
             while Instant::now() < deadline {
                 if child.try_wait().expect("wait").is_some() {
@@ -385,7 +395,9 @@ impl Env {
                 }
                 std::thread::sleep(Duration::from_millis(5));
             }
-            if !finished {
+            if finished {
+                scale /= 2.0;
+            } else {
                 child.kill().expect("kill -9");
                 killed += 1;
             }
@@ -608,16 +620,44 @@ fn kill_9_at_random_points_loses_and_duplicates_nothing() {
         faults: "[[faults]]\npath = \"/api/*\"\nlatency_ms = 40\n",
         file_backed: false,
     });
+    // How long an uninterrupted full and incremental run take here, on a
+    // scratch store: each kill then lands at a random point inside a run,
+    // however fast or slow the machine is.
+    let scratch = format!("sqlite:{}", env.tmp.path().join("calibrate.db").display());
+    let timed = || {
+        let start = Instant::now();
+        env.run(&[
+            "sync",
+            "--all-tenants",
+            "--db",
+            &scratch,
+            "--page-size",
+            "5",
+            "-o",
+            "jsonl",
+        ])
+        .ok();
+        start.elapsed()
+    };
+    let full = timed();
+    let incremental = timed();
+    let at_random = |d: Duration| d.mul_f64(0.1 + 0.8 * fastrand::f64());
     let db = env.sqlite();
-    let killed = env.kill_loop(&db, 8, 100..900);
-    assert!(killed >= 4, "only {killed} of 8 runs were killed mid-sync");
+    let killed = env.kill_loop(&db, 8, |is_full| {
+        at_random(if is_full { full } else { incremental })
+    });
+    eprintln!("{killed} runs killed mid-sync (full run {full:?}, incremental {incremental:?})");
+    assert_eq!(
+        killed, 8,
+        "only {killed} of 8 runs were killed mid-sync (full run {full:?}, incremental {incremental:?})"
+    );
     // Changes while runs are being killed are found too.
     env.admin(
         reqwest::Method::POST,
         &format!("/_emulator/tenants/{}/defender/alerts", tenant_id(3)),
         Some(serde_json::json!({"count": 3})),
     );
-    env.kill_loop(&db, 2, 150..600);
+    env.kill_loop(&db, 2, |_| at_random(incremental));
     env.sync(&db, &[]).ok();
     env.clear_faults();
     env.assert_converged(&db);
@@ -702,7 +742,7 @@ fn hundred_tenants_30_percent_faults_emulator_restarts_and_kill_9_converge() {
     }
     let _ = child.wait();
     // kill -9 of the sync, at random points.
-    env.kill_loop(&db, 4, 200..1500);
+    env.kill_loop(&db, 4, |_| Duration::from_millis(fastrand::u64(200..1500)));
     // Runs until every tenant synced (each run resumes from its checkpoints).
     let mut last = None;
     for _ in 0..5 {
