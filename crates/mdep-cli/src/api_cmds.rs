@@ -957,6 +957,35 @@ fn build_query(list: &ListOptions) -> Result<Query> {
     Ok(q)
 }
 
+/// The query of a list command: `--filter`/`--top`, then `--since` on
+/// `created` (the list's creation-time property) and `--severity`/`--status`,
+/// each value spelled by `spell` (as given for MDE, [`graph_enum`] for Graph).
+fn list_query(
+    list: &ListOptions,
+    created: &str,
+    since: Option<String>,
+    severity: Option<String>,
+    status: Option<String>,
+    spell: fn(&str) -> String,
+) -> Result<Query> {
+    let mut q = build_query(list)?;
+    if let Some(s) = since {
+        let d = parse_since(&s).map_err(|e| anyhow::anyhow!("--since {e}"))?;
+        q = q.filter(cmp_time(
+            created,
+            CompareOp::Ge,
+            time::OffsetDateTime::now_utc() - d,
+        ));
+    }
+    if let Some(s) = severity {
+        q = q.filter(cmp_str("severity", CompareOp::Eq, &spell(&s)));
+    }
+    if let Some(s) = status {
+        q = q.filter(cmp_str("status", CompareOp::Eq, &spell(&s)));
+    }
+    Ok(q)
+}
+
 fn print_one<T: Serialize>(format: Output, tenant: &str, item: &T, columns: Columns) -> Result<()> {
     let v = serde_json::to_value(item)?;
     match format {
@@ -1003,21 +1032,14 @@ pub async fn alerts(cmd: AlertsCommand, g: &Global) -> Result<()> {
             api: ApiChoice::Graph,
         } => {
             let _ = evidence;
-            let mut q = build_query(&list)?;
-            if let Some(s) = since {
-                let d = parse_since(&s).map_err(|e| anyhow::anyhow!("--since {e}"))?;
-                q = q.filter(cmp_time(
-                    "createdDateTime",
-                    CompareOp::Ge,
-                    time::OffsetDateTime::now_utc() - d,
-                ));
-            }
-            if let Some(s) = severity {
-                q = q.filter(cmp_str("severity", CompareOp::Eq, &graph_enum(&s)));
-            }
-            if let Some(s) = status {
-                q = q.filter(cmp_str("status", CompareOp::Eq, &graph_enum(&s)));
-            }
+            let q = list_query(
+                &list,
+                "createdDateTime",
+                since,
+                severity,
+                status,
+                graph_enum,
+            )?;
             let tenants = api.tenants(&targets)?;
             let graph = api.graph.clone();
             stream_across(
@@ -1038,21 +1060,14 @@ pub async fn alerts(cmd: AlertsCommand, g: &Global) -> Result<()> {
             evidence,
             api: ApiChoice::Mde,
         } => {
-            let mut q = build_query(&list)?;
-            if let Some(s) = since {
-                let d = parse_since(&s).map_err(|e| anyhow::anyhow!("--since {e}"))?;
-                q = q.filter(cmp_time(
-                    "alertCreationTime",
-                    CompareOp::Ge,
-                    time::OffsetDateTime::now_utc() - d,
-                ));
-            }
-            if let Some(s) = severity {
-                q = q.filter(cmp_str("severity", CompareOp::Eq, &s));
-            }
-            if let Some(s) = status {
-                q = q.filter(cmp_str("status", CompareOp::Eq, &s));
-            }
+            let mut q = list_query(
+                &list,
+                "alertCreationTime",
+                since,
+                severity,
+                status,
+                str::to_owned,
+            )?;
             if evidence {
                 q = q.expand("evidence");
             }
@@ -1446,21 +1461,14 @@ pub async fn incidents(cmd: IncidentsCommand, g: &Global) -> Result<()> {
             status,
             alerts,
         } => {
-            let mut q = build_query(&list)?;
-            if let Some(s) = since {
-                let d = parse_since(&s).map_err(|e| anyhow::anyhow!("--since {e}"))?;
-                q = q.filter(cmp_time(
-                    "createdDateTime",
-                    CompareOp::Ge,
-                    time::OffsetDateTime::now_utc() - d,
-                ));
-            }
-            if let Some(s) = severity {
-                q = q.filter(cmp_str("severity", CompareOp::Eq, &graph_enum(&s)));
-            }
-            if let Some(s) = status {
-                q = q.filter(cmp_str("status", CompareOp::Eq, &graph_enum(&s)));
-            }
+            let q = list_query(
+                &list,
+                "createdDateTime",
+                since,
+                severity,
+                status,
+                graph_enum,
+            )?;
             let tenants = api.tenants(&targets)?;
             let graph = api.graph.clone();
             stream_across(

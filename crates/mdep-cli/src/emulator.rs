@@ -346,28 +346,12 @@ pub async fn run(cmd: EmulatorCommand) -> Result<()> {
             tenant,
             count,
             conn,
-        }) => print(
-            admin(
-                &conn,
-                "POST",
-                &format!("/_emulator/tenants/{tenant}/defender/alerts"),
-                Some(json!({ "count": count })),
-            )
-            .await?,
-        ),
+        }) => add_generated(&conn, &tenant, "alerts", count).await,
         EmulatorCommand::Tenant(TenantCommand::AddMachines {
             tenant,
             count,
             conn,
-        }) => print(
-            admin(
-                &conn,
-                "POST",
-                &format!("/_emulator/tenants/{tenant}/defender/machines"),
-                Some(json!({ "count": count })),
-            )
-            .await?,
-        ),
+        }) => add_generated(&conn, &tenant, "machines", count).await,
         EmulatorCommand::App(AppCommand::Register {
             name,
             home_tenant,
@@ -511,6 +495,12 @@ fn strip_nulls(v: Value) -> Value {
         Value::Object(m) => Value::Object(m.into_iter().filter(|(_, v)| !v.is_null()).collect()),
         other => other,
     }
+}
+
+/// Adds `count` generated `entity` (alerts or machines) to a tenant's Defender data.
+async fn add_generated(conn: &Conn, tenant: &str, entity: &str, count: u32) -> Result<()> {
+    let path = format!("/_emulator/tenants/{}/defender/{entity}", seg(tenant));
+    print(admin(conn, "POST", &path, Some(json!({ "count": count }))).await?)
 }
 
 fn print(v: Value) -> Result<()> {

@@ -464,6 +464,39 @@ struct Conditions {
 }
 
 impl Conditions {
+    fn new(pg: bool) -> Self {
+        Self {
+            pg,
+            parts: vec![],
+            params: vec![],
+        }
+    }
+
+    /// A timestamp column `alias.col` as RFC 3339 text in UTC, named `col`.
+    fn utc_text(&self, alias: &str, col: &str) -> String {
+        if self.pg {
+            format!(
+                "to_char({alias}.{col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS {col}"
+            )
+        } else {
+            format!("substr({alias}.{col}, 1, 19) || 'Z' AS {col}")
+        }
+    }
+
+    /// The raw JSON column of `alias` as text.
+    fn raw_text(&self, alias: &str) -> String {
+        if self.pg {
+            format!("{alias}.raw::text AS raw")
+        } else {
+            format!("{alias}.raw")
+        }
+    }
+
+    /// ` LIMIT n` when a limit is given.
+    fn limit(n: Option<u64>) -> String {
+        n.map(|n| format!(" LIMIT {n}")).unwrap_or_default()
+    }
+
     fn param(&mut self, v: String) -> String {
         self.params.push(v);
         if self.pg {
@@ -525,12 +558,7 @@ pub async fn db(cmd: DbCommand, g: &Global) -> Result<()> {
             db,
         } => {
             let store = open_db(&db, g).await?;
-            let pg = store.is_postgres();
-            let mut c = Conditions {
-                pg,
-                parts: vec![],
-                params: vec![],
-            };
+            let mut c = Conditions::new(store.is_postgres());
             c.tenants("a", &tenants);
             if open {
                 c.parts
@@ -538,27 +566,14 @@ pub async fn db(cmd: DbCommand, g: &Global) -> Result<()> {
             }
             c.any_of("a.severity", &severity);
             c.any_of("a.status", &status);
-            let time = |col: &str| {
-                if pg {
-                    format!(
-                        "to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS {}",
-                        col.trim_start_matches("a.")
-                    )
-                } else {
-                    format!(
-                        "substr({col}, 1, 19) || 'Z' AS {}",
-                        col.trim_start_matches("a.")
-                    )
-                }
-            };
-            let raw = if pg { "a.raw::text AS raw" } else { "a.raw" };
             let sql = format!(
-                "SELECT COALESCE(t.name, a.tenant) AS tenant, a.id, a.severity, a.status, {}, {}, a.computer_dns_name AS device, a.title, {raw}
+                "SELECT COALESCE(t.name, a.tenant) AS tenant, a.id, a.severity, a.status, {}, {}, a.computer_dns_name AS device, a.title, {}
                  FROM alerts a LEFT JOIN tenants t ON t.tenant = a.tenant{} ORDER BY a.alert_creation_time DESC, a.id{}",
-                time("a.alert_creation_time"),
-                time("a.last_update_time"),
+                c.utc_text("a", "alert_creation_time"),
+                c.utc_text("a", "last_update_time"),
+                c.raw_text("a"),
                 c.sql(),
-                limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default()
+                Conditions::limit(limit)
             );
             let rows = store.query(&sql, &c.params).await?;
             print_rows(&rows, g.output, Some("raw"))
@@ -571,12 +586,7 @@ pub async fn db(cmd: DbCommand, g: &Global) -> Result<()> {
             db,
         } => {
             let store = open_db(&db, g).await?;
-            let pg = store.is_postgres();
-            let mut c = Conditions {
-                pg,
-                parts: vec![],
-                params: vec![],
-            };
+            let mut c = Conditions::new(store.is_postgres());
             c.tenants("m", &tenants);
             c.any_of("m.health_status", &health);
             if let Some(d) = not_seen {
@@ -584,22 +594,18 @@ pub async fn db(cmd: DbCommand, g: &Global) -> Result<()> {
                 let before = time::OffsetDateTime::now_utc()
                     - time::Duration::try_from(d).unwrap_or(time::Duration::ZERO);
                 let p = c.param(mdep_sync::entity::norm_time(before));
-                let cmp = if pg { format!("{p}::timestamptz") } else { p };
+                let cmp = if c.pg { format!("{p}::timestamptz") } else { p };
                 c.parts
                     .push(format!("(m.last_seen IS NULL OR m.last_seen < {cmp})"));
             }
-            let last_seen = if pg {
-                "to_char(m.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_seen"
-            } else {
-                "substr(m.last_seen, 1, 19) || 'Z' AS last_seen"
-            };
-            let raw = if pg { "m.raw::text AS raw" } else { "m.raw" };
             let sql = format!(
                 "SELECT COALESCE(t.name, m.tenant) AS tenant, m.id, m.computer_dns_name AS name, m.os_platform AS os,
-                        m.health_status AS health, m.risk_score AS risk, {last_seen}, {raw}
+                        m.health_status AS health, m.risk_score AS risk, {}, {}
                  FROM machines m LEFT JOIN tenants t ON t.tenant = m.tenant{} ORDER BY 1, m.computer_dns_name{}",
+                c.utc_text("m", "last_seen"),
+                c.raw_text("m"),
                 c.sql(),
-                limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default()
+                Conditions::limit(limit)
             );
             let rows = store.query(&sql, &c.params).await?;
             print_rows(&rows, g.output, Some("raw"))

@@ -273,11 +273,7 @@ impl FromRequestParts<AppState> for Req {
     type Rejection = MdeError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, MdeError> {
-        // Nested routers see the path without `/api`; the client's URI is the original.
-        let uri = parts
-            .extensions
-            .get::<axum::extract::OriginalUri>()
-            .map_or_else(|| parts.uri.clone(), |o| o.0.clone());
+        let uri = original_uri(parts);
         let path = uri.path().to_owned();
         let prefix = if path.to_ascii_lowercase().starts_with("/api/v1.0/") {
             "/api/v1.0"
@@ -293,32 +289,41 @@ impl FromRequestParts<AppState> for Req {
     }
 }
 
-/// A JSON response with MDE's OData headers.
-pub fn json(status: StatusCode, body: &Value) -> Response {
-    let mut resp = (status, body.to_string()).into_response();
+/// The URI the client asked for: nested routers see the path without their prefix
+/// (`/api`, `/v1.0`), and links and contexts are built from the original.
+pub(crate) fn original_uri(parts: &Parts) -> axum::http::Uri {
+    parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| parts.uri.clone(), |o| o.0.clone())
+}
+
+/// A JSON response from text already serialised, with `content_type` and
+/// `OData-Version: 4.0`.
+pub(crate) fn odata_response(
+    status: StatusCode,
+    body: String,
+    content_type: &'static str,
+) -> Response {
+    let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(
-            "application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8",
-        ),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert("OData-Version", HeaderValue::from_static("4.0"));
     resp
 }
 
+/// MDE's content type for JSON.
+const MDE_JSON: &str =
+    "application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8";
+
+/// A JSON response with MDE's OData headers.
+pub fn json(status: StatusCode, body: &Value) -> Response {
+    json_text(status, body.to_string())
+}
+
 /// A JSON response from text already serialised.
 pub fn json_text(status: StatusCode, body: String) -> Response {
-    let mut resp = (status, body).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(
-            "application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8",
-        ),
-    );
-    h.insert("OData-Version", HeaderValue::from_static("4.0"));
-    resp
+    odata_response(status, body, MDE_JSON)
 }
 
 /// A collection written from serialised items: the same document [`collection`] makes.

@@ -63,10 +63,7 @@ impl FromRequestParts<AppState> for GraphReq {
     type Rejection = GraphError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, GraphError> {
-        let uri = parts
-            .extensions
-            .get::<axum::extract::OriginalUri>()
-            .map_or_else(|| parts.uri.clone(), |o| o.0.clone());
+        let uri = crate::defender::original_uri(parts);
         let path = uri.path().to_owned();
         let version = if path.starts_with("/beta/") {
             "beta"
@@ -93,16 +90,11 @@ pub fn require(c: &Caller, accepted: &[&str]) -> Result<(), GraphError> {
 
 /// A JSON response with Graph's OData headers (`graph-security.md` §2.7).
 pub fn json(status: StatusCode, body: &Value) -> Response {
-    let mut resp = (status, body.to_string()).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(
-            "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8",
-        ),
-    );
-    h.insert("OData-Version", HeaderValue::from_static("4.0"));
-    resp
+    crate::defender::odata_response(
+        status,
+        body.to_string(),
+        "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8",
+    )
 }
 
 /// One entity with its `@odata.context` first.
