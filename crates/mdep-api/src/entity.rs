@@ -138,8 +138,14 @@ entity! {
         aad_tenant_id: Option<String> = "aadTenantId";
         /// MITRE techniques.
         mitre_techniques: Vec<String> = "mitreTechniques", deserialize_with = "null_default";
+        /// Threat name (`mde-api.md` §5.1).
+        threat_name: Option<String> = "threatName";
         /// `{userName, domainName}`.
         related_user: Option<Value> = "relatedUser";
+        /// `[{accountName, domainName}]`: not in Microsoft's table, seen in live data
+        /// (`mde-api.md` §5.1).
+        /// Absent when the service does not send it.
+        logged_on_users: Option<Vec<Value>> = "loggedOnUsers", skip_serializing_if = "Option::is_none";
         /// `{comment, createdBy, createdTime}`.
         comments: Vec<Value> = "comments", deserialize_with = "null_default";
         /// Only with `$expand=evidence`.

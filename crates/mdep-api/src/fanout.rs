@@ -29,6 +29,11 @@ pub struct TenantResult<T> {
 
 /// Runs `job` for every tenant, at most `concurrency` at once; results come back in
 /// the order of `tenants`.
+///
+/// Each job runs as its own task on the Tokio runtime (which must be running), so
+/// the jobs' own work, such as decoding pages, is spread over the runtime's threads
+/// instead of sharing the caller's. A job that panics panics the caller; when the
+/// returned future is dropped, the jobs still running are aborted.
 pub async fn fan_out<T, F, Fut>(
     tenants: &[Tenant],
     concurrency: usize,
@@ -36,20 +41,36 @@ pub async fn fan_out<T, F, Fut>(
 ) -> Vec<TenantResult<T>>
 where
     F: Fn(Tenant) -> Fut,
-    Fut: Future<Output = Result<T, ApiError>>,
+    Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
+    T: Send + 'static,
 {
     let mut out: Vec<(usize, TenantResult<T>)> = stream::iter(tenants.iter().cloned().enumerate())
         .map(|(i, t)| {
+            // Called when `buffer_unordered` has room, so at most `concurrency` run.
             let fut = job(t.clone());
-            async move {
+            let task = AbortOnDrop(tokio::spawn(async move {
                 let start = Instant::now();
                 let result = fut.await;
+                (result, start.elapsed())
+            }));
+            async move {
+                let (result, elapsed) = match task.join().await {
+                    Ok(done) => done,
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    Err(e) => (
+                        Err(ApiError::Invalid(format!(
+                            "the job for tenant {} did not finish: {e}",
+                            t.name
+                        ))),
+                        Duration::ZERO,
+                    ),
+                };
                 (
                     i,
                     TenantResult {
                         tenant: t,
                         result,
-                        elapsed: start.elapsed(),
+                        elapsed,
                     },
                 )
             }
@@ -59,6 +80,21 @@ where
         .await;
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, r)| r).collect()
+}
+
+/// A spawned task that is aborted if its handle is dropped before it finished.
+struct AbortOnDrop<R>(tokio::task::JoinHandle<R>);
+
+impl<R> AbortOnDrop<R> {
+    async fn join(mut self) -> Result<R, tokio::task::JoinError> {
+        (&mut self.0).await
+    }
+}
+
+impl<R> Drop for AbortOnDrop<R> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 #[cfg(test)]
@@ -107,5 +143,50 @@ mod tests {
         assert_eq!(results.iter().filter(|r| r.result.is_err()).count(), 1);
         assert!(results[4].result.is_err());
         assert_eq!(peak.load(Ordering::SeqCst), 3);
+    }
+
+    /// Jobs that block their thread until both have started can only finish when
+    /// they run on different threads at once, which is what spawning them gives.
+    #[test]
+    fn jobs_run_on_the_runtime_threads_at_once() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let started = Arc::new(AtomicUsize::new(0));
+        let results = rt.block_on(fan_out(&tenants(2), 2, |_| {
+            let started = started.clone();
+            async move {
+                started.fetch_add(1, Ordering::SeqCst);
+                let deadline = Instant::now() + Duration::from_secs(10);
+                // Blocks this thread on purpose: the other job must run elsewhere.
+                while started.load(Ordering::SeqCst) < 2 {
+                    if Instant::now() > deadline {
+                        return Err(ApiError::Invalid("the other job never started".into()));
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Ok(())
+            }
+        }));
+        for r in results {
+            assert!(r.result.is_ok(), "{}: {:?}", r.tenant.name, r.result);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_panics_the_caller() {
+        let caught = tokio::spawn(async {
+            fan_out(&tenants(3), 3, |t| async move {
+                if t.name == "T1" {
+                    panic!("job failed");
+                }
+                Ok(())
+            })
+            .await
+        })
+        .await;
+        assert!(caught.expect_err("panicked").is_panic());
     }
 }

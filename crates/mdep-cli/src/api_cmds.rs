@@ -891,7 +891,7 @@ async fn stream_across<T, S, F>(
 ) -> Result<()>
 where
     T: Serialize + Send + 'static,
-    S: Stream<Item = Result<T, ApiError>> + Send,
+    S: Stream<Item = Result<T, ApiError>> + Send + 'static,
     F: Fn(&Tenant) -> S,
 {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Event>(1024);
@@ -1412,9 +1412,10 @@ pub async fn indicators(cmd: IndicatorsCommand, g: &Global) -> Result<()> {
                 _ => bail!("{}: expected a list of indicators", file.display()),
             };
             let tenants = api.tenants(&targets)?;
+            let list = std::sync::Arc::new(list);
             let results = fan_out(&tenants, api.concurrency, |t| {
-                let (c, list) = (api.client.clone(), &list);
-                async move { c.import_indicators(&t, list).await }
+                let (c, list) = (api.client.clone(), list.clone());
+                async move { c.import_indicators(&t, &list).await }
             })
             .await;
             let mut sink = Sink::new(
