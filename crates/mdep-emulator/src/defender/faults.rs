@@ -278,13 +278,20 @@ async fn respond(action: Action, path: &str, req: Request, next: Next) -> Respon
         return next.run(req).await;
     };
     let message = "Injected fault (emulator fault injection).";
-    if path.starts_with("/api/") {
+    let graph = crate::graph::is_graph_path(path);
+    if path.starts_with("/api/") || graph {
         let mut e = match status {
             429 => MdeError::too_many(retry_after.unwrap_or(1), message),
             503 => MdeError::unavailable(message),
             _ => MdeError::internal(),
         };
         e.retry_after = retry_after;
+        if graph {
+            // Graph's envelope (`innerError` with the request's ids) and codes
+            // (`TooManyRequests`, `ServiceNotAvailable`, `UnknownError`).
+            let e = crate::graph::error::GraphError::from(e);
+            return crate::graph::error_response(&e, req.headers());
+        }
         return e.into_response();
     }
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -141,30 +141,53 @@ pub fn body_object(body: &[u8]) -> Result<Map<String, Value>, GraphError> {
     }
 }
 
-/// Gives every response `request-id` and `client-request-id` (the client's, when it sent
-/// a usable one), and writes them into the error envelope.
-async fn envelope(req: Request, next: Next) -> Response {
-    let client = req
-        .headers()
+/// The ids of a Graph response: a fresh `request-id`, and the client's
+/// `client-request-id` when it sent a usable one (else the same as `request-id`).
+fn request_ids(headers: &axum::http::HeaderMap) -> (String, String) {
+    let request_id = Uuid::new_v4().to_string();
+    let client = headers
         .get("client-request-id")
         .and_then(|v| v.to_str().ok())
         .filter(|s| !s.is_empty() && s.len() <= 100)
-        .map(str::to_owned);
-    let request_id = Uuid::new_v4().to_string();
-    let client = client.unwrap_or_else(|| request_id.clone());
+        .map_or_else(|| request_id.clone(), str::to_owned);
+    (request_id, client)
+}
+
+fn set_ids(resp: &mut Response, request_id: &str, client: &str) {
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("request-id", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(client) {
+        h.insert("client-request-id", v);
+    }
+}
+
+/// A Graph error answered before the request reaches the Graph routes (an injected
+/// fault), with the ids and envelope the routes would give.
+pub(crate) fn error_response(e: &GraphError, headers: &axum::http::HeaderMap) -> Response {
+    let (request_id, client) = request_ids(headers);
+    let mut resp = e.render(&request_id, &client);
+    set_ids(&mut resp, &request_id, &client);
+    resp
+}
+
+/// Whether `path` is one of Graph's (`/v1.0/…`, `/beta/…`).
+pub(crate) fn is_graph_path(path: &str) -> bool {
+    path.starts_with("/v1.0/") || path.starts_with("/beta/")
+}
+
+/// Gives every response `request-id` and `client-request-id` (the client's, when it sent
+/// a usable one), and writes them into the error envelope.
+async fn envelope(req: Request, next: Next) -> Response {
+    let (request_id, client) = request_ids(req.headers());
     let mut resp = next.run(req).await;
     if let Some(e) = resp.extensions_mut().remove::<GraphError>() {
         let ext = std::mem::take(resp.extensions_mut());
         resp = e.render(&request_id, &client);
         resp.extensions_mut().extend(ext);
     }
-    let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        h.insert("request-id", v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&client) {
-        h.insert("client-request-id", v);
-    }
+    set_ids(&mut resp, &request_id, &client);
     resp
 }
 

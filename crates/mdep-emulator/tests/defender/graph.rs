@@ -862,6 +862,58 @@ async fn graph_quotas_answer_429_with_retry_after() {
     assert_eq!(s["defender"]["graph_calls_per_minute"], 3);
 }
 
+/// Faults injected on Graph paths answer as Graph does: its envelope with the request's
+/// ids, its codes, `Retry-After` as set.
+#[tokio::test]
+async fn injected_faults_on_graph_paths_answer_in_graphs_envelope() {
+    let e = demu();
+    let t = e.graph_token(CONTOSO).await;
+    let r = e
+        .admin(
+            "POST",
+            "/_emulator/faults",
+            Some(json!({"path": "/v1.0/security/*", "status": 503, "retry_after": 4, "count": 1})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let client_id = "c0ffee00-0000-4000-8000-000000000042";
+    let r = e
+        .send(
+            Request::get("/v1.0/security/alerts_v2?$top=1")
+                .header("host", "graph.localhost")
+                .header("authorization", format!("Bearer {t}"))
+                .header("client-request-id", client_id)
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    let m = r.graph_error(503, "ServiceNotAvailable");
+    assert!(m.contains("Injected fault"), "{m}");
+    assert_eq!(r.headers["retry-after"], "4");
+    assert_eq!(r.headers["client-request-id"], client_id);
+    // `count = 1`: the next call is served.
+    let r = e
+        .graph("GET", "/v1.0/security/alerts_v2?$top=1", Some(&t), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    for (status, code) in [(429, "TooManyRequests"), (500, "UnknownError")] {
+        let r = e
+            .admin(
+                "POST",
+                "/_emulator/faults",
+                Some(json!({"path": "/beta/security/*", "status": status, "retry_after": 2, "count": 1})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let r = e
+            .graph("GET", "/beta/security/incidents", Some(&t), None)
+            .await;
+        r.graph_error(status, code);
+        assert_eq!(r.headers["retry-after"], "2");
+    }
+}
+
 #[test]
 fn scenario_keys_graph_permissions_refuse_what_is_not_graphs() {
     let base = scenario("");
