@@ -989,3 +989,42 @@ async fn graph_errors_are_typed_with_codes_and_hints() {
     assert_eq!(e.status(), Some(404));
     emu.stop().await;
 }
+
+#[tokio::test]
+async fn graph_calls_ride_out_injected_faults_and_report_lasting_ones_in_graphs_words() {
+    let emu = Emu::start(&scenario(1, 2, 30, UNLIMITED)).await;
+    let t = customer(0);
+    emu.fault(json!({"path": "/v1.0/security/*", "status": 503, "retry_after": 0, "count": 2}))
+        .await;
+    emu.fault(json!({"path": "/v1.0/security/*", "status": 429, "retry_after": 0, "count": 1}))
+        .await;
+    let g = emu.graph(GRAPH, |o| o.limits = None);
+    let alerts: Vec<_> = g
+        .alerts(&t, &Query::new())
+        .try_collect()
+        .await
+        .expect("retried through the faults");
+    assert_eq!(alerts.len(), 30);
+    assert_eq!(emu.graph_answers(503).await, 2);
+    assert_eq!(emu.graph_answers(429).await, 1);
+    // A fault that lasts fails the call with Graph's code and the request id to quote.
+    emu.fault(json!({"path": "/v1.0/security/*", "status": 503, "retry_after": 0}))
+        .await;
+    let g = emu.graph(GRAPH, |o| {
+        o.limits = None;
+        o.retry.max_attempts = 2;
+    });
+    let e = g.alert(&t, &alerts[0].id).await.expect_err("still failing");
+    let ApiError::Unavailable {
+        message, attempts, ..
+    } = &e
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(*attempts, 2);
+    assert!(
+        message.contains("503 ServiceNotAvailable") && message.contains("(request-id "),
+        "{message}"
+    );
+    emu.stop().await;
+}
