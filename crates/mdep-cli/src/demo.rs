@@ -24,6 +24,10 @@ pub struct DemoArgs {
 }
 
 const MDE: &str = "https://api.securitycenter.microsoft.com";
+/// Microsoft Graph, where advanced hunting moved (`runHuntingQuery`).
+const GRAPH: &str = "https://graph.microsoft.com";
+/// The Microsoft Graph application permission for `runHuntingQuery`.
+const GRAPH_HUNTING: &str = "ThreatHunting.Read.All";
 const REDIRECT: &str = "https://portal.azure.com";
 
 struct Customer {
@@ -174,13 +178,15 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         "Machine.Read.All".to_owned(),
         "Machine.Isolate".to_owned(),
     ];
+    let mut permissions = required.clone();
+    permissions.push(GRAPH_HUNTING.into());
     let app = emu.register_app(NewApp {
         client_id: None,
         name: "Fabrikam SOC Connector".into(),
         home_tenant: partner.id,
         multi_tenant: true,
         redirect_uris: vec![REDIRECT.into()],
-        permissions: required.clone(),
+        permissions,
     })?;
     let (_, secret) = emu.add_secret(app.client_id, None, None)?;
     let client_id = app.client_id.to_string();
@@ -189,7 +195,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         app.name
     ));
     note(&format!(
-        "application id {client_id}, WindowsDefenderATP application permissions {}, and a client secret.",
+        "application id {client_id}, WindowsDefenderATP application permissions {}, Microsoft Graph {GRAPH_HUNTING}, and a client secret.",
         required.join(", ")
     ));
     note(&format!(
@@ -427,6 +433,48 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     note(&format!(
         "Contoso's administrator consented again: its new token carries {}.",
         v.roles().join(", ")
+    ));
+
+    heading(
+        8,
+        "Advanced hunting has moved to Microsoft Graph: the same app and consent, a token for https://graph.microsoft.com, POST /v1.0/security/runHuntingQuery.",
+    );
+    let graph = mdep_api::GraphClient::new(
+        mdep_auth::http_client(Some(&ca)).map_err(anyhow::Error::msg)?,
+        new_broker()?,
+        mdep_api::ClientOptions::graph(&base, GRAPH),
+    );
+    let query = "AlertInfo | summarize Alerts = count() by Severity | order by Alerts desc";
+    for (c, _) in &tokens {
+        let tenant = mdep_api::Tenant {
+            name: c.name.into(),
+            id: c.id.clone(),
+        };
+        let r = graph
+            .hunt(&tenant, query, None)
+            .await
+            .with_context(|| format!("runHuntingQuery for {}", c.name))?;
+        let mut total = 0;
+        let by_severity: Vec<String> = r
+            .results
+            .iter()
+            .map(|row| {
+                let n = row.get("Alerts").and_then(Value::as_u64).unwrap_or(0);
+                total += n;
+                format!(
+                    "{} {n}",
+                    row.get("Severity").and_then(Value::as_str).unwrap_or("?")
+                )
+            })
+            .collect();
+        note(&format!(
+            "{:<10} {total} alerts by severity: {}",
+            c.name,
+            by_severity.join(", ")
+        ));
+    }
+    note(&format!(
+        "({query}, with each consented tenant's Graph token)"
     ));
 
     let elapsed = started.elapsed();

@@ -22,6 +22,7 @@ fn demo_walks_every_step_of_the_partner_flow() {
         "5. Validate the token",
         "6. Use the token to access Microsoft Defender for Endpoint API",
         "7. Every time you add permission you must select on Grant consent",
+        "8. Advanced hunting has moved to Microsoft Graph",
         "Next steps",
     ];
     let mut at = 0;
@@ -60,6 +61,16 @@ fn demo_walks_every_step_of_the_partner_flow() {
     assert!(stdout.contains(
         "its new token carries Alert.Read.All, Machine.Read.All, Machine.Isolate, Ti.ReadWrite.All"
     ));
+    // Hunting through Graph counts every alert the demo gave each consented customer.
+    assert!(
+        stdout.contains("Contoso    40 alerts by severity: "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Woodgrove  25 alerts by severity: "),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Northwind  0 alerts by severity"));
     assert!(stdout.contains("Done in") && stdout.contains("3 customer tenants"));
 }
 
