@@ -986,6 +986,16 @@ fn list_query(
     Ok(q)
 }
 
+/// [`list_query`] for Graph's alerts and incidents (`createdDateTime`, Graph's enums).
+fn graph_list_query(
+    list: &ListOptions,
+    since: Option<String>,
+    severity: Option<String>,
+    status: Option<String>,
+) -> Result<Query> {
+    list_query(list, "createdDateTime", since, severity, status, graph_enum)
+}
+
 fn print_one<T: Serialize>(format: Output, tenant: &str, item: &T, columns: Columns) -> Result<()> {
     let v = serde_json::to_value(item)?;
     match format {
@@ -1032,14 +1042,7 @@ pub async fn alerts(cmd: AlertsCommand, g: &Global) -> Result<()> {
             api: ApiChoice::Graph,
         } => {
             let _ = evidence;
-            let q = list_query(
-                &list,
-                "createdDateTime",
-                since,
-                severity,
-                status,
-                graph_enum,
-            )?;
+            let q = graph_list_query(&list, since, severity, status)?;
             let tenants = api.tenants(&targets)?;
             let graph = api.graph.clone();
             stream_across(
@@ -1462,14 +1465,7 @@ pub async fn incidents(cmd: IncidentsCommand, g: &Global) -> Result<()> {
             status,
             alerts,
         } => {
-            let q = list_query(
-                &list,
-                "createdDateTime",
-                since,
-                severity,
-                status,
-                graph_enum,
-            )?;
+            let q = graph_list_query(&list, since, severity, status)?;
             let tenants = api.tenants(&targets)?;
             let graph = api.graph.clone();
             stream_across(
