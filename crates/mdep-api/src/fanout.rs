@@ -189,4 +189,27 @@ mod tests {
         .await;
         assert!(caught.expect_err("panicked").is_panic());
     }
+
+    #[tokio::test]
+    async fn dropping_the_fan_out_aborts_the_jobs_still_running() {
+        let finished = Arc::new(AtomicUsize::new(0));
+        let f = finished.clone();
+        let ts = tenants(2);
+        let fan = fan_out(&ts, 2, move |_| {
+            let f = f.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                f.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        });
+        // Started, then dropped long before the jobs end.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), fan)
+                .await
+                .is_err()
+        );
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(finished.load(Ordering::SeqCst), 0, "no job ran on");
+    }
 }
