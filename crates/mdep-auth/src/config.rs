@@ -35,10 +35,13 @@ pub struct Partner {
     /// How certificate assertions are signed (`ps256`, default, or `rs256`).
     #[serde(default)]
     pub certificate_style: AssertionStyle,
-    /// A PFX (PKCS#12) file: not read by this version; convert it to PEM.
+    /// A PFX (PKCS#12) file with the certificate and its private key.
     pub pfx: Option<PathBuf>,
-    /// Environment variable holding the PFX password.
+    /// Environment variable holding the PFX password (neither this nor
+    /// `pfx_password_file`: the file has no password).
     pub pfx_password_env: Option<String>,
+    /// File holding the PFX password (first line).
+    pub pfx_password_file: Option<PathBuf>,
 }
 
 /// A customer tenant.
@@ -254,6 +257,16 @@ impl Config {
                 "[partner] needs exactly one credential: secret_env, secret_file, certificate or pfx (found {sources})"
             )));
         }
+        if (p.pfx_password_env.is_some() || p.pfx_password_file.is_some()) && p.pfx.is_none() {
+            return Err(invalid(
+                "[partner] pfx_password_env or pfx_password_file is set without pfx: name the PFX file (pfx = \"app.pfx\") or drop the key".into(),
+            ));
+        }
+        if p.pfx_password_env.is_some() && p.pfx_password_file.is_some() {
+            return Err(invalid(
+                "[partner] the PFX password comes from one place: pfx_password_env or pfx_password_file, not both".into(),
+            ));
+        }
         let mut warnings = Vec::new();
         if p.client_secret.is_some() {
             warnings.push(format!(
@@ -439,11 +452,31 @@ impl Config {
                 .map_err(|e| invalid(format!("certificate {}: {e}", f.display())));
         }
         if let Some(f) = &p.pfx {
-            return Err(invalid(format!(
-                "pfx {}: PKCS#12 files are not read by this version; convert it once with `openssl pkcs12 -in {} -nodes -out cert.pem` and set certificate = \"cert.pem\"",
-                f.display(),
-                f.display()
-            )));
+            let f = rel(f);
+            let der =
+                std::fs::read(&f).map_err(|e| invalid(format!("pfx {}: {e}", f.display())))?;
+            let password = match (&p.pfx_password_env, &p.pfx_password_file) {
+                (Some(var), _) => Secret::new(std::env::var(var).map_err(|_| {
+                    invalid(format!(
+                        "pfx {}: the password's environment variable {var} is not set",
+                        f.display()
+                    ))
+                })?),
+                (None, Some(pf)) => {
+                    let pf = rel(pf);
+                    let v = std::fs::read_to_string(&pf)
+                        .map_err(|e| invalid(format!("pfx_password_file {}: {e}", pf.display())))?;
+                    Secret::new(v.lines().next().unwrap_or("").trim_end_matches('\r'))
+                }
+                (None, None) => Secret::new(""),
+            };
+            return CertificateCredential::from_pkcs12(
+                &der,
+                password.expose(),
+                p.certificate_style,
+            )
+            .map(ClientCredential::Certificate)
+            .map_err(|e| invalid(format!("pfx {}: {e}", f.display())));
         }
         Err(invalid("[partner] has no credential".into()))
     }
@@ -489,6 +522,8 @@ secret_env = "MDEP_CLIENT_SECRET"
 # secret_file = "~/.config/mdep/client-secret"
 # certificate = "~/.config/mdep/partner.pem"   # PEM with the certificate and its private key
 # certificate_style = "ps256"                  # ps256 (x5t#S256) or rs256 (x5t)
+# pfx = "~/.config/mdep/partner.pfx"         # or a PKCS#12 file (AES or legacy 3DES/RC2)
+# pfx_password_env = "MDEP_PFX_PASSWORD"      # the variable holding its password (or pfx_password_file)
 
 # Customer tenants: add them with `mdep tenants add NAME --tenant ID-OR-DOMAIN [--tag T]`.
 # [[tenants]]

@@ -54,6 +54,18 @@ fn pem_block<'a>(pem: &'a str, labels: &[&str]) -> Option<&'a str> {
     None
 }
 
+/// DER as a PEM block, lines of 64 characters.
+fn pem_encode(label: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
 impl CertificateCredential {
     /// Reads a PEM holding the certificate and its private key (PKCS#8 or PKCS#1 RSA).
     pub fn from_pem(pem: &str, style: AssertionStyle) -> Result<Self, AuthError> {
@@ -81,6 +93,43 @@ impl CertificateCredential {
             x5t_s256: URL_SAFE_NO_PAD.encode(sha256.as_ref()),
             style,
         })
+    }
+
+    /// Reads a PKCS#12 (PFX) file: the private key it holds (RSA) and the certificate that
+    /// matches it. Both forms `openssl pkcs12 -export` writes are read: OpenSSL 3's default
+    /// (PBES2: PBKDF2 with AES-256-CBC, HMAC-SHA256 MAC) and the legacy one (`-legacy`, and
+    /// Windows' certificate export: 3DES key bag, RC2-40 certificate bag, HMAC-SHA1 MAC). The
+    /// legacy ciphers live only inside the PKCS#12 reader and serve only this file.
+    pub fn from_pkcs12(
+        der: &[u8],
+        password: &str,
+        style: AssertionStyle,
+    ) -> Result<Self, AuthError> {
+        let cred = |m: &str| AuthError::Credential(m.to_owned());
+        let store = p12_keystore::KeyStore::from_pkcs12(
+            der,
+            password,
+            p12_keystore::Pkcs12ImportPolicy::Strict,
+        )
+        .map_err(|e| match e {
+            p12_keystore::error::Error::MacError(_) => cred(
+                "the PFX password is wrong (or the file is damaged): check the variable pfx_password_env names",
+            ),
+            e => cred(&format!("not a PKCS#12 file this version reads: {e}")),
+        })?;
+        let (_, chain) = store.private_key_chain().ok_or_else(|| {
+            cred("the PFX file holds no private key with its certificate (export it with the private key)")
+        })?;
+        let cert = chain
+            .certs()
+            .first()
+            .ok_or_else(|| cred("the PFX file's private key has no certificate"))?;
+        let pem = format!(
+            "{}{}",
+            pem_encode("CERTIFICATE", cert.as_der()),
+            pem_encode("PRIVATE KEY", chain.key().as_der())
+        );
+        Self::from_pem(&pem, style)
     }
 
     /// A fresh client assertion for `client_id` addressed to `token_endpoint`, valid 10

@@ -173,6 +173,65 @@ async fn secret_and_certificate_over_v1_and_v2() {
     emu.stop().await;
 }
 
+/// `pfx =` files made by `openssl pkcs12 -export` in both its forms (tests/fixtures/pfx,
+/// README there): read through the config, the certificate registered on the app, a token
+/// in both assertion styles.
+#[tokio::test]
+async fn pfx_files_from_openssl_aes_and_legacy_get_tokens() {
+    let emu = Emu::start(1, 60).await;
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pfx");
+    let crt = std::fs::read_to_string(fixtures.join("app.crt")).expect("crt");
+    emu.admin(
+        reqwest::Method::POST,
+        &format!("/_emulator/apps/{APP}/certificates"),
+        Some(json!({"pem": crt})),
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(dir.path().join("pfx-password"), "fixture-pass\n").expect("password");
+    for file in ["app-aes.pfx", "app-legacy.pfx"] {
+        for style in ["ps256", "rs256"] {
+            let text = mdep_auth::config::template(Some(APP)).replace(
+                "secret_env = \"MDEP_CLIENT_SECRET\"",
+                &format!(
+                    "pfx = \"{}\"\npfx_password_file = \"pfx-password\"\ncertificate_style = \"{style}\"",
+                    fixtures.join(file).display()
+                ),
+            );
+            let loaded = mdep_auth::config::Config::parse(&text, &cfg).expect("config");
+            let cred = loaded.config.credential(&cfg).expect(file);
+            let ClientCredential::Certificate(c) = &cred else {
+                panic!("{file}: a certificate credential expected");
+            };
+            // `openssl x509 -in app.crt -noout -fingerprint -sha1`
+            assert_eq!(
+                c.thumbprint_sha1, "51286DA2AF17A727BF6478224A81DDD8E6EE5C9A",
+                "{file}"
+            );
+            let t = emu
+                .broker(cred, TokenVersion::V2)
+                .token(&tenant_id(0), "Customer 0")
+                .await
+                .unwrap_or_else(|e| panic!("{file} {style}: {e}"));
+            let c = claims(t.token.expose());
+            assert_eq!(c["appidacr"], "2", "{file} {style}");
+            assert_eq!(c["tid"], tenant_id(0));
+        }
+    }
+    // A wrong password and a file that is not PKCS#12 are refused with what to check; the
+    // password is never repeated.
+    let der = std::fs::read(fixtures.join("app-aes.pfx")).expect("pfx");
+    let e = CertificateCredential::from_pkcs12(&der, "wrong-pass-0000", AssertionStyle::Ps256)
+        .expect_err("wrong password");
+    assert!(e.to_string().contains("password is wrong"), "{e}");
+    assert!(!e.to_string().contains("wrong-pass-0000"), "{e}");
+    let e = CertificateCredential::from_pkcs12(crt.as_bytes(), "", AssertionStyle::Ps256)
+        .expect_err("a PEM is not a PFX");
+    assert!(e.to_string().contains("PKCS#12"), "{e}");
+    emu.stop().await;
+}
+
 #[tokio::test]
 async fn a_thousand_concurrent_callers_for_a_hundred_tenants_make_a_hundred_requests() {
     let emu = Emu::start(100, 60).await;

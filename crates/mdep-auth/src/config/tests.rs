@@ -229,5 +229,11 @@ fn credentials_come_from_env_or_file_never_the_config() {
         .config
         .credential(&cfg)
         .expect_err("pfx");
-    assert!(e.to_string().contains("openssl pkcs12"));
+    assert!(e.to_string().contains("p.pfx"), "{e}");
+    let stray = template(None).replace(
+        "secret_env = \"MDEP_CLIENT_SECRET\"",
+        "secret_env = \"MDEP_CLIENT_SECRET\"\npfx_password_env = \"P\"",
+    );
+    let e = Config::parse(&stray, &cfg).expect_err("password without pfx");
+    assert!(e.to_string().contains("pfx_password_env"), "{e}");
 }
