@@ -802,6 +802,79 @@ fn sync_needs_a_tenant_choice_and_a_known_database() {
 
 // ---- PostgreSQL -------------------------------------------------------------------
 
+/// PostgreSQL over TLS with libpq's `sslmode`/`sslrootcert`: a server that refuses plain
+/// connections is synced with `verify-full` and the session is encrypted (pg_stat_ssl);
+/// `disable`, a CA that did not sign the server, and `verify-full` against a name the
+/// certificate does not hold are refused with what to change, while `verify-ca` (chain
+/// only) and `require` (nothing checked) connect.
+#[test]
+fn postgres_over_tls_with_libpq_sslmode() {
+    let (server, ca, other_ca) = pg::Postgres::start_tls();
+    let plain = server.url("mdep");
+    let with = |q: &str| format!("{plain}?{q}");
+    let env = Env::new(Spec {
+        tenants: 2,
+        devices: 2,
+        alerts: 5,
+        faults: "",
+        file_backed: false,
+    });
+    let full = with(&format!("sslmode=verify-full&sslrootcert={}", ca.display()));
+    env.sync(&full, &[]).ok();
+    env.assert_converged(&full);
+    let ssl = env
+        .run(&[
+            "db",
+            "sql",
+            "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            "--db",
+            &full,
+            "-o",
+            "jsonl",
+        ])
+        .ok();
+    let row = &ssl.lines()[0];
+    assert_eq!(row["ssl"], Value::Bool(true), "{}", ssl.stdout);
+    assert!(
+        row["version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("TLSv1.")),
+        "{}",
+        ssl.stdout
+    );
+    let refused = |db: &str, needle: &str| {
+        let out = env.run(&["db", "alerts", "--db", db]);
+        assert_ne!(out.code, 0, "{db}: {}", out.stdout);
+        assert!(
+            out.stderr.contains(needle),
+            "{db}: wanted {needle:?} in:\n{}",
+            out.stderr
+        );
+    };
+    refused(&with("sslmode=disable"), "drop sslmode=disable");
+    refused(
+        &with(&format!(
+            "sslmode=verify-full&sslrootcert={}",
+            other_ca.display()
+        )),
+        "signed by the CA in sslrootcert",
+    );
+    let by_name = plain.replace("127.0.0.1", "localhost");
+    refused(
+        &format!("{by_name}?sslmode=verify-full&sslrootcert={}", ca.display()),
+        "not valid for name",
+    );
+    refused(&with("sslmode=verify-ful"), "libpq's modes");
+    for ok in [
+        format!("{by_name}?sslmode=verify-ca&sslrootcert={}", ca.display()),
+        with("sslmode=require"),
+        plain.clone(),
+    ] {
+        let out = env.run(&["db", "alerts", "--db", &ok, "-o", "json"]);
+        assert_eq!(out.code, 0, "{ok}: {}", out.stderr);
+    }
+}
+
 #[test]
 fn postgres_store_converges_and_two_workers_never_sync_a_tenant_at_once() {
     let server = pg::Postgres::start();

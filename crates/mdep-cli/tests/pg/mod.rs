@@ -8,6 +8,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The server's certificate and key (PEM).
+struct Tls {
+    cert: String,
+    key: String,
+}
+
 pub struct Postgres {
     _dir: tempfile::TempDir,
     data: PathBuf,
@@ -65,6 +71,52 @@ impl Postgres {
     }
 
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// A server that accepts TCP connections over TLS only (`hostssl`; plain `hostnossl`
+    /// refused), its certificate for `127.0.0.1` signed by a throwaway CA. Also returns
+    /// the CA's PEM file, and a second CA that signed nothing (for refusals).
+    pub fn start_tls() -> (Self, PathBuf, PathBuf) {
+        let pki = tempfile::tempdir().expect("tmp").keep();
+        let ca_key = rcgen::KeyPair::generate().expect("key");
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "mdep test PostgreSQL CA");
+        let ca = ca_params.self_signed(&ca_key).expect("ca");
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let server_key = rcgen::KeyPair::generate().expect("key");
+        let mut server_params =
+            rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        server_params
+            .subject_alt_names
+            .push(rcgen::SanType::IpAddress(
+                std::net::Ipv4Addr::LOCALHOST.into(),
+            ));
+        let server = server_params
+            .signed_by(&server_key, &issuer)
+            .expect("server cert");
+        let other_key = rcgen::KeyPair::generate().expect("key");
+        let other = rcgen::CertificateParams::new(Vec::<String>::new())
+            .expect("params")
+            .self_signed(&other_key)
+            .expect("other ca");
+        std::fs::write(pki.join("ca.pem"), ca.pem()).expect("ca");
+        std::fs::write(pki.join("other-ca.pem"), other.pem()).expect("other");
+        let tls = Tls {
+            cert: server.pem(),
+            key: server_key.serialize_pem(),
+        };
+        (
+            Self::start_with(Some(&tls)),
+            pki.join("ca.pem"),
+            pki.join("other-ca.pem"),
+        )
+    }
+
+    fn start_with(tls: Option<&Tls>) -> Self {
         let bin = bindir();
         let dir = tempfile::tempdir().expect("tmp");
         let as_postgres = is_root();
@@ -113,9 +165,35 @@ impl Postgres {
             String::from_utf8_lossy(&out.stderr)
         );
         let sock = pg._dir.path().display().to_string();
-        let opts = format!(
+        let mut opts = format!(
             "-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
         );
+        if let Some(tls) = tls {
+            use std::os::unix::fs::PermissionsExt;
+            let cert = pg.data.join("server.crt");
+            let key = pg.data.join("server.key");
+            std::fs::write(&cert, &tls.cert).expect("cert");
+            std::fs::write(&key, &tls.key).expect("key");
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("0600");
+            std::fs::write(
+                pg.data.join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
+            )
+            .expect("pg_hba");
+            if pg.as_postgres {
+                let out = Command::new("chown")
+                    .arg("postgres")
+                    .args([&cert, &key, &pg.data.join("pg_hba.conf")])
+                    .output()
+                    .expect("chown");
+                assert!(
+                    out.status.success(),
+                    "chown: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            opts.push_str(" -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key");
+        }
         let log = pg._dir.path().join("server.log");
         let out = pg
             .cmd(&pg.bin.join("pg_ctl"))

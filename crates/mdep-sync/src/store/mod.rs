@@ -3,6 +3,7 @@
 //! columns beside the raw JSON, `sync_state` with each tenant × entity checkpoint,
 //! `sync_log` with every tenant claimed and what its run did, and versioned migrations.
 
+pub mod pg_tls;
 pub mod postgres;
 pub mod sqlite;
 

@@ -2,9 +2,9 @@
 //! claims (`pg_try_advisory_lock`): when a worker dies its session ends and its locks go
 //! with it, so another worker picks its tenants up on its next pass.
 //!
-//! Connections are made without TLS (`NoTls`): use a local server, a Unix socket
-//! (`postgres:///mdep?host=/run/postgresql`) or a tunnel; a server that demands TLS
-//! refuses the connection with a clear message.
+//! Connections take libpq's `sslmode` and `sslrootcert` from the URL (`pg_tls`): TLS when
+//! the server offers it by default, `sslmode=verify-full&sslrootcert=ca.pem` to check the
+//! server's certificate and name.
 
 use super::{Checkpoint, Counts, LogEntry, Rows, migrations};
 use crate::entity::{ColKind, Entity, Item, fnv};
@@ -12,7 +12,7 @@ use crate::error::SyncError;
 use serde_json::Value;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Mutex;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 const DATA_CONNECTIONS: usize = 4;
 /// The advisory lock taken while migrating, so two workers starting together do not
@@ -37,18 +37,27 @@ fn db(e: tokio_postgres::Error) -> SyncError {
 }
 
 async fn connect_one(url: &str) -> Result<Client, SyncError> {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await.map_err(|e| {
-        let mut s = format!("cannot connect to {}: {e}", super::redact_url(url));
-        if let Some(src) = std::error::Error::source(&e) {
-            s.push_str(&format!(": {src}"));
-        }
-        if s.contains("TLS") || s.contains("tls") {
-            s.push_str(
-                " (mdep connects without TLS: use a local server, a Unix socket or a tunnel)",
-            );
-        }
-        SyncError::Store(s)
-    })?;
+    let (wire, tls) = super::pg_tls::split(url)?;
+    let (client, conn) = tokio_postgres::connect(&wire, super::pg_tls::connector(&tls)?)
+        .await
+        .map_err(|e| {
+            let mut s = format!("cannot connect to {}: {e}", super::redact_url(url));
+            let mut src = std::error::Error::source(&e);
+            while let Some(cause) = src {
+                s.push_str(&format!(": {cause}"));
+                src = cause.source();
+            }
+            if tls.mode == super::pg_tls::SslMode::Disable
+                && (s.contains("SSL off") || s.contains("no encryption"))
+            {
+                s.push_str(" (the server asks for TLS: drop sslmode=disable, or use sslmode=verify-full&sslrootcert=CA.pem)");
+            } else if s.contains("certificate") || s.contains("Certificate") {
+                s.push_str(" (sslmode=verify-ca checks that the server's certificate is signed by the CA in sslrootcert; verify-full also that it names the host)");
+            } else if tls.mode != super::pg_tls::SslMode::Disable && s.contains("TLS") {
+                s.push_str(" (the server does not offer TLS: enable ssl on it, or use sslmode=prefer)");
+            }
+            SyncError::Store(s)
+        })?;
     tokio::spawn(async move {
         if let Err(e) = conn.await {
             tracing::debug!(error = %e, "PostgreSQL connection closed");

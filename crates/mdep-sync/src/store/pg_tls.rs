@@ -1,0 +1,369 @@
+//! PostgreSQL over TLS with libpq's settings: `sslmode` and `sslrootcert` in the connection
+//! string, with the meanings of libpq's table "SSL Mode Descriptions"
+//! (<https://www.postgresql.org/docs/current/libpq-ssl.html>):
+//!
+//! | `sslmode` | encrypted | server certificate checked |
+//! |---|---|---|
+//! | `disable` | no | – |
+//! | `allow`, `prefer` (default) | if the server offers it | no |
+//! | `require` | yes | no; against `sslrootcert` when one is given (as libpq does) |
+//! | `verify-ca` | yes | signed by the CA in `sslrootcert` |
+//! | `verify-full` | yes | signed by that CA, and issued for the host connected to |
+//!
+//! `sslrootcert` defaults to `~/.postgresql/root.crt`, as in libpq. TLS is rustls on the
+//! workspace's one crypto provider (aws-lc-rs). `allow` is taken as `prefer` (TLS first,
+//! then plain), the order tokio-postgres offers.
+
+use crate::error::SyncError;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{WebPkiServerVerifier, verify_server_cert_signed_by_trust_anchor};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// libpq's `sslmode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    /// No TLS.
+    Disable,
+    /// TLS when the server offers it, nothing checked (libpq's default, `prefer`; `allow`).
+    Prefer,
+    /// TLS or no connection; the certificate checked only if `sslrootcert` is given.
+    Require,
+    /// TLS, the certificate signed by the CA in `sslrootcert`.
+    VerifyCa,
+    /// TLS, the certificate signed by that CA and issued for the host.
+    VerifyFull,
+}
+
+impl SslMode {
+    fn parse(v: &str) -> Result<Self, SyncError> {
+        Ok(match v {
+            "disable" => Self::Disable,
+            "allow" | "prefer" => Self::Prefer,
+            "require" => Self::Require,
+            "verify-ca" => Self::VerifyCa,
+            "verify-full" => Self::VerifyFull,
+            other => {
+                return Err(SyncError::Usage(format!(
+                    "sslmode={other} is not one of libpq's modes: disable, allow, prefer, require, verify-ca, verify-full"
+                )));
+            }
+        })
+    }
+
+    /// What tokio-postgres is told: it knows disable, prefer and require.
+    fn wire(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Prefer => "prefer",
+            Self::Require | Self::VerifyCa | Self::VerifyFull => "require",
+        }
+    }
+}
+
+/// The TLS settings of one connection string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// The mode.
+    pub mode: SslMode,
+    /// The CA file (`sslrootcert`), when given.
+    pub root: Option<PathBuf>,
+}
+
+/// Takes libpq's TLS keys out of a connection string (a `postgres://` URI or libpq's
+/// `key=value` form) and returns the string tokio-postgres reads, with `sslmode` set to
+/// what it understands, and the settings.
+pub fn split(url: &str) -> Result<(String, TlsSettings), SyncError> {
+    let mut mode = None;
+    let mut root = None;
+    let mut take = |key: &str, value: &str| -> Result<bool, SyncError> {
+        match key {
+            "sslmode" => mode = Some(SslMode::parse(value)?),
+            "sslrootcert" => root = Some(PathBuf::from(value)),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    };
+    let rest = if let Some((base, query)) = url.split_once('?').filter(|_| url.contains("://")) {
+        let mut kept = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let decoded = |s: &str| {
+                form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
+            if !take(&decoded(k), &decoded(v))? {
+                kept.push(pair);
+            }
+        }
+        (base.to_owned(), kept.join("&"), '?', '&')
+    } else if url.contains("://") {
+        (url.to_owned(), String::new(), '?', '&')
+    } else {
+        let mut kept = Vec::new();
+        for token in url.split_whitespace() {
+            let (k, v) = token.split_once('=').unwrap_or((token, ""));
+            if !take(k, v.trim_matches('\''))? {
+                kept.push(token);
+            }
+        }
+        (kept.join(" "), String::new(), ' ', ' ')
+    };
+    let mode = mode.unwrap_or(SslMode::Prefer);
+    let (base, kept, first, sep) = rest;
+    let joined = if first == ' ' {
+        format!("{base} sslmode={}", mode.wire())
+            .trim_start()
+            .to_owned()
+    } else if kept.is_empty() {
+        format!("{base}{first}sslmode={}", mode.wire())
+    } else {
+        format!("{base}{first}{kept}{sep}sslmode={}", mode.wire())
+    };
+    Ok((joined, TlsSettings { mode, root }))
+}
+
+/// libpq's default CA file.
+fn default_root() -> Option<PathBuf> {
+    dirs::home_dir().map(|h| h.join(".postgresql/root.crt"))
+}
+
+fn roots(path: &Path) -> Result<RootCertStore, SyncError> {
+    let bad = |m: String| SyncError::Usage(format!("sslrootcert {}: {m}", path.display()));
+    let mut store = RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(e.to_string()))? {
+        store
+            .add(cert.map_err(|e| bad(e.to_string()))?)
+            .map_err(|e| bad(e.to_string()))?;
+    }
+    if store.is_empty() {
+        return Err(bad("no CERTIFICATE block in the file".into()));
+    }
+    Ok(store)
+}
+
+/// The rustls configuration for these settings.
+pub fn client_config(tls: &TlsSettings) -> Result<rustls::ClientConfig, SyncError> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let root = match (&tls.root, tls.mode) {
+        (_, SslMode::Disable | SslMode::Prefer) => None,
+        (Some(r), _) => Some(r.clone()),
+        (None, SslMode::VerifyCa | SslMode::VerifyFull) => {
+            let d = default_root().filter(|p| p.exists()).ok_or_else(|| {
+                SyncError::Usage(format!(
+                    "sslmode={} checks the server's certificate against a CA: give it as sslrootcert=FILE (libpq's default ~/.postgresql/root.crt does not exist)",
+                    if tls.mode == SslMode::VerifyCa { "verify-ca" } else { "verify-full" }
+                ))
+            })?;
+            Some(d)
+        }
+        (None, _) => None,
+    };
+    let verifier: Arc<dyn ServerCertVerifier> = match root {
+        None => Arc::new(Unchecked(provider.clone())),
+        Some(path) if path.as_os_str() == "system" => {
+            return Err(SyncError::Usage(
+                "sslrootcert=system is not supported: give the server's CA as a PEM file".into(),
+            ));
+        }
+        Some(path) => {
+            let roots = Arc::new(roots(&path)?);
+            if tls.mode == SslMode::VerifyFull {
+                WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+                    .build()
+                    .map_err(|e| SyncError::Usage(format!("sslrootcert: {e}")))?
+            } else {
+                Arc::new(ChainOnly {
+                    roots,
+                    provider: provider.clone(),
+                })
+            }
+        }
+    };
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| SyncError::Store(format!("TLS: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth())
+}
+
+/// `prefer` and `require` without a CA: the session is encrypted, the certificate is not
+/// checked (libpq's meaning). The handshake's signatures are still verified.
+#[derive(Debug)]
+struct Unchecked(Arc<CryptoProvider>);
+
+/// `verify-ca`: the chain must lead to the CA; the name is not compared with the host.
+#[derive(Debug)]
+struct ChainOnly {
+    roots: Arc<RootCertStore>,
+    provider: Arc<CryptoProvider>,
+}
+
+fn tls12(
+    p: &CryptoProvider,
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    rustls::crypto::verify_tls12_signature(message, cert, dss, &p.signature_verification_algorithms)
+}
+
+fn tls13(
+    p: &CryptoProvider,
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    rustls::crypto::verify_tls13_signature(message, cert, dss, &p.signature_verification_algorithms)
+}
+
+impl ServerCertVerifier for Unchecked {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        tls12(&self.0, message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        tls13(&self.0, message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let cert = rustls::server::ParsedCertificate::try_from(end_entity)?;
+        verify_server_cert_signed_by_trust_anchor(
+            &cert,
+            &self.roots,
+            intermediates,
+            now,
+            self.provider.signature_verification_algorithms.all,
+        )?;
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        tls12(&self.provider, message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        tls13(&self.provider, message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// The connector for tokio-postgres.
+pub fn connector(tls: &TlsSettings) -> Result<tokio_postgres_rustls::MakeRustlsConnect, SyncError> {
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(
+        client_config(tls)?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(mode: SslMode, root: Option<&str>) -> TlsSettings {
+        TlsSettings {
+            mode,
+            root: root.map(PathBuf::from),
+        }
+    }
+
+    #[test]
+    fn splits_libpq_keys_out_of_uris_and_key_value_strings() {
+        for (url, want, settings) in [
+            (
+                "postgres://u@h/db",
+                "postgres://u@h/db?sslmode=prefer",
+                s(SslMode::Prefer, None),
+            ),
+            (
+                "postgres://u@h/db?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem",
+                "postgres://u@h/db?sslmode=require",
+                s(SslMode::VerifyFull, Some("/tmp/ca.pem")),
+            ),
+            (
+                "postgres://u@h/db?application_name=x&sslmode=disable&connect_timeout=5",
+                "postgres://u@h/db?application_name=x&connect_timeout=5&sslmode=disable",
+                s(SslMode::Disable, None),
+            ),
+            (
+                "postgres:///mdep?host=/run/postgresql&sslmode=allow",
+                "postgres:///mdep?host=/run/postgresql&sslmode=prefer",
+                s(SslMode::Prefer, None),
+            ),
+            (
+                "host=db user=u sslmode=verify-ca sslrootcert=/etc/ca.pem",
+                "host=db user=u sslmode=require",
+                s(SslMode::VerifyCa, Some("/etc/ca.pem")),
+            ),
+        ] {
+            let (got, tls) = split(url).expect(url);
+            assert_eq!((got.as_str(), tls), (want, settings), "{url}");
+        }
+        let e = split("postgres://h/db?sslmode=verify").expect_err("bad mode");
+        assert!(e.to_string().contains("verify-full"), "{e}");
+    }
+
+    #[test]
+    fn verifying_modes_need_a_readable_ca() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let missing = dir.path().join("none.pem");
+        let e = client_config(&s(SslMode::VerifyFull, missing.to_str())).expect_err("missing");
+        assert!(e.to_string().contains("none.pem"), "{e}");
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").expect("write");
+        let e = client_config(&s(SslMode::VerifyCa, empty.to_str())).expect_err("empty");
+        assert!(e.to_string().contains("no CERTIFICATE"), "{e}");
+        assert!(client_config(&s(SslMode::Require, None)).is_ok());
+        let e = client_config(&s(SslMode::VerifyCa, Some("system"))).expect_err("system");
+        assert!(e.to_string().contains("system"), "{e}");
+    }
+}
