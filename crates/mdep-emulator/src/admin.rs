@@ -77,6 +77,12 @@ impl From<StateError> for AdminError {
 
 type Result<T> = std::result::Result<T, AdminError>;
 
+/// A call naming one object in its path (an app, a tenant).
+type OneId = (State<AppState>, Path<String>);
+
+/// A call naming two objects in its path (an app and one of its keys, a consent).
+type TwoIds = (State<AppState>, Path<(String, String)>);
+
 fn json_body<T: DeserializeOwned>(body: &Bytes) -> Result<T> {
     serde_json::from_slice(body).map_err(|e| AdminError::bad(format!("invalid JSON body: {e}")))
 }
@@ -239,11 +245,7 @@ struct NewSecret {
     expires: Option<OffsetDateTime>,
 }
 
-async fn add_secret(
-    State(state): State<AppState>,
-    Path(app): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
+async fn add_secret((State(state), Path(app)): OneId, body: Bytes) -> Result<Response> {
     let app = id(&app, "app")?;
     let req: NewSecret = if body.is_empty() {
         NewSecret { expires: None }
@@ -256,10 +258,7 @@ async fn add_secret(
     ))
 }
 
-async fn remove_secret(
-    State(state): State<AppState>,
-    Path((app, key)): Path<(String, String)>,
-) -> Result<Response> {
+async fn remove_secret((State(state), Path((app, key))): TwoIds) -> Result<Response> {
     state
         .emu
         .remove_secret(id(&app, "app")?, id(&key, "secret")?)?;
@@ -272,21 +271,14 @@ struct NewCertificate {
     pem: String,
 }
 
-async fn add_certificate(
-    State(state): State<AppState>,
-    Path(app): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
+async fn add_certificate((State(state), Path(app)): OneId, body: Bytes) -> Result<Response> {
     let app = id(&app, "app")?;
     let req: NewCertificate = json_body(&body)?;
     let c = state.emu.add_certificate(app, req.pem.as_bytes())?;
     Ok(created(cert_json(&c)))
 }
 
-async fn remove_certificate(
-    State(state): State<AppState>,
-    Path((app, key)): Path<(String, String)>,
-) -> Result<Response> {
+async fn remove_certificate((State(state), Path((app, key))): TwoIds) -> Result<Response> {
     state
         .emu
         .remove_certificate(id(&app, "app")?, id(&key, "certificate")?)?;
@@ -299,11 +291,7 @@ struct NewPermission {
     permission: String,
 }
 
-async fn add_permission(
-    State(state): State<AppState>,
-    Path(app): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
+async fn add_permission((State(state), Path(app)): OneId, body: Bytes) -> Result<Response> {
     let req: NewPermission = json_body(&body)?;
     let a = state
         .emu
@@ -311,10 +299,7 @@ async fn add_permission(
     Ok(axum::Json(app_json(&a)).into_response())
 }
 
-async fn remove_permission(
-    State(state): State<AppState>,
-    Path((app, permission)): Path<(String, String)>,
-) -> Result<Response> {
+async fn remove_permission((State(state), Path((app, permission))): TwoIds) -> Result<Response> {
     let a = state.emu.remove_permission(id(&app, "app")?, &permission)?;
     Ok(axum::Json(app_json(&a)).into_response())
 }
@@ -334,10 +319,7 @@ async fn grant_consent(State(state): State<AppState>, body: Bytes) -> Result<Res
     Ok(created(sp_json(&sp)))
 }
 
-async fn revoke_consent(
-    State(state): State<AppState>,
-    Path((tenant, app)): Path<(String, String)>,
-) -> Result<Response> {
+async fn revoke_consent((State(state), Path((tenant, app))): TwoIds) -> Result<Response> {
     state
         .emu
         .revoke_consent(id(&tenant, "tenant")?, id(&app, "app")?)?;
@@ -460,18 +442,10 @@ fn add_defender(state: &AppState, tenant: &str, body: &Bytes, machines: bool) ->
     ))
 }
 
-async fn add_alerts(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
+async fn add_alerts((State(state), Path(tenant)): OneId, body: Bytes) -> Result<Response> {
     add_defender(&state, &tenant, &body, false)
 }
 
-async fn add_machines(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
+async fn add_machines((State(state), Path(tenant)): OneId, body: Bytes) -> Result<Response> {
     add_defender(&state, &tenant, &body, true)
 }

@@ -340,6 +340,27 @@ pub fn check_graph_permissions(perms: &[String]) -> Result<(), DirectoryError> {
     Ok(())
 }
 
+/// Removes the items of one of `app`'s lists that `matches`, and gives the app after;
+/// `NotFound` naming `kind` and `id` when there was none.
+fn remove_one<T>(
+    app: &mut App,
+    list: impl FnOnce(&mut App) -> &mut Vec<T>,
+    matches: impl Fn(&T) -> bool,
+    kind: &'static str,
+    id: impl ToString,
+) -> Result<App, DirectoryError> {
+    let items = list(app);
+    let before = items.len();
+    items.retain(|x| !matches(x));
+    if items.len() == before {
+        return Err(DirectoryError::NotFound {
+            kind,
+            id: id.to_string(),
+        });
+    }
+    Ok(app.clone())
+}
+
 fn dedup(v: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(v.len());
     for s in v {
@@ -584,15 +605,13 @@ impl Directory {
     /// Removes a secret.
     pub fn remove_secret(&mut self, client_id: Uuid, key_id: Uuid) -> Result<App, DirectoryError> {
         let app = self.app_mut(client_id)?;
-        let before = app.secrets.len();
-        app.secrets.retain(|s| s.key_id != key_id);
-        if app.secrets.len() == before {
-            return Err(DirectoryError::NotFound {
-                kind: "secret",
-                id: key_id.to_string(),
-            });
-        }
-        Ok(app.clone())
+        remove_one(
+            app,
+            |a| &mut a.secrets,
+            |s| s.key_id == key_id,
+            "secret",
+            key_id,
+        )
     }
 
     /// Adds a certificate from its PEM (or DER) form.
@@ -624,15 +643,13 @@ impl Directory {
         key_id: Uuid,
     ) -> Result<App, DirectoryError> {
         let app = self.app_mut(client_id)?;
-        let before = app.certificates.len();
-        app.certificates.retain(|c| c.key_id != key_id);
-        if app.certificates.len() == before {
-            return Err(DirectoryError::NotFound {
-                kind: "certificate",
-                id: key_id.to_string(),
-            });
-        }
-        Ok(app.clone())
+        remove_one(
+            app,
+            |a| &mut a.certificates,
+            |c| c.key_id == key_id,
+            "certificate",
+            key_id,
+        )
     }
 
     /// Adds a required permission. Tenants that consented before do not get it until they
@@ -657,15 +674,13 @@ impl Directory {
         permission: &str,
     ) -> Result<App, DirectoryError> {
         let app = self.app_mut(client_id)?;
-        let before = app.permissions.len();
-        app.permissions.retain(|p| p != permission);
-        if app.permissions.len() == before {
-            return Err(DirectoryError::NotFound {
-                kind: "permission",
-                id: permission.to_owned(),
-            });
-        }
-        Ok(app.clone())
+        remove_one(
+            app,
+            |a| &mut a.permissions,
+            |p| p == permission,
+            "permission",
+            permission,
+        )
     }
 
     /// Grants admin consent for `app` in `tenant`: creates the service principal, or

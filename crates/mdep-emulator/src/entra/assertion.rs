@@ -4,7 +4,7 @@
 //! and each `jti` accepted once (`entra-oauth.md` §3).
 
 use super::error::EntraError;
-use super::token::truncate;
+use super::request::truncate;
 use crate::AppState;
 use crate::crypto;
 use crate::directory::App;

@@ -4,7 +4,7 @@
 //! `/{tenant}/v2.0/adminconsent` (`entra-oauth.md` §6). The administrator signs in, sees the
 //! app, its publisher and each permission by display name, and accepts or cancels.
 
-use super::token::truncate;
+use super::request::truncate;
 use crate::AppState;
 use crate::crypto;
 use crate::directory::{App, TenantAlias, TenantRef};
@@ -18,6 +18,9 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 type Params = Query<HashMap<String, String>>;
+
+/// What a consent link carries: the `{tenant}` segment and the query.
+type Link = (State<AppState>, Path<String>, Params);
 
 /// Escapes text for HTML.
 pub fn esc(s: &str) -> String {
@@ -148,11 +151,7 @@ fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
 }
 
 /// `GET /{tenant}/oauth2/authorize` and `/oauth2/v2.0/authorize`.
-pub async fn authorize(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    Query(q): Params,
-) -> Response {
+pub async fn authorize((State(state), Path(tenant), Query(q)): Link) -> Response {
     if param(&q, "response_type").is_none() {
         return error_page_for(
             aadsts::MISSING_PARAMETER,
@@ -172,20 +171,12 @@ pub async fn authorize(
 }
 
 /// `GET /{tenant}/adminconsent`.
-pub async fn admin_consent_v1(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    Query(q): Params,
-) -> Response {
+pub async fn admin_consent_v1((State(state), Path(tenant), Query(q)): Link) -> Response {
     start(state, tenant, q, ConsentFlow::AdminConsentV1)
 }
 
 /// `GET /{tenant}/v2.0/adminconsent`.
-pub async fn admin_consent_v2(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    Query(q): Params,
-) -> Response {
+pub async fn admin_consent_v2((State(state), Path(tenant), Query(q)): Link) -> Response {
     start(state, tenant, q, ConsentFlow::AdminConsentV2)
 }
 

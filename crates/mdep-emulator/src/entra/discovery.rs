@@ -2,43 +2,36 @@
 //! Documents asked for by domain name the tenant by GUID, as Entra's do, since MSAL
 //! derives its cache realm from the token endpoint's first path segment.
 
-use super::error::{EntraError, RequestContext};
+use super::error::{EntraError, insert_static};
+use super::request::{Call, truncate};
 use crate::AppState;
 use crate::directory::{TenantAlias, TenantRef};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mdep_model::aadsts;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
 fn discovery_response(body: Value) -> Response {
     let mut r = (StatusCode::OK, body.to_string()).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("max-age=86400, private"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
+    insert_static(
+        r.headers_mut(),
+        &[
+            (header::CONTENT_TYPE, "application/json; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=86400, private"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
     );
     r
 }
 
 /// The tenant segment for a discovery document: the GUID for a real tenant, the alias
 /// for `common`/`organizations`/`consumers`, or an `invalid_tenant` error.
-fn tenant_segment(
-    state: &AppState,
-    tenant: &str,
-    ctx: &RequestContext,
-) -> Result<String, Box<Response>> {
-    match state.emu.directory().resolve(tenant) {
+fn tenant_segment(call: &Call, tenant: &str) -> Result<String, Box<Response>> {
+    let ctx = &call.ctx;
+    match call.state.emu.directory().resolve(tenant) {
         TenantRef::Known(id) => Ok(id.to_string()),
         TenantRef::Alias(a) => Ok(match a {
             TenantAlias::Common => "common",
@@ -50,7 +43,7 @@ fn tenant_segment(
             aadsts::TENANT_NOT_FOUND,
             format!(
                 "Tenant '{}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.",
-                super::token::truncate(tenant)
+                truncate(tenant)
             ),
         )
         .with_error("invalid_tenant")
@@ -60,7 +53,7 @@ fn tenant_segment(
             aadsts::INVALID_TENANT_IDENTIFIER,
             format!(
                 "Specified tenant identifier '{}' is neither a valid DNS name, nor a valid external domain.",
-                super::token::truncate(tenant)
+                truncate(tenant)
             ),
         )
         .with_error("invalid_tenant")
@@ -73,95 +66,189 @@ fn is_alias(seg: &str) -> bool {
     matches!(seg, "common" | "organizations" | "consumers")
 }
 
+/// The v2 issuer for tenant segment `t` (a template for the aliases).
+fn v2_issuer(o: &str, t: &str) -> String {
+    if is_alias(t) {
+        format!("{o}/{{tenantid}}/v2.0")
+    } else {
+        format!("{o}/{t}/v2.0")
+    }
+}
+
+/// What the v1 and v2 OpenID documents differ in; the rest they share, in this order.
+struct OpenIdVersion {
+    /// The endpoints' path under the tenant: `oauth2` or `oauth2/v2.0`.
+    oauth2: &'static str,
+    response_types: &'static [&'static str],
+    scopes: &'static [&'static str],
+    /// The claims after the ones both versions list ([`CLAIMS`]).
+    claims: &'static [&'static str],
+}
+
+/// The claims both documents start `claims_supported` with.
+const CLAIMS: [&str; 11] = [
+    "sub",
+    "iss",
+    "cloud_instance_name",
+    "cloud_instance_host_name",
+    "cloud_graph_host_name",
+    "msgraph_host",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "acr",
+];
+
+const OPENID_V1: OpenIdVersion = OpenIdVersion {
+    oauth2: "oauth2",
+    response_types: &[
+        "code",
+        "id_token",
+        "code id_token",
+        "token id_token",
+        "token",
+    ],
+    scopes: &["openid"],
+    claims: &[
+        "amr",
+        "nonce",
+        "email",
+        "given_name",
+        "family_name",
+        "nickname",
+    ],
+};
+
+const OPENID_V2: OpenIdVersion = OpenIdVersion {
+    oauth2: "oauth2/v2.0",
+    response_types: &["code", "id_token", "code id_token", "id_token token"],
+    scopes: &["openid", "profile", "email", "offline_access"],
+    claims: &[
+        "nonce",
+        "preferred_username",
+        "name",
+        "tid",
+        "ver",
+        "at_hash",
+        "c_hash",
+        "email",
+    ],
+};
+
+/// An OpenID configuration document for tenant segment `t`. `after_issuer` and
+/// `after_claims` hold the fields only one version has, at the place Entra puts them.
+fn openid_document(
+    o: &str,
+    t: &str,
+    v: &OpenIdVersion,
+    jwks_uri: String,
+    issuer: String,
+    after_issuer: Vec<(&str, Value)>,
+    after_claims: Vec<(&str, Value)>,
+) -> Value {
+    let endpoint = |name: &str| json!(format!("{o}/{t}/{}/{name}", v.oauth2));
+    let mut doc = Map::new();
+    let mut put = |k: &str, val: Value| {
+        doc.insert(k.to_owned(), val);
+    };
+    put("token_endpoint", endpoint("token"));
+    put(
+        "token_endpoint_auth_methods_supported",
+        json!([
+            "client_secret_post",
+            "private_key_jwt",
+            "client_secret_basic"
+        ]),
+    );
+    put("jwks_uri", json!(jwks_uri));
+    put(
+        "response_modes_supported",
+        json!(["query", "fragment", "form_post"]),
+    );
+    put("subject_types_supported", json!(["pairwise"]));
+    put("id_token_signing_alg_values_supported", json!(["RS256"]));
+    put("response_types_supported", json!(v.response_types));
+    put("scopes_supported", json!(v.scopes));
+    put("issuer", json!(issuer));
+    after_issuer.into_iter().for_each(|(k, val)| put(k, val));
+    put("authorization_endpoint", endpoint("authorize"));
+    put("device_authorization_endpoint", endpoint("devicecode"));
+    put("http_logout_supported", json!(true));
+    put("frontchannel_logout_supported", json!(true));
+    put("end_session_endpoint", endpoint("logout"));
+    put("claims_supported", json!([&CLAIMS[..], v.claims].concat()));
+    after_claims.into_iter().for_each(|(k, val)| put(k, val));
+    put("kerberos_endpoint", json!(format!("{o}/{t}/kerberos")));
+    put(
+        "tenant_region_scope",
+        if is_alias(t) {
+            Value::Null
+        } else {
+            json!("WW")
+        },
+    );
+    put("cloud_instance_name", json!("microsoftonline.com"));
+    put("cloud_graph_host_name", json!("graph.windows.net"));
+    put("msgraph_host", json!("graph.microsoft.com"));
+    put("rbac_url", json!("https://pas.windows.net"));
+    Value::Object(doc)
+}
+
 /// `GET /{tenant}/.well-known/openid-configuration` (v1).
-pub async fn openid_v1(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let o = super::origin(&state, &uri, &headers);
-    let ctx = RequestContext::new(&headers, o.clone());
-    let t = match tenant_segment(&state, &tenant, &ctx) {
+pub async fn openid_v1(call: Call, Path(tenant): Path<String>) -> Response {
+    let t = match tenant_segment(&call, &tenant) {
         Ok(t) => t,
         Err(r) => return *r,
     };
+    let o = &call.origin;
     let issuer = if is_alias(&t) {
         "https://sts.windows.net/{tenantid}/".to_owned()
     } else {
         format!("https://sts.windows.net/{t}/")
     };
-    discovery_response(json!({
-        "token_endpoint": format!("{o}/{t}/oauth2/token"),
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-        "jwks_uri": format!("{o}/common/discovery/keys"),
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
-        "scopes_supported": ["openid"],
-        "issuer": issuer,
-        "microsoft_multi_refresh_token": true,
-        "authorization_endpoint": format!("{o}/{t}/oauth2/authorize"),
-        "device_authorization_endpoint": format!("{o}/{t}/oauth2/devicecode"),
-        "http_logout_supported": true,
-        "frontchannel_logout_supported": true,
-        "end_session_endpoint": format!("{o}/{t}/oauth2/logout"),
-        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "email", "given_name", "family_name", "nickname"],
-        "check_session_iframe": format!("{o}/{t}/oauth2/checksession"),
-        "userinfo_endpoint": format!("{o}/{t}/openid/userinfo"),
-        "kerberos_endpoint": format!("{o}/{t}/kerberos"),
-        "tenant_region_scope": if is_alias(&t) { Value::Null } else { json!("WW") },
-        "cloud_instance_name": "microsoftonline.com",
-        "cloud_graph_host_name": "graph.windows.net",
-        "msgraph_host": "graph.microsoft.com",
-        "rbac_url": "https://pas.windows.net"
-    }))
+    discovery_response(openid_document(
+        o,
+        &t,
+        &OPENID_V1,
+        format!("{o}/common/discovery/keys"),
+        issuer,
+        vec![("microsoft_multi_refresh_token", json!(true))],
+        vec![
+            (
+                "check_session_iframe",
+                json!(format!("{o}/{t}/oauth2/checksession")),
+            ),
+            (
+                "userinfo_endpoint",
+                json!(format!("{o}/{t}/openid/userinfo")),
+            ),
+        ],
+    ))
 }
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
-pub async fn openid_v2(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let o = super::origin(&state, &uri, &headers);
-    let ctx = RequestContext::new(&headers, o.clone());
-    let t = match tenant_segment(&state, &tenant, &ctx) {
+pub async fn openid_v2(call: Call, Path(tenant): Path<String>) -> Response {
+    let t = match tenant_segment(&call, &tenant) {
         Ok(t) => t,
         Err(r) => return *r,
     };
-    let issuer = if is_alias(&t) {
-        format!("{o}/{{tenantid}}/v2.0")
-    } else {
-        format!("{o}/{t}/v2.0")
-    };
-    discovery_response(json!({
-        "token_endpoint": format!("{o}/{t}/oauth2/v2.0/token"),
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-        "jwks_uri": format!("{o}/{t}/discovery/v2.0/keys"),
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-        "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "issuer": issuer,
-        "request_uri_parameter_supported": false,
-        "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
-        "authorization_endpoint": format!("{o}/{t}/oauth2/v2.0/authorize"),
-        "device_authorization_endpoint": format!("{o}/{t}/oauth2/v2.0/devicecode"),
-        "http_logout_supported": true,
-        "frontchannel_logout_supported": true,
-        "end_session_endpoint": format!("{o}/{t}/oauth2/v2.0/logout"),
-        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
-        "kerberos_endpoint": format!("{o}/{t}/kerberos"),
-        "tenant_region_scope": if is_alias(&t) { Value::Null } else { json!("WW") },
-        "cloud_instance_name": "microsoftonline.com",
-        "cloud_graph_host_name": "graph.windows.net",
-        "msgraph_host": "graph.microsoft.com",
-        "rbac_url": "https://pas.windows.net"
-    }))
+    let o = &call.origin;
+    discovery_response(openid_document(
+        o,
+        &t,
+        &OPENID_V2,
+        format!("{o}/{t}/discovery/v2.0/keys"),
+        v2_issuer(o, &t),
+        vec![
+            ("request_uri_parameter_supported", json!(false)),
+            (
+                "userinfo_endpoint",
+                json!("https://graph.microsoft.com/oidc/userinfo"),
+            ),
+        ],
+        Vec::new(),
+    ))
 }
 
 fn key_set(state: &AppState, issuer: Option<String>) -> Response {
@@ -175,38 +262,19 @@ fn key_set(state: &AppState, issuer: Option<String>) -> Response {
 }
 
 /// `GET /{tenant}/discovery/keys` (v1 key set, no `issuer`).
-pub async fn keys_v1(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let ctx = RequestContext::new(&headers, super::origin(&state, &uri, &headers));
-    if let Err(r) = tenant_segment(&state, &tenant, &ctx) {
-        return *r;
+pub async fn keys_v1(call: Call, Path(tenant): Path<String>) -> Response {
+    match tenant_segment(&call, &tenant) {
+        Ok(_) => key_set(&call.state, None),
+        Err(r) => *r,
     }
-    key_set(&state, None)
 }
 
 /// `GET /{tenant}/discovery/v2.0/keys` (v2 key set, with `issuer`).
-pub async fn keys_v2(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let o = super::origin(&state, &uri, &headers);
-    let ctx = RequestContext::new(&headers, o.clone());
-    let t = match tenant_segment(&state, &tenant, &ctx) {
-        Ok(t) => t,
-        Err(r) => return *r,
-    };
-    let issuer = if is_alias(&t) {
-        format!("{o}/{{tenantid}}/v2.0")
-    } else {
-        format!("{o}/{t}/v2.0")
-    };
-    key_set(&state, Some(issuer))
+pub async fn keys_v2(call: Call, Path(tenant): Path<String>) -> Response {
+    match tenant_segment(&call, &tenant) {
+        Ok(t) => key_set(&call.state, Some(v2_issuer(&call.origin, &t))),
+        Err(r) => *r,
+    }
 }
 
 /// `GET /discovery/keys`.
@@ -215,32 +283,25 @@ pub async fn keys_v1_common(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /discovery/v2.0/keys`.
-pub async fn keys_v2_common(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let o = super::origin(&state, &uri, &headers);
-    key_set(&state, Some(format!("{o}/{{tenantid}}/v2.0")))
+pub async fn keys_v2_common(call: Call) -> Response {
+    let issuer = format!("{}/{{tenantid}}/v2.0", call.origin);
+    key_set(&call.state, Some(issuer))
 }
 
 /// `GET /common/discovery/instance?api-version=…&authorization_endpoint=…` (§5.3).
 pub async fn instance(
-    State(state): State<AppState>,
+    call: Call,
     Path(tenant): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-    uri: Uri,
-    headers: HeaderMap,
 ) -> Response {
-    let o = super::origin(&state, &uri, &headers);
-    let ctx = RequestContext::new(&headers, o.clone());
+    let (o, ctx) = (&call.origin, &call.ctx);
     if !tenant.eq_ignore_ascii_case("common") {
         return EntraError::new(
             aadsts::TENANT_NOT_FOUND,
             "Instance discovery is served at /common/discovery/instance.",
         )
         .with_error("invalid_request")
-        .into_response_with(&ctx);
+        .into_response_with(ctx);
     }
     let host = o
         .split_once("://")
@@ -257,7 +318,7 @@ pub async fn instance(
                 && ["localhost", "127.0.0.1"].contains(&ep_host.split(':').next().unwrap_or(""));
         if !known {
             return EntraError::new(aadsts::INVALID_INSTANCE, "Unknown or invalid instance.")
-                .into_response_with(&ctx);
+                .into_response_with(ctx);
         }
     }
     let api_version = q

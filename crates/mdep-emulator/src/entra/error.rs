@@ -2,7 +2,7 @@
 //! `AADSTSnnnn:`), integer `error_codes`, `timestamp`, `trace_id`, `correlation_id`
 //! (echoing `client-request-id`) and `error_uri` (`entra-oauth.md` §2.1).
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mdep_model::aadsts::Aadsts;
 use time::OffsetDateTime;
@@ -99,19 +99,15 @@ impl RequestContext {
 
     /// Adds the headers Entra sends on token responses (`entra-oauth.md` §1.1).
     pub fn decorate(&self, h: &mut HeaderMap) {
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        );
-        h.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store, no-cache"),
-        );
-        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        h.insert(header::EXPIRES, HeaderValue::from_static("-1"));
-        h.insert(
-            "x-ms-ests-server",
-            HeaderValue::from_static("mdep-emulator"),
+        insert_static(
+            h,
+            &[
+                (header::CONTENT_TYPE, "application/json; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store, no-cache"),
+                (header::PRAGMA, "no-cache"),
+                (header::EXPIRES, "-1"),
+                (HeaderName::from_static("x-ms-ests-server"), "mdep-emulator"),
+            ],
         );
         if let Ok(v) = HeaderValue::from_str(&self.trace_id) {
             h.insert("x-ms-request-id", v);
@@ -119,5 +115,12 @@ impl RequestContext {
         if let Ok(v) = HeaderValue::from_str(&self.correlation_id) {
             h.insert("client-request-id", v);
         }
+    }
+}
+
+/// Sets each fixed header.
+pub fn insert_static(h: &mut HeaderMap, headers: &[(HeaderName, &'static str)]) {
+    for (name, value) in headers {
+        h.insert(name.clone(), HeaderValue::from_static(value));
     }
 }

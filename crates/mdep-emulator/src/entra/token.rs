@@ -5,13 +5,15 @@
 //! `mde-api.md` §7.
 
 use super::assertion::{self, AssertionCheck};
-use super::error::{EntraError, RequestContext};
+use super::error::EntraError;
+use super::request::Call;
+pub use super::request::truncate;
 use crate::AppState;
 use crate::crypto;
 use crate::directory::{Directory, TenantAlias, TenantRef};
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri, header};
+use axum::extract::Path;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use mdep_model::aadsts;
@@ -35,47 +37,31 @@ pub enum Version {
 }
 
 /// `GET` on a token endpoint (AADSTS900561).
-pub async fn token_get(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
-    let ctx = RequestContext::new(&headers, super::origin(&state, &uri, &headers));
+pub async fn token_get(call: Call) -> Response {
     EntraError::new(
         aadsts::ENDPOINT_POST_ONLY,
         "The endpoint only accepts POST requests. Received a GET request.",
     )
-    .into_response_with(&ctx)
+    .into_response_with(&call.ctx)
 }
 
 /// v1 token endpoint.
-pub async fn token_v1(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    token(state, tenant, uri, headers, body, Version::V1).await
+pub async fn token_v1(call: Call, Path(tenant): Path<String>, body: Body) -> Response {
+    token(call, tenant, body, Version::V1).await
 }
 
 /// v2 token endpoint.
-pub async fn token_v2(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    token(state, tenant, uri, headers, body, Version::V2).await
+pub async fn token_v2(call: Call, Path(tenant): Path<String>, body: Body) -> Response {
+    token(call, tenant, body, Version::V2).await
 }
 
-async fn token(
-    state: AppState,
-    tenant: String,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-    version: Version,
-) -> Response {
-    let origin = super::origin(&state, &uri, &headers);
-    let ctx = RequestContext::new(&headers, origin.clone());
+async fn token(call: Call, tenant: String, body: Body, version: Version) -> Response {
+    let Call {
+        state,
+        headers,
+        origin,
+        ctx,
+    } = call;
     let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
         Err(_) => {
@@ -541,17 +527,6 @@ pub fn issue(state: &AppState, req: TokenRequest<'_>) -> Result<TokenResponse, E
             access_token: jwt,
         },
     })
-}
-
-/// Keeps echoed input short in messages.
-pub fn truncate(s: &str) -> String {
-    if s.chars().count() > 200 {
-        let mut t: String = s.chars().take(200).collect();
-        t.push('…');
-        t
-    } else {
-        s.to_owned()
-    }
 }
 
 fn tenant_not_found(t: &str) -> EntraError {
