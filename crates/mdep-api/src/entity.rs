@@ -1,28 +1,12 @@
-//! MDE entities (`mde-api.md` §5) as they come over the wire. Every type keeps the
-//! fields it does not name in `extra`, so nothing the service adds is lost, and every
-//! named field is optional or defaulted because the service omits them freely.
+//! MDE entities (`mde-api.md` §5) as they come over the wire, and the OData collection
+//! both APIs page with. Every type keeps the fields it does not name in `extra`, so
+//! nothing the service adds is lost, and every named field is optional or defaulted
+//! because the service omits them freely.
 
-use serde::{Deserialize, Deserializer, Serialize};
+pub use crate::wire::Extra;
+use crate::wire::{lenient_string, null_default};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-
-/// Fields a type does not name, kept as they came.
-pub type Extra = Map<String, Value>;
-
-/// An id the service sends as a string or a number (`"995"`, `140`), kept as text.
-fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Option::<Value>::deserialize(d)? {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(other) => Some(other.to_string()),
-    })
-}
-
-/// `null` read as the type's default (an empty list).
-fn null_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
-    d: D,
-) -> Result<T, D::Error> {
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
 
 /// A collection: `{"@odata.context", "value": [...], "@odata.nextLink"?}`.
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -1,15 +1,17 @@
-//! Lists as streams, one page in memory at a time (`mde-api.md` §4.2). MDE documents
-//! `$top` up to 10,000 and `$skip`, and sometimes answers with `@odata.nextLink`; the
-//! pager asks for windows of `$top`/`$skip`, follows any nextLink inside a window, and
-//! moves to the next window only when the last one came back full. A nextLink that
-//! repeats one already read, or points off the API host, stops the stream with an error
-//! rather than loop or hand the token elsewhere.
+//! Lists as streams, one page in memory at a time, for both dialects (`mde-api.md`
+//! §4.2). MDE documents `$top` up to 10,000 and `$skip`, and sometimes answers with
+//! `@odata.nextLink`; Graph pages with `@odata.nextLink`. The pager asks for windows of
+//! `$top`/`$skip`, follows any nextLink inside a window, and moves to the next window
+//! only when the last one came back full. A nextLink that repeats one already read, or
+//! points off the API host, stops the stream with an error rather than loop or hand the
+//! token elsewhere.
 
-use crate::client::{Call, Client, Tenant, decode};
+use super::client::Client;
+use super::decode::decode;
 use crate::entity::Collection;
 use crate::error::ApiError;
-use crate::limit::Bucket;
 use crate::query::Query;
+use crate::tenant::Tenant;
 use futures_util::{Stream, StreamExt, TryStreamExt, stream};
 use serde::de::DeserializeOwned;
 use std::collections::HashSet;
@@ -74,18 +76,7 @@ impl Pager {
                     "the service sent a link to a page already read ({url}); stopping rather than loop"
                 )));
             }
-            let bytes = self
-                .client
-                .call(
-                    &self.tenant,
-                    Call {
-                        method: reqwest::Method::GET,
-                        url: url.clone(),
-                        body: None,
-                        bucket: Bucket::General,
-                    },
-                )
-                .await?;
+            let bytes = self.client.fetch(&self.tenant, &url).await?;
             let page: Collection<T> = decode(&self.tenant, &url, &bytes)?;
             let n = page.value.len() as u64;
             self.window_count += n;

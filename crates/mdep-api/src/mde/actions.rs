@@ -4,10 +4,11 @@
 //! second request while one runs (`ActiveRequestAlreadyExists`) is reported as that
 //! running action rather than as an error.
 
-use crate::client::{Client, Tenant};
-use crate::entity::{Machine, MachineAction};
+use crate::entity::MachineAction;
 use crate::error::ApiError;
 use crate::query::{Query, cmp_str};
+use crate::tenant::Tenant;
+use crate::transport::client::Client;
 use futures_util::TryStreamExt;
 use mdep_model::odata::CompareOp;
 use reqwest::Method;
@@ -40,30 +41,28 @@ pub enum ResponseAction {
 }
 
 impl ResponseAction {
+    /// The path segment after `/api/machines/{id}/`, and the machine action `type` it
+    /// creates.
+    fn names(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Isolate { .. } => ("isolate", "Isolate"),
+            Self::Unisolate => ("unisolate", "Unisolate"),
+            Self::Scan { .. } => ("runAntiVirusScan", "RunAntiVirusScan"),
+            Self::Restrict => ("restrictCodeExecution", "RestrictCodeExecution"),
+            Self::Unrestrict => ("unrestrictCodeExecution", "UnrestrictCodeExecution"),
+            Self::Collect => ("collectInvestigationPackage", "CollectInvestigationPackage"),
+            Self::Offboard => ("offboard", "Offboard"),
+        }
+    }
+
     /// The path segment after `/api/machines/{id}/`.
     pub fn segment(&self) -> &'static str {
-        match self {
-            Self::Isolate { .. } => "isolate",
-            Self::Unisolate => "unisolate",
-            Self::Scan { .. } => "runAntiVirusScan",
-            Self::Restrict => "restrictCodeExecution",
-            Self::Unrestrict => "unrestrictCodeExecution",
-            Self::Collect => "collectInvestigationPackage",
-            Self::Offboard => "offboard",
-        }
+        self.names().0
     }
 
     /// The machine action `type` it creates.
     pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Isolate { .. } => "Isolate",
-            Self::Unisolate => "Unisolate",
-            Self::Scan { .. } => "RunAntiVirusScan",
-            Self::Restrict => "RestrictCodeExecution",
-            Self::Unrestrict => "UnrestrictCodeExecution",
-            Self::Collect => "CollectInvestigationPackage",
-            Self::Offboard => "Offboard",
-        }
+        self.names().1
     }
 
     /// The request body (parameter names are case-sensitive PascalCase).
@@ -124,9 +123,7 @@ impl Client {
         let id = if is_machine_id(machine) {
             machine.to_ascii_lowercase()
         } else {
-            self.get::<Machine>(t, &format!("/api/machines/{}", path_segment(machine)))
-                .await?
-                .id
+            self.machine(t, machine).await?.id
         };
         let path = format!("/api/machines/{id}/{}", action.segment());
         let body = action.body(comment);
@@ -175,7 +172,7 @@ impl Client {
             .filter(cmp_str("machineId", CompareOp::Eq, machine_id))
             .filter(cmp_str("type", CompareOp::Eq, kind));
         let mut best: Option<MachineAction> = None;
-        let mut s = std::pin::pin!(self.list::<MachineAction>(t, "/api/machineactions", &q));
+        let mut s = std::pin::pin!(self.machine_actions(t, &q));
         while let Some(a) = s.try_next().await? {
             if a.is_final() {
                 continue;
@@ -203,9 +200,7 @@ impl Client {
         let start = tokio::time::Instant::now();
         let mut last = String::new();
         loop {
-            let a: MachineAction = self
-                .get(t, &format!("/api/machineactions/{}", path_segment(id)))
-                .await?;
+            let a = self.machine_action(t, id).await?;
             if a.status != last {
                 last = a.status.clone();
                 progress(&a);
@@ -227,17 +222,4 @@ impl Client {
             tokio::time::sleep(every).await;
         }
     }
-}
-
-/// Percent-encodes a value used as one path segment.
-pub fn path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

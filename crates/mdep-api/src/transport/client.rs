@@ -1,0 +1,329 @@
+//! One call for one tenant, in either dialect: the tenant's token for the client's
+//! resource, the client-side limit, and the retry policy (429 honours `Retry-After`;
+//! 5xx, timeouts and dropped connections back off exponentially with jitter; a 401 is
+//! retried once with a fresh token; a POST is never resent blindly).
+
+use super::decode::{decode, error};
+use super::limit::{Bucket, Limiter};
+use super::options::ClientOptions;
+use super::url::{join, same_origin};
+use crate::error::ApiError;
+use crate::tenant::Tenant;
+use mdep_auth::{AccessToken, TokenBroker};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// What the client did, for summaries and tests.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Requests sent.
+    pub requests: AtomicU64,
+    /// 429s received.
+    pub throttled: AtomicU64,
+    /// Retries made.
+    pub retries: AtomicU64,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    broker: Arc<TokenBroker>,
+    opts: ClientOptions,
+    limiter: Option<Limiter>,
+    counters: Counters,
+}
+
+/// The MDE API (or, with Graph options, Microsoft Graph) for any number of tenants.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+/// One request.
+struct Call<'a> {
+    method: Method,
+    url: String,
+    body: Option<&'a Value>,
+    bucket: Bucket,
+}
+
+/// What one attempt came to.
+enum Answer {
+    /// The service answered: status, `Retry-After`, body.
+    Status(u16, Option<Duration>, Vec<u8>),
+    /// No answer; `unsent` when the request never reached the server.
+    Lost { message: String, unsent: bool },
+}
+
+fn is_idempotent(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::DELETE | Method::PUT
+    )
+}
+
+fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
+    h.get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let mut s = format!("{kind}: {e}");
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(&format!(": {inner}"));
+        src = inner.source();
+    }
+    s
+}
+
+impl Client {
+    /// A client over an HTTP client (`mdep_auth::http_client`) and a token broker.
+    pub fn new(http: reqwest::Client, broker: Arc<TokenBroker>, opts: ClientOptions) -> Self {
+        let limiter = opts.limits.map(Limiter::new);
+        Self {
+            inner: Arc::new(Inner {
+                http,
+                broker,
+                opts,
+                limiter,
+                counters: Counters::default(),
+            }),
+        }
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &ClientOptions {
+        &self.inner.opts
+    }
+
+    /// What the client did so far.
+    pub fn counters(&self) -> &Counters {
+        &self.inner.counters
+    }
+
+    /// `base + path`, with query pairs encoded.
+    pub fn url(&self, path: &str, pairs: &[(String, String)]) -> String {
+        join(&self.inner.opts.base_url, path, pairs)
+    }
+
+    /// Whether a link the service returned may be called with a tenant's token: only
+    /// on the configured API host.
+    pub fn trusted(&self, link: &str) -> bool {
+        same_origin(link, &self.inner.opts.base_url)
+    }
+
+    /// GET and decode.
+    pub async fn get<T: DeserializeOwned>(&self, t: &Tenant, path: &str) -> Result<T, ApiError> {
+        let url = self.url(path, &[]);
+        let bytes = self.fetch(t, &url).await?;
+        decode(t, &url, &bytes)
+    }
+
+    /// GET a full URL against the general quota; the body of the answer.
+    pub(crate) async fn fetch(&self, t: &Tenant, url: &str) -> Result<Vec<u8>, ApiError> {
+        self.call(
+            t,
+            Call {
+                method: Method::GET,
+                url: url.to_owned(),
+                body: None,
+                bucket: Bucket::General,
+            },
+        )
+        .await
+    }
+
+    /// Any call; the body of a 2xx answer (empty for 204). A hunting path counts against
+    /// the hunting quota too.
+    pub async fn raw(
+        &self,
+        t: &Tenant,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Vec<u8>, ApiError> {
+        self.call(
+            t,
+            Call {
+                method,
+                url: self.url(path, &[]),
+                body,
+                bucket: Bucket::of_path(path),
+            },
+        )
+        .await
+    }
+
+    /// POST/PATCH a JSON body and decode the answer.
+    pub async fn send_json<T: DeserializeOwned>(
+        &self,
+        t: &Tenant,
+        method: Method,
+        path: &str,
+        body: &Value,
+    ) -> Result<T, ApiError> {
+        let url = self.url(path, &[]);
+        let bytes = self.raw(t, method, path, Some(body)).await?;
+        decode(t, &url, &bytes)
+    }
+
+    /// An error answer in this client's dialect.
+    fn error(&self, t: &Tenant, status: u16, body: &[u8]) -> ApiError {
+        error(self.inner.opts.dialect, t, status, body)
+    }
+
+    /// The token resource: the client's, else the broker's default.
+    fn resource(&self) -> &str {
+        let inner = &self.inner;
+        inner
+            .opts
+            .resource
+            .as_deref()
+            .unwrap_or_else(|| inner.broker.resource())
+    }
+
+    /// One call with the limiter and the retry policy.
+    async fn call(&self, t: &Tenant, c: Call<'_>) -> Result<Vec<u8>, ApiError> {
+        let inner = &self.inner;
+        let policy = inner.opts.retry;
+        // A hunting query is a POST that only reads: safe to send again.
+        let idempotent = is_idempotent(&c.method) || c.bucket == Bucket::Hunting;
+        let (mut failures, mut throttled) = (0u32, 0u32);
+        let mut refreshed = false;
+        loop {
+            if let Some(l) = &inner.limiter {
+                l.acquire(&t.id, c.bucket).await;
+            }
+            let token = inner
+                .broker
+                .token_for(&t.id, self.resource(), &t.name)
+                .await?;
+            let retry_in = match self.attempt(t, &c, &token).await {
+                Answer::Status(status, _, body) if (200..300).contains(&status) => {
+                    return Ok(body);
+                }
+                Answer::Status(429, after, body) => {
+                    inner.counters.throttled.fetch_add(1, Ordering::Relaxed);
+                    throttled += 1;
+                    let wait = after.unwrap_or_else(|| policy.backoff(throttled));
+                    if wait > policy.max_retry_wait {
+                        return Err(ApiError::Throttled {
+                            tenant: t.name.clone(),
+                            retry_after: wait,
+                            max: policy.max_retry_wait,
+                        });
+                    }
+                    if throttled >= policy.max_throttled {
+                        return Err(self.error(t, 429, &body));
+                    }
+                    tracing::info!(tenant = %t.name, wait_s = wait.as_secs_f64(), "429 TooManyRequests; waiting as Retry-After asks");
+                    if let Some(l) = &inner.limiter {
+                        l.pause(&t.id, wait);
+                    }
+                    // A 429 was refused before it was carried out: safe for any method.
+                    wait
+                }
+                // A token the API no longer accepts (consent revoked and granted again, a
+                // signing key rolled over, a token cut short): refused before anything was
+                // carried out, so any method may go again, once, with a fresh token.
+                Answer::Status(401, _, body) if !refreshed => {
+                    refreshed = true;
+                    inner.broker.invalidate_for(&t.id, self.resource(), &token);
+                    tracing::info!(tenant = %t.name, error = %self.error(t, 401, &body), "401 Unauthorized; retrying once with a fresh token");
+                    Duration::ZERO
+                }
+                Answer::Status(status @ (500 | 502 | 503 | 504), after, body) => {
+                    let message = self.error(t, status, &body).to_string();
+                    self.failed(t, message, idempotent, after, &mut failures)?
+                }
+                Answer::Status(status, _, body) => return Err(self.error(t, status, &body)),
+                // A request that never reached the server can be sent again, even a POST.
+                Answer::Lost { message, unsent } => {
+                    self.failed(t, message, idempotent || unsent, None, &mut failures)?
+                }
+            };
+            inner.counters.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(retry_in).await;
+        }
+    }
+
+    /// Sends the request once.
+    async fn attempt(&self, t: &Tenant, c: &Call<'_>, token: &AccessToken) -> Answer {
+        let inner = &self.inner;
+        let mut req = inner
+            .http
+            .request(c.method.clone(), &c.url)
+            .bearer_auth(token.token.expose())
+            .header(reqwest::header::USER_AGENT, &inner.opts.user_agent);
+        if let Some(b) = c.body {
+            req = req.json(b);
+        }
+        inner.counters.requests.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(tenant = %t.name, method = %c.method, url = %c.url, api = ?inner.opts.dialect, "API call");
+        match req.send().await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let after = retry_after(resp.headers());
+                match resp.bytes().await {
+                    Ok(b) => Answer::Status(status, after, b.to_vec()),
+                    Err(e) => Answer::Lost {
+                        message: format!("connection dropped reading the answer: {e}"),
+                        unsent: false,
+                    },
+                }
+            }
+            Err(e) => Answer::Lost {
+                message: describe(&e),
+                unsent: e.is_connect(),
+            },
+        }
+    }
+
+    /// After a 5xx or no answer: how long to wait before the next attempt, or why the
+    /// call ends here — it may have been carried out (`resendable` is false), or the
+    /// attempts allowed are spent.
+    fn failed(
+        &self,
+        t: &Tenant,
+        message: String,
+        resendable: bool,
+        after: Option<Duration>,
+        failures: &mut u32,
+    ) -> Result<Duration, ApiError> {
+        let policy = self.inner.opts.retry;
+        if !resendable {
+            return Err(ApiError::Uncertain {
+                tenant: t.name.clone(),
+                message,
+            });
+        }
+        *failures += 1;
+        if *failures >= policy.max_attempts {
+            return Err(ApiError::Unavailable {
+                tenant: t.name.clone(),
+                message,
+                attempts: *failures,
+            });
+        }
+        Ok(policy
+            .backoff(*failures)
+            .max(after.unwrap_or_default().min(policy.max_retry_wait)))
+    }
+}
