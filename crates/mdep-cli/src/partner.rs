@@ -1,17 +1,15 @@
 //! Partner commands: `mdep config`, `mdep tenants`, `mdep consent-url`, `mdep token`.
 
 use crate::context::{Global, Output, Partner, read_token, relative, show_time, table};
+use crate::run::exit::{NotReady, some_failed};
+use crate::run::output::print_json;
+use crate::run::select::ApiChoice;
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use mdep_auth::config::{self, TenantEntry};
 use mdep_auth::consent::ConsentLink;
 use mdep_auth::inspect;
 use serde_json::{Value, json};
-
-/// A run whose tenants are not all ready (or a token that is invalid): exit code 3.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct NotReady(pub String);
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
@@ -110,7 +108,7 @@ pub enum TokenCommand {
         raw: bool,
         /// mde (the configured resource) or graph (Microsoft Graph, graph_resource).
         #[arg(long, value_enum, default_value = "mde")]
-        api: crate::api_cmds::ApiChoice,
+        api: ApiChoice,
     },
     /// Decode a token's header and claims (no verification), roles and tid first.
     #[command(after_help = "Example:\n  mdep token inspect \"$TOKEN\"")]
@@ -132,11 +130,6 @@ pub enum TokenCommand {
         #[arg(long = "require")]
         require: Vec<String>,
     },
-}
-
-fn print_json(v: &Value) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
-    Ok(())
 }
 
 pub async fn config(cmd: ConfigCommand, g: &Global) -> Result<()> {
@@ -470,14 +463,7 @@ async fn check(g: &Global, sel: Selection) -> Result<()> {
         Output::Table => print!("{}", report_table(&rows)),
     }
     let not_ready = rows.iter().filter(|r| !r.ready).count();
-    if not_ready > 0 {
-        return Err(NotReady(format!(
-            "{not_ready} of {} tenants are not ready",
-            rows.len()
-        ))
-        .into());
-    }
-    Ok(())
+    some_failed(not_ready, rows.len(), "tenants are not ready")
 }
 
 pub async fn consent_url(args: ConsentArgs, g: &Global) -> Result<()> {
@@ -524,8 +510,8 @@ pub async fn token(cmd: TokenCommand, g: &Global) -> Result<()> {
             let p = Partner::open(g)?;
             let t = p.one(&tenant)?;
             let tok = match api {
-                crate::api_cmds::ApiChoice::Mde => p.broker.token(&t.tenant, &t.name).await?,
-                crate::api_cmds::ApiChoice::Graph => {
+                ApiChoice::Mde => p.broker.token(&t.tenant, &t.name).await?,
+                ApiChoice::Graph => {
                     let resource = p.config().graph_resource();
                     p.broker.token_for(&t.tenant, &resource, &t.name).await?
                 }

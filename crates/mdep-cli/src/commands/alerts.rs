@@ -1,0 +1,158 @@
+//! `mdep alerts`: list (MDE or Graph), get, update.
+
+use crate::context::Global;
+use crate::run::fanout::{list, stream};
+use crate::run::output::print_one;
+use crate::run::query::{ListArgs, Triage, Vocabulary};
+use crate::run::select::{Api, ApiChoice};
+use anyhow::{Result, bail};
+use clap::Subcommand;
+use mdep_api::entity::{Alert, AlertUpdate};
+
+/// How `mdep alerts list` describes its triage filters.
+#[derive(Debug, Clone)]
+pub struct AlertWords;
+
+impl Vocabulary for AlertWords {
+    const SINCE: &'static str = "Alerts created within this long (30m, 24h, 7d)";
+    const SEVERITY: &'static str = "UnSpecified, Informational, Low, Medium or High";
+    const STATUS: &'static str = "New, InProgress or Resolved";
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// List alerts, across tenants, every page.
+    #[command(
+        after_help = "Examples:\n  mdep alerts list --all-tenants --since 24h --severity High\n  mdep alerts list --api graph --all-tenants --status new -o jsonl\n  mdep alerts list --tenant Contoso --status New -o csv > alerts.csv\n  mdep alerts list --tag eu --filter \"category eq 'Malware'\" -o jsonl"
+    )]
+    List {
+        #[command(flatten)]
+        list: ListArgs,
+        #[command(flatten)]
+        triage: Triage<AlertWords>,
+        /// Include each alert's evidence (`$expand=evidence`; Graph alerts always carry it).
+        #[arg(long)]
+        evidence: bool,
+        /// mde (`/api/alerts`) or graph (`/security/alerts_v2`, every Defender product).
+        #[arg(long, value_enum, default_value = "mde")]
+        api: ApiChoice,
+    },
+    /// Show one alert.
+    #[command(
+        after_help = "Example:\n  mdep alerts get da637472900382838869_1364969609 --tenant Contoso -o json"
+    )]
+    Get {
+        /// Alert id.
+        id: String,
+        /// Tenant name, id or domain.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Update an alert: status, owner, classification, determination, comment.
+    #[command(
+        after_help = "Example:\n  mdep alerts update da637472900382838869_1364969609 --tenant Contoso --status Resolved --classification FalsePositive --determination Clean --comment \"lab test\""
+    )]
+    Update {
+        /// Alert id.
+        id: String,
+        /// Tenant name, id or domain.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// New, InProgress or Resolved.
+        #[arg(long)]
+        status: Option<String>,
+        /// Owner.
+        #[arg(long)]
+        assigned_to: Option<String>,
+        /// TruePositive, InformationalExpectedActivity or FalsePositive.
+        #[arg(long)]
+        classification: Option<String>,
+        /// Determination (e.g. Malware, Clean, SecurityTesting).
+        #[arg(long)]
+        determination: Option<String>,
+        /// A comment to add.
+        #[arg(long)]
+        comment: Option<String>,
+    },
+}
+
+const ALERT_COLS: &[(&str, &str)] = &[
+    ("ALERT", "id"),
+    ("SEVERITY", "severity"),
+    ("STATUS", "status"),
+    ("CREATED", "alertCreationTime"),
+    ("DEVICE", "computerDnsName"),
+    ("TITLE", "title"),
+];
+const GRAPH_ALERT_COLS: &[(&str, &str)] = &[
+    ("ALERT", "id"),
+    ("SEVERITY", "severity"),
+    ("STATUS", "status"),
+    ("INCIDENT", "incidentId"),
+    ("CREATED", "createdDateTime"),
+    ("SOURCE", "serviceSource"),
+    ("TITLE", "title"),
+];
+
+pub async fn run(cmd: AlertsCommand, g: &Global) -> Result<()> {
+    let api = Api::open(g)?;
+    match cmd {
+        AlertsCommand::List {
+            list: l,
+            triage,
+            evidence: _,
+            api: ApiChoice::Graph,
+        } => {
+            let q = triage.graph_query(&l.list)?;
+            let graph = api.graph.clone();
+            let alerts = move |t: &_| graph.alerts(t, &q);
+            stream(&api, &l.targets, alerts, g.output, GRAPH_ALERT_COLS).await
+        }
+        AlertsCommand::List {
+            list: l,
+            triage,
+            evidence,
+            api: ApiChoice::Mde,
+        } => {
+            let mut q = triage.query(&l.list, "alertCreationTime", str::to_owned)?;
+            if evidence {
+                q = q.expand("evidence");
+            }
+            list::<Alert>(&api, &l.targets, "/api/alerts", q, g.output, ALERT_COLS).await
+        }
+        AlertsCommand::Get { id, tenant } => {
+            let t = api.one(&tenant)?;
+            let a = api.client.alert(&t, &id).await?;
+            print_one(g.output, &t.name, &a, ALERT_COLS)
+        }
+        AlertsCommand::Update {
+            id,
+            tenant,
+            status,
+            assigned_to,
+            classification,
+            determination,
+            comment,
+        } => {
+            let t = api.one(&tenant)?;
+            let u = AlertUpdate {
+                status,
+                assigned_to,
+                classification,
+                determination,
+                comment,
+                ..Default::default()
+            };
+            if serde_json::to_value(&u)?
+                .as_object()
+                .is_none_or(|o| o.is_empty())
+            {
+                bail!(
+                    "nothing to update: give --status, --assigned-to, --classification, --determination or --comment"
+                );
+            }
+            let a = api.client.update_alert(&t, &id, &u).await?;
+            print_one(g.output, &t.name, &a, ALERT_COLS)
+        }
+    }
+}
