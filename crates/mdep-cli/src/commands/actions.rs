@@ -3,7 +3,7 @@
 
 use crate::context::Global;
 use crate::run::exit::{report_failure, some_failed};
-use crate::run::fanout::list;
+use crate::run::fanout::list_args;
 use crate::run::output::{Sink, cols, print_one};
 use crate::run::progress::spinner;
 use crate::run::query::ListArgs;
@@ -128,9 +128,8 @@ pub async fn run(cmd: ActionsCommand, g: &Global) -> Result<()> {
     let api = Api::open(g)?;
     match cmd {
         ActionsCommand::List(l) => {
-            let q = l.list.query()?;
             let path = "/api/machineactions";
-            list::<MachineAction>(&api, &l.targets, path, q, g.output, ACTION_COLS).await
+            list_args::<MachineAction>(&api, &l, path, g.output, ACTION_COLS).await
         }
         ActionsCommand::Get { id, tenant } => {
             let t = api.one(&tenant)?;

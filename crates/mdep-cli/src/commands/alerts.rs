@@ -3,21 +3,12 @@
 use crate::context::Global;
 use crate::run::fanout::{list, stream};
 use crate::run::output::print_one;
-use crate::run::query::{ListArgs, Triage, Vocabulary};
+use crate::run::query::ListArgs;
 use crate::run::select::{Api, ApiChoice};
+use crate::run::triage::{ALERTS, Triage, Verdict};
 use anyhow::{Result, bail};
 use clap::Subcommand;
 use mdep_api::entity::{Alert, AlertUpdate};
-
-/// How `mdep alerts list` describes its triage filters.
-#[derive(Debug, Clone)]
-pub struct AlertWords;
-
-impl Vocabulary for AlertWords {
-    const SINCE: &'static str = "Alerts created within this long (30m, 24h, 7d)";
-    const SEVERITY: &'static str = "UnSpecified, Informational, Low, Medium or High";
-    const STATUS: &'static str = "New, InProgress or Resolved";
-}
 
 #[derive(Debug, Subcommand)]
 pub enum AlertsCommand {
@@ -29,7 +20,7 @@ pub enum AlertsCommand {
         #[command(flatten)]
         list: ListArgs,
         #[command(flatten)]
-        triage: Triage<AlertWords>,
+        triage: Triage<ALERTS>,
         /// Include each alert's evidence (`$expand=evidence`; Graph alerts always carry it).
         #[arg(long)]
         evidence: bool,
@@ -53,23 +44,8 @@ pub enum AlertsCommand {
         after_help = "Example:\n  mdep alerts update da637472900382838869_1364969609 --tenant Contoso --status Resolved --classification FalsePositive --determination Clean --comment \"lab test\""
     )]
     Update {
-        /// Alert id.
-        id: String,
-        /// Tenant name, id or domain.
-        #[arg(long)]
-        tenant: Option<String>,
-        /// New, InProgress or Resolved.
-        #[arg(long)]
-        status: Option<String>,
-        /// Owner.
-        #[arg(long)]
-        assigned_to: Option<String>,
-        /// TruePositive, InformationalExpectedActivity or FalsePositive.
-        #[arg(long)]
-        classification: Option<String>,
-        /// Determination (e.g. Malware, Clean, SecurityTesting).
-        #[arg(long)]
-        determination: Option<String>,
+        #[command(flatten)]
+        verdict: Verdict<ALERTS>,
         /// A comment to add.
         #[arg(long)]
         comment: Option<String>,
@@ -122,24 +98,20 @@ pub async fn run(cmd: AlertsCommand, g: &Global) -> Result<()> {
         }
         AlertsCommand::Get { id, tenant } => {
             let t = api.one(&tenant)?;
-            let a = api.client.alert(&t, &id).await?;
-            print_one(g.output, &t.name, &a, ALERT_COLS)
+            print_one(
+                g.output,
+                &t.name,
+                &api.client.alert(&t, &id).await?,
+                ALERT_COLS,
+            )
         }
-        AlertsCommand::Update {
-            id,
-            tenant,
-            status,
-            assigned_to,
-            classification,
-            determination,
-            comment,
-        } => {
-            let t = api.one(&tenant)?;
+        AlertsCommand::Update { verdict, comment } => {
+            let (v, t) = (&verdict, api.one(&verdict.tenant)?);
             let u = AlertUpdate {
-                status,
-                assigned_to,
-                classification,
-                determination,
+                status: v.status.clone(),
+                assigned_to: v.assigned_to.clone(),
+                classification: v.classification.clone(),
+                determination: v.determination.clone(),
                 comment,
                 ..Default::default()
             };
@@ -151,7 +123,7 @@ pub async fn run(cmd: AlertsCommand, g: &Global) -> Result<()> {
                     "nothing to update: give --status, --assigned-to, --classification, --determination or --comment"
                 );
             }
-            let a = api.client.update_alert(&t, &id, &u).await?;
+            let a = api.client.update_alert(&t, &v.id, &u).await?;
             print_one(g.output, &t.name, &a, ALERT_COLS)
         }
     }

@@ -3,21 +3,12 @@
 use crate::context::Global;
 use crate::run::fanout::stream;
 use crate::run::output::print_one;
-use crate::run::query::{ListArgs, Triage, Vocabulary, graph_enum};
+use crate::run::query::{ListArgs, graph_enum};
 use crate::run::select::Api;
+use crate::run::triage::{INCIDENTS, Triage, Verdict};
 use anyhow::{Result, bail};
 use clap::Subcommand;
 use serde_json::{Map, Value};
-
-/// How `mdep incidents list` describes its triage filters.
-#[derive(Debug, Clone)]
-pub struct IncidentWords;
-
-impl Vocabulary for IncidentWords {
-    const SINCE: &'static str = "Incidents created within this long (30m, 24h, 7d)";
-    const SEVERITY: &'static str = "unknown, informational, low, medium or high";
-    const STATUS: &'static str = "active, inProgress, resolved, redirected or awaitingAction";
-}
 
 #[derive(Debug, Subcommand)]
 pub enum IncidentsCommand {
@@ -29,7 +20,7 @@ pub enum IncidentsCommand {
         #[command(flatten)]
         list: ListArgs,
         #[command(flatten)]
-        triage: Triage<IncidentWords>,
+        triage: Triage<INCIDENTS>,
         /// Include each incident's alerts (`$expand=alerts`).
         #[arg(long)]
         alerts: bool,
@@ -51,23 +42,8 @@ pub enum IncidentsCommand {
         after_help = "Example:\n  mdep incidents update 29 --tenant Contoso --status resolved --classification falsePositive --determination notMalicious --resolving-comment \"lab test\""
     )]
     Update {
-        /// Incident id.
-        id: String,
-        /// Tenant name, id or domain.
-        #[arg(long)]
-        tenant: Option<String>,
-        /// active, inProgress, resolved, redirected or awaitingAction.
-        #[arg(long)]
-        status: Option<String>,
-        /// Owner.
-        #[arg(long)]
-        assigned_to: Option<String>,
-        /// unknown, falsePositive, truePositive or informationalExpectedActivity.
-        #[arg(long)]
-        classification: Option<String>,
-        /// Determination (e.g. malware, notMalicious, securityTesting).
-        #[arg(long)]
-        determination: Option<String>,
+        #[command(flatten)]
+        verdict: Verdict<INCIDENTS>,
         /// A custom tag; repeat for several (replaces the incident's custom tags).
         #[arg(long = "custom-tag")]
         custom_tags: Vec<String>,
@@ -105,27 +81,22 @@ pub async fn run(cmd: IncidentsCommand, g: &Global) -> Result<()> {
             print_one(g.output, &t.name, &i, INCIDENT_COLS)
         }
         IncidentsCommand::Update {
-            id,
-            tenant,
-            status,
-            assigned_to,
-            classification,
-            determination,
+            verdict,
             custom_tags,
             resolving_comment,
         } => {
-            let t = api.one(&tenant)?;
+            let (v, t) = (&verdict, api.one(&verdict.tenant)?);
             let mut body = Map::new();
             // Enums in Graph's spelling; the owner and the comment as given.
-            for (k, v, spell) in [
-                ("status", status, graph_enum as fn(&str) -> String),
-                ("assignedTo", assigned_to, str::to_owned),
-                ("classification", classification, graph_enum),
-                ("determination", determination, graph_enum),
-                ("resolvingComment", resolving_comment, str::to_owned),
+            for (k, value, spell) in [
+                ("status", &v.status, graph_enum as fn(&str) -> String),
+                ("assignedTo", &v.assigned_to, str::to_owned),
+                ("classification", &v.classification, graph_enum),
+                ("determination", &v.determination, graph_enum),
+                ("resolvingComment", &resolving_comment, str::to_owned),
             ] {
-                if let Some(v) = v {
-                    body.insert(k.into(), Value::String(spell(&v)));
+                if let Some(value) = value {
+                    body.insert(k.into(), Value::String(spell(value)));
                 }
             }
             if !custom_tags.is_empty() {
@@ -138,7 +109,7 @@ pub async fn run(cmd: IncidentsCommand, g: &Global) -> Result<()> {
             }
             let i = api
                 .graph
-                .update_incident(&t, &id, &Value::Object(body))
+                .update_incident(&t, &v.id, &Value::Object(body))
                 .await?;
             print_one(g.output, &t.name, &i, INCIDENT_COLS)
         }

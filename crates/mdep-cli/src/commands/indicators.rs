@@ -2,7 +2,7 @@
 
 use crate::context::Global;
 use crate::run::exit::some_failed;
-use crate::run::fanout::{call, each, fixed, list};
+use crate::run::fanout::{call, each, fixed, list_args};
 use crate::run::query::ListArgs;
 use crate::run::select::{Api, Targets, confirm};
 use anyhow::{Context as _, Result, bail};
@@ -92,9 +92,7 @@ pub async fn run(cmd: IndicatorsCommand, g: &Global) -> Result<()> {
     let api = Api::open(g)?;
     match cmd {
         IndicatorsCommand::List(l) => {
-            let q = l.list.query()?;
-            let path = "/api/indicators";
-            list::<Indicator>(&api, &l.targets, path, q, g.output, INDICATOR_COLS).await
+            list_args::<Indicator>(&api, &l, "/api/indicators", g.output, INDICATOR_COLS).await
         }
         IndicatorsCommand::Add {
             targets,

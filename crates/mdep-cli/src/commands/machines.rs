@@ -1,7 +1,7 @@
 //! `mdep machines`: list, get, find by tag.
 
 use crate::context::Global;
-use crate::run::fanout::{call, each, fixed, list};
+use crate::run::fanout::{call, each, fixed, list_args};
 use crate::run::output::print_one;
 use crate::run::query::ListArgs;
 use crate::run::select::{Api, Targets};
@@ -60,13 +60,16 @@ pub async fn run(cmd: MachinesCommand, g: &Global) -> Result<()> {
     let api = Api::open(g)?;
     match cmd {
         MachinesCommand::List(l) => {
-            let q = l.list.query()?;
-            list::<Machine>(&api, &l.targets, "/api/machines", q, g.output, MACHINE_COLS).await
+            list_args::<Machine>(&api, &l, "/api/machines", g.output, MACHINE_COLS).await
         }
         MachinesCommand::Get { id, tenant } => {
             let t = api.one(&tenant)?;
-            let m = api.client.machine(&t, &id).await?;
-            print_one(g.output, &t.name, &m, MACHINE_COLS)
+            print_one(
+                g.output,
+                &t.name,
+                &api.client.machine(&t, &id).await?,
+                MACHINE_COLS,
+            )
         }
         MachinesCommand::Find {
             tag,

@@ -6,6 +6,7 @@ use crate::context::Output;
 use crate::run::exit::{report_failure, some_failed};
 use crate::run::output::{Columns, Sink, cols};
 use crate::run::progress::Progress;
+use crate::run::query::ListArgs;
 use crate::run::select::{Api, Targets};
 use anyhow::Result;
 use futures_util::{Stream, TryStreamExt};
@@ -92,6 +93,25 @@ pub async fn list<T: Serialize + DeserializeOwned + Send + 'static>(
         api,
         targets,
         move |t| client.list::<T>(t, path, &q),
+        format,
+        columns,
+    )
+    .await
+}
+
+/// [`list`] with the tenants and `--filter`/`--top` of a list command.
+pub async fn list_args<T: Serialize + DeserializeOwned + Send + 'static>(
+    api: &Api,
+    args: &ListArgs,
+    path: &'static str,
+    format: Output,
+    columns: &[(&str, &str)],
+) -> Result<()> {
+    list::<T>(
+        api,
+        &args.targets,
+        path,
+        args.list.query()?,
         format,
         columns,
     )

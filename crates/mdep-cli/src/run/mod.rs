@@ -8,3 +8,4 @@ pub mod output;
 pub mod progress;
 pub mod query;
 pub mod select;
+pub mod triage;

@@ -4,9 +4,6 @@ use crate::run::select::Targets;
 use anyhow::Result;
 use clap::Args;
 use mdep_api::Query;
-use mdep_api::query::{cmp_str, cmp_time, parse_since};
-use mdep_model::odata::CompareOp;
-use std::marker::PhantomData;
 
 /// The OData options of list commands.
 #[derive(Debug, Args, Clone)]
@@ -42,63 +39,6 @@ pub struct ListArgs {
     pub targets: Targets,
     #[command(flatten)]
     pub list: ListOptions,
-}
-
-/// How a list's `--since`, `--severity` and `--status` are described in its help.
-pub trait Vocabulary: std::fmt::Debug + Clone + Send + Sync + 'static {
-    /// `--since`.
-    const SINCE: &'static str;
-    /// `--severity`: the values it takes.
-    const SEVERITY: &'static str;
-    /// `--status`: the values it takes.
-    const STATUS: &'static str;
-}
-
-/// The triage filters of alert and incident lists.
-#[derive(Debug, Args, Clone)]
-pub struct Triage<V: Vocabulary> {
-    #[arg(long, help = V::SINCE)]
-    pub since: Option<String>,
-    #[arg(long, help = V::SEVERITY)]
-    pub severity: Option<String>,
-    #[arg(long, help = V::STATUS)]
-    pub status: Option<String>,
-    #[arg(skip)]
-    words: PhantomData<V>,
-}
-
-impl<V: Vocabulary> Triage<V> {
-    /// The query of a list: `--filter`/`--top`, then `--since` on `created` (the list's
-    /// creation-time property) and `--severity`/`--status`, each value spelled by
-    /// `spell` (as given for MDE, [`graph_enum`] for Graph).
-    pub fn query(
-        &self,
-        list: &ListOptions,
-        created: &str,
-        spell: fn(&str) -> String,
-    ) -> Result<Query> {
-        let mut q = list.query()?;
-        if let Some(s) = &self.since {
-            let d = parse_since(s).map_err(|e| anyhow::anyhow!("--since {e}"))?;
-            q = q.filter(cmp_time(
-                created,
-                CompareOp::Ge,
-                time::OffsetDateTime::now_utc() - d,
-            ));
-        }
-        for (property, value) in [("severity", &self.severity), ("status", &self.status)] {
-            if let Some(v) = value {
-                q = q.filter(cmp_str(property, CompareOp::Eq, &spell(v)));
-            }
-        }
-        Ok(q)
-    }
-
-    /// [`Triage::query`] for Graph's alerts and incidents (`createdDateTime`, Graph's
-    /// enums).
-    pub fn graph_query(&self, list: &ListOptions) -> Result<Query> {
-        self.query(list, "createdDateTime", graph_enum)
-    }
 }
 
 /// Graph's enum spelling of a value given in MDE's (`High` → `high`, `InProgress` →
