@@ -268,6 +268,33 @@ pub struct CheckRow {
     pub hint: Option<String>,
 }
 
+impl CheckRow {
+    /// The row of a tenant without a valid token: nothing granted, everything missing.
+    fn failed(
+        t: &TenantEntry,
+        status: String,
+        aadsts: Option<u32>,
+        hint: String,
+        required: &[String],
+        graph_required: &[String],
+    ) -> Self {
+        Self {
+            name: t.name.clone(),
+            tenant: t.tenant.clone(),
+            ready: false,
+            status,
+            tid: None,
+            granted: vec![],
+            missing: required.to_vec(),
+            graph_granted: vec![],
+            graph_missing: graph_required.to_vec(),
+            expires: None,
+            aadsts,
+            hint: Some(hint),
+        }
+    }
+}
+
 pub async fn check_rows(p: &Partner, sel: &Selection) -> Result<Vec<CheckRow>> {
     let chosen = p.select(&sel.tenants, &sel.tags)?;
     let required = p.config().required_permissions.clone();
@@ -335,35 +362,23 @@ pub async fn report(
             let _permit = limit.acquire_owned().await;
             let graph_roles = graph_roles(&broker, &t, &graph.resource).await;
             let row = match broker.token(&t.tenant, &t.name).await {
-                Err(e) => CheckRow {
-                    name: t.name.clone(),
-                    tenant: t.tenant.clone(),
-                    ready: false,
-                    status: e.aadsts().map_or_else(|| "error".to_owned(), |c| format!("AADSTS{c}")),
-                    tid: None,
-                    granted: vec![],
-                    missing: required.clone(),
-                    graph_granted: vec![],
-                    graph_missing: graph.required.clone(),
-                    expires: None,
-                    aadsts: e.aadsts(),
-                    hint: Some(e.hint().unwrap_or_else(|| e.to_string())),
-                },
+                Err(e) => CheckRow::failed(
+                    &t,
+                    e.aadsts().map_or_else(|| "error".to_owned(), |c| format!("AADSTS{c}")),
+                    e.aadsts(),
+                    e.hint().unwrap_or_else(|| e.to_string()),
+                    &required,
+                    &graph.required,
+                ),
                 Ok(tok) => match validator.validate(tok.token.expose(), &want).await {
-                    Err(e) => CheckRow {
-                        name: t.name.clone(),
-                        tenant: t.tenant.clone(),
-                        ready: false,
-                        status: format!("invalid token ({})", e.check),
-                        tid: None,
-                        granted: vec![],
-                        missing: required.clone(),
-                        graph_granted: vec![],
-                        graph_missing: graph.required.clone(),
-                        expires: None,
-                        aadsts: None,
-                        hint: Some(e.to_string()),
-                    },
+                    Err(e) => CheckRow::failed(
+                        &t,
+                        format!("invalid token ({})", e.check),
+                        None,
+                        e.to_string(),
+                        &required,
+                        &graph.required,
+                    ),
                     Ok(v) => {
                         let granted = v.roles();
                         let missing: Vec<String> = required.iter().filter(|r| !granted.contains(r)).cloned().collect();
@@ -504,6 +519,15 @@ pub async fn consent_url(args: ConsentArgs, g: &Global) -> Result<()> {
     }
 }
 
+/// The roles comma-separated, or `none` when there are none.
+fn roles_or(roles: &[String], none: &str) -> String {
+    if roles.is_empty() {
+        none.to_owned()
+    } else {
+        roles.join(", ")
+    }
+}
+
 pub async fn token(cmd: TokenCommand, g: &Global) -> Result<()> {
     match cmd {
         TokenCommand::Get { tenant, raw, api } => {
@@ -526,14 +550,7 @@ pub async fn token(cmd: TokenCommand, g: &Global) -> Result<()> {
                 Output::Json | Output::Jsonl | Output::Csv => print_json(&v),
                 Output::Table => {
                     println!("tenant   {} (tid {})", t.name, d.tid().unwrap_or("?"));
-                    println!(
-                        "roles    {}",
-                        if d.roles().is_empty() {
-                            "(none granted)".into()
-                        } else {
-                            d.roles().join(", ")
-                        }
-                    );
+                    println!("roles    {}", roles_or(&d.roles(), "(none granted)"));
                     println!(
                         "aud      {}",
                         d.claims.get("aud").and_then(Value::as_str).unwrap_or("?")
@@ -556,14 +573,7 @@ pub async fn token(cmd: TokenCommand, g: &Global) -> Result<()> {
                 ),
                 Output::Table => {
                     println!("tid      {}", d.tid().unwrap_or("(none)"));
-                    println!(
-                        "roles    {}",
-                        if d.roles().is_empty() {
-                            "(none)".into()
-                        } else {
-                            d.roles().join(", ")
-                        }
-                    );
+                    println!("roles    {}", roles_or(&d.roles(), "(none)"));
                     for (c, t) in &times {
                         println!("{c:<8} {t}");
                     }

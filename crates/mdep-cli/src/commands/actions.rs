@@ -3,8 +3,8 @@
 
 use crate::context::Global;
 use crate::run::exit::{report_failure, some_failed};
-use crate::run::fanout::list_args;
-use crate::run::output::{Sink, cols, print_one};
+use crate::run::fanout::{list_args, show};
+use crate::run::output::{Sink, cols};
 use crate::run::progress::spinner;
 use crate::run::query::ListArgs;
 use crate::run::select::{Api, confirm};
@@ -132,9 +132,8 @@ pub async fn run(cmd: ActionsCommand, g: &Global) -> Result<()> {
             list_args::<MachineAction>(&api, &l, path, g.output, ACTION_COLS).await
         }
         ActionsCommand::Get { id, tenant } => {
-            let t = api.one(&tenant)?;
-            let a = api.client.machine_action(&t, &id).await?;
-            print_one(g.output, &t.name, &a, ACTION_COLS)
+            let get = async |t: &_| api.client.machine_action(t, &id).await;
+            show(&api, &tenant, g.output, ACTION_COLS, get).await
         }
     }
 }

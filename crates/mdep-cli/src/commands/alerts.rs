@@ -1,7 +1,7 @@
 //! `mdep alerts`: list (MDE or Graph), get, update.
 
 use crate::context::Global;
-use crate::run::fanout::{list, stream};
+use crate::run::fanout::{list, show, stream};
 use crate::run::output::print_one;
 use crate::run::query::ListArgs;
 use crate::run::select::{Api, ApiChoice};
@@ -97,13 +97,8 @@ pub async fn run(cmd: AlertsCommand, g: &Global) -> Result<()> {
             list::<Alert>(&api, &l.targets, "/api/alerts", q, g.output, ALERT_COLS).await
         }
         AlertsCommand::Get { id, tenant } => {
-            let t = api.one(&tenant)?;
-            print_one(
-                g.output,
-                &t.name,
-                &api.client.alert(&t, &id).await?,
-                ALERT_COLS,
-            )
+            let get = async |t: &_| api.client.alert(t, &id).await;
+            show(&api, &tenant, g.output, ALERT_COLS, get).await
         }
         AlertsCommand::Update { verdict, comment } => {
             let (v, t) = (&verdict, api.one(&verdict.tenant)?);

@@ -1,7 +1,7 @@
 //! `mdep incidents` (Microsoft Graph): list, get, update.
 
 use crate::context::Global;
-use crate::run::fanout::stream;
+use crate::run::fanout::{show, stream};
 use crate::run::output::print_one;
 use crate::run::query::{ListArgs, graph_enum};
 use crate::run::select::Api;
@@ -76,9 +76,8 @@ pub async fn run(cmd: IncidentsCommand, g: &Global) -> Result<()> {
             stream(&api, &l.targets, incidents, g.output, INCIDENT_COLS).await
         }
         IncidentsCommand::Get { id, tenant, alerts } => {
-            let t = api.one(&tenant)?;
-            let i = api.graph.incident(&t, &id, alerts).await?;
-            print_one(g.output, &t.name, &i, INCIDENT_COLS)
+            let get = async |t: &_| api.graph.incident(t, &id, alerts).await;
+            show(&api, &tenant, g.output, INCIDENT_COLS, get).await
         }
         IncidentsCommand::Update {
             verdict,

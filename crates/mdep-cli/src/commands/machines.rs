@@ -1,8 +1,7 @@
 //! `mdep machines`: list, get, find by tag.
 
 use crate::context::Global;
-use crate::run::fanout::{call, each, fixed, list_args};
-use crate::run::output::print_one;
+use crate::run::fanout::{call, each, fixed, list_args, show};
 use crate::run::query::ListArgs;
 use crate::run::select::{Api, Targets};
 use anyhow::Result;
@@ -63,13 +62,8 @@ pub async fn run(cmd: MachinesCommand, g: &Global) -> Result<()> {
             list_args::<Machine>(&api, &l, "/api/machines", g.output, MACHINE_COLS).await
         }
         MachinesCommand::Get { id, tenant } => {
-            let t = api.one(&tenant)?;
-            print_one(
-                g.output,
-                &t.name,
-                &api.client.machine(&t, &id).await?,
-                MACHINE_COLS,
-            )
+            let get = async |t: &_| api.client.machine(t, &id).await;
+            show(&api, &tenant, g.output, MACHINE_COLS, get).await
         }
         MachinesCommand::Find {
             tag,

@@ -4,13 +4,13 @@
 
 use crate::context::Output;
 use crate::run::exit::{report_failure, some_failed};
-use crate::run::output::{Columns, Sink, cols};
+use crate::run::output::{Columns, Sink, cols, print_one};
 use crate::run::progress::Progress;
 use crate::run::query::ListArgs;
 use crate::run::select::{Api, Targets};
 use anyhow::Result;
 use futures_util::{Stream, TryStreamExt};
-use mdep_api::{ApiError, Query, TenantResult, fan_out};
+use mdep_api::{ApiError, Query, Tenant, TenantResult, fan_out};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -49,7 +49,7 @@ pub async fn call<T, F, Fut>(
     what: impl Fn(&T) -> String,
 ) -> Result<()>
 where
-    F: Fn(mdep_api::Tenant) -> Fut,
+    F: Fn(Tenant) -> Fut,
     Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
     T: Send + 'static,
 {
@@ -99,6 +99,20 @@ pub async fn list<T: Serialize + DeserializeOwned + Send + 'static>(
     .await
 }
 
+/// Prints the item `get` fetches from the tenant of a one-item command (`--tenant`, or
+/// the only one configured).
+pub async fn show<T: Serialize>(
+    api: &Api,
+    tenant: &Option<String>,
+    format: Output,
+    columns: &[(&str, &str)],
+    get: impl AsyncFnOnce(&Tenant) -> Result<T, ApiError>,
+) -> Result<()> {
+    let t = api.one(tenant)?;
+    let item = get(&t).await?;
+    print_one(format, &t.name, &item, columns)
+}
+
 /// [`list`] with the tenants and `--filter`/`--top` of a list command.
 pub async fn list_args<T: Serialize + DeserializeOwned + Send + 'static>(
     api: &Api,
@@ -129,7 +143,7 @@ pub async fn stream<T, S, F>(
 where
     T: Serialize + Send + 'static,
     S: Stream<Item = Result<T, ApiError>> + Send + 'static,
-    F: Fn(&mdep_api::Tenant) -> S,
+    F: Fn(&Tenant) -> S,
 {
     let tenants = api.tenants(targets)?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Event>(1024);
