@@ -66,16 +66,8 @@ pub enum TenantsCommand {
     Check(Selection),
 }
 
-/// Which tenants.
-#[derive(Debug, Args, Clone)]
-pub struct Selection {
-    /// Tenant name, id or domain (repeatable); all configured tenants when absent.
-    #[arg(long = "tenant")]
-    pub tenants: Vec<String>,
-    /// Tenants with this tag (repeatable).
-    #[arg(long = "tag")]
-    pub tags: Vec<String>,
-}
+/// Which tenants: all configured when neither `--tenant` nor `--tag` is given.
+pub type Selection = crate::run::select::Selection<false>;
 
 #[derive(Debug, Args)]
 pub struct ConsentArgs {

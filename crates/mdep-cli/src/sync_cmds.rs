@@ -519,6 +519,23 @@ async fn open_db(db: &DbArg, g: &Global) -> Result<Store> {
         .with_context(|| format!("opening the database {}", loc.display()))
 }
 
+/// Runs the query `build` makes (given the conditions on the tenants of `alias`, in the
+/// database's dialect) and prints its rows, each row's raw JSON as the object for JSON.
+async fn stored(
+    db: &DbArg,
+    g: &Global,
+    alias: &str,
+    tenants: &[String],
+    build: impl FnOnce(&mut Conditions) -> Result<String>,
+) -> Result<()> {
+    let store = open_db(db, g).await?;
+    let mut c = Conditions::new(store.is_postgres());
+    c.tenants(alias, tenants);
+    let sql = build(&mut c)?;
+    let rows = store.query(&sql, &c.params).await?;
+    print_rows(&rows, g.output, Some("raw"))
+}
+
 /// `mdep db`.
 pub async fn db(cmd: DbCommand, g: &Global) -> Result<()> {
     match cmd {
@@ -530,26 +547,24 @@ pub async fn db(cmd: DbCommand, g: &Global) -> Result<()> {
             limit,
             db,
         } => {
-            let store = open_db(&db, g).await?;
-            let mut c = Conditions::new(store.is_postgres());
-            c.tenants("a", &tenants);
-            if open {
-                c.parts
-                    .push("(a.status IS NULL OR a.status <> 'Resolved')".into());
-            }
-            c.any_of("a.severity", &severity);
-            c.any_of("a.status", &status);
-            let sql = format!(
-                "SELECT COALESCE(t.name, a.tenant) AS tenant, a.id, a.severity, a.status, {}, {}, a.computer_dns_name AS device, a.title, {}
+            stored(&db, g, "a", &tenants, |c| {
+                if open {
+                    c.parts
+                        .push("(a.status IS NULL OR a.status <> 'Resolved')".into());
+                }
+                c.any_of("a.severity", &severity);
+                c.any_of("a.status", &status);
+                Ok(format!(
+                    "SELECT COALESCE(t.name, a.tenant) AS tenant, a.id, a.severity, a.status, {}, {}, a.computer_dns_name AS device, a.title, {}
                  FROM alerts a LEFT JOIN tenants t ON t.tenant = a.tenant{} ORDER BY a.alert_creation_time DESC, a.id{}",
-                c.utc_text("a", "alert_creation_time"),
-                c.utc_text("a", "last_update_time"),
-                c.raw_text("a"),
-                c.sql(),
-                Conditions::limit(limit)
-            );
-            let rows = store.query(&sql, &c.params).await?;
-            print_rows(&rows, g.output, Some("raw"))
+                    c.utc_text("a", "alert_creation_time"),
+                    c.utc_text("a", "last_update_time"),
+                    c.raw_text("a"),
+                    c.sql(),
+                    Conditions::limit(limit)
+                ))
+            })
+            .await
         }
         DbCommand::Machines {
             tenants,
@@ -558,30 +573,28 @@ pub async fn db(cmd: DbCommand, g: &Global) -> Result<()> {
             limit,
             db,
         } => {
-            let store = open_db(&db, g).await?;
-            let mut c = Conditions::new(store.is_postgres());
-            c.tenants("m", &tenants);
-            c.any_of("m.health_status", &health);
-            if let Some(d) = not_seen {
-                let d = parse_since(&d).map_err(|e| anyhow::anyhow!("--not-seen {e}"))?;
-                let before = time::OffsetDateTime::now_utc()
-                    - time::Duration::try_from(d).unwrap_or(time::Duration::ZERO);
-                let p = c.param(mdep_sync::entity::norm_time(before));
-                let cmp = if c.pg { format!("{p}::timestamptz") } else { p };
-                c.parts
-                    .push(format!("(m.last_seen IS NULL OR m.last_seen < {cmp})"));
-            }
-            let sql = format!(
-                "SELECT COALESCE(t.name, m.tenant) AS tenant, m.id, m.computer_dns_name AS name, m.os_platform AS os,
+            stored(&db, g, "m", &tenants, |c| {
+                c.any_of("m.health_status", &health);
+                if let Some(d) = not_seen {
+                    let d = parse_since(&d).map_err(|e| anyhow::anyhow!("--not-seen {e}"))?;
+                    let before = time::OffsetDateTime::now_utc()
+                        - time::Duration::try_from(d).unwrap_or(time::Duration::ZERO);
+                    let p = c.param(mdep_sync::entity::norm_time(before));
+                    let cmp = if c.pg { format!("{p}::timestamptz") } else { p };
+                    c.parts
+                        .push(format!("(m.last_seen IS NULL OR m.last_seen < {cmp})"));
+                }
+                Ok(format!(
+                    "SELECT COALESCE(t.name, m.tenant) AS tenant, m.id, m.computer_dns_name AS name, m.os_platform AS os,
                         m.health_status AS health, m.risk_score AS risk, {}, {}
                  FROM machines m LEFT JOIN tenants t ON t.tenant = m.tenant{} ORDER BY 1, m.computer_dns_name{}",
-                c.utc_text("m", "last_seen"),
-                c.raw_text("m"),
-                c.sql(),
-                Conditions::limit(limit)
-            );
-            let rows = store.query(&sql, &c.params).await?;
-            print_rows(&rows, g.output, Some("raw"))
+                    c.utc_text("m", "last_seen"),
+                    c.raw_text("m"),
+                    c.sql(),
+                    Conditions::limit(limit)
+                ))
+            })
+            .await
         }
         DbCommand::Sql { statement, db } => {
             if statement.trim().is_empty() {

@@ -3,7 +3,7 @@
 use crate::context::Global;
 use crate::run::fanout::{call, each, fixed, list_args, show};
 use crate::run::query::ListArgs;
-use crate::run::select::{Api, Targets};
+use crate::run::select::{Api, Selection, Targets};
 use anyhow::Result;
 use clap::Subcommand;
 use mdep_api::entity::Machine;
@@ -73,8 +73,10 @@ pub async fn run(cmd: MachinesCommand, g: &Global) -> Result<()> {
             all_tenants,
         } => {
             let targets = Targets {
-                tenants,
-                tags: tenant_tags,
+                chosen: Selection {
+                    tenants,
+                    tags: tenant_tags,
+                },
                 all_tenants,
             };
             let by_tag = |t| {

@@ -7,15 +7,26 @@ use mdep_api::{Client, ClientOptions, GraphClient, Tenant};
 use mdep_auth::config::TenantEntry;
 use std::io::IsTerminal;
 
-/// Which tenants a command reaches.
+/// Which tenants: `--tenant` and `--tag`. `ALL` says that `--all-tenants` stands
+/// beside them (see [`Targets`]); without it, neither means every tenant.
 #[derive(Debug, Args, Clone)]
-pub struct Targets {
-    /// Tenant name, id or domain (repeatable).
-    #[arg(long = "tenant")]
+pub struct Selection<const ALL: bool> {
+    #[arg(long = "tenant", help = if ALL {
+        "Tenant name, id or domain (repeatable)"
+    } else {
+        "Tenant name, id or domain (repeatable); all configured tenants when absent"
+    })]
     pub tenants: Vec<String>,
     /// Tenants with this tag (repeatable).
     #[arg(long = "tag")]
     pub tags: Vec<String>,
+}
+
+/// Which tenants a command reaches.
+#[derive(Debug, Args, Clone)]
+pub struct Targets {
+    #[command(flatten)]
+    pub chosen: Selection<true>,
     /// Every configured tenant.
     #[arg(long, conflicts_with_all = ["tenants", "tags"])]
     pub all_tenants: bool,
@@ -25,7 +36,8 @@ impl Targets {
     /// The tenants chosen by `--tenant`/`--tag`/`--all-tenants`; the only one when one
     /// is configured and none is named.
     pub fn choose(&self, partner: &Partner) -> Result<Vec<TenantEntry>> {
-        if self.tenants.is_empty() && self.tags.is_empty() && !self.all_tenants {
+        let Selection { tenants, tags } = &self.chosen;
+        if tenants.is_empty() && tags.is_empty() && !self.all_tenants {
             let all = partner.select(&[], &[])?;
             if all.len() > 1 {
                 bail!(
@@ -35,7 +47,7 @@ impl Targets {
             }
             return Ok(all);
         }
-        partner.select(&self.tenants, &self.tags)
+        partner.select(tenants, tags)
     }
 }
 
@@ -95,8 +107,10 @@ impl Api {
             }
         }
         let t = Targets {
-            tenants: tenant.iter().cloned().collect(),
-            tags: vec![],
+            chosen: Selection {
+                tenants: tenant.iter().cloned().collect(),
+                tags: vec![],
+            },
             all_tenants: false,
         };
         Ok(self.tenants(&t)?.remove(0))
