@@ -10,6 +10,7 @@ mod sync_cmds;
 
 use clap::{Parser, Subcommand};
 use commands::{actions, alerts, api, hunt, incidents, indicators, machines};
+use run::select::Api;
 use std::process::ExitCode;
 
 /// Partner access to Microsoft Defender for Endpoint across customer tenants, and a local
@@ -179,12 +180,12 @@ fn main() -> ExitCode {
             Command::ConsentUrl(args) => partner::consent_url(args, &g).await,
             Command::Token(cmd) => partner::token(cmd, &g).await,
             Command::Emulator(cmd) => emulator::run(cmd).await,
-            Command::Alerts(cmd) => alerts::run(cmd, &g).await,
-            Command::Incidents(cmd) => incidents::run(cmd, &g).await,
-            Command::Machines(cmd) => machines::run(cmd, &g).await,
-            Command::Machine(cmd) => actions::respond(cmd, &g).await,
-            Command::Actions(cmd) => actions::run(cmd, &g).await,
-            Command::Indicators(cmd) => indicators::run(cmd, &g).await,
+            Command::Alerts(cmd) => alerts::run(cmd, &Api::open(&g)?, g.output).await,
+            Command::Incidents(cmd) => incidents::run(cmd, &Api::open(&g)?, g.output).await,
+            Command::Machines(cmd) => machines::run(cmd, &Api::open(&g)?, g.output).await,
+            Command::Machine(cmd) => actions::respond(cmd, &Api::open(&g)?, g.output).await,
+            Command::Actions(cmd) => actions::run(cmd, &Api::open(&g)?, g.output).await,
+            Command::Indicators(cmd) => indicators::run(cmd, &Api::open(&g)?, g.output).await,
             Command::Hunt(args) => hunt::run(args, &g).await,
             Command::Api(args) => api::run(args, &g).await,
             Command::Sync(args) => sync_cmds::sync(args, &g).await,

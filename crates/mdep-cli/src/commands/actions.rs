@@ -1,7 +1,7 @@
 //! Machine actions: taking them on devices (`mdep machine isolate|unisolate|scan|…`)
 //! and reading them back (`mdep actions list|get`).
 
-use crate::context::Global;
+use crate::context::Output;
 use crate::run::exit::{report_failure, some_failed};
 use crate::run::fanout::{list_args, show};
 use crate::run::output::{Sink, cols};
@@ -43,6 +43,21 @@ pub struct ActionArgs {
     pub yes: bool,
 }
 
+/// The example of a response action: `mdep machine VERB` on a device, with `COMMENT`
+/// and any further options.
+macro_rules! example {
+    ($verb:literal, $comment:literal $(, $more:literal)?) => {
+        concat!(
+            "Example:\n  mdep machine ",
+            $verb,
+            " contoso-pc-01 --tenant Contoso --comment \"",
+            $comment,
+            "\""
+            $(, $more)?
+        )
+    };
+}
+
 #[derive(Debug, Subcommand)]
 pub enum MachineCommand {
     /// Isolate devices from the network.
@@ -57,14 +72,10 @@ pub enum MachineCommand {
         selective: bool,
     },
     /// Release devices from isolation.
-    #[command(
-        after_help = "Example:\n  mdep machine unisolate contoso-pc-01 --tenant Contoso --comment \"cleared\" --wait"
-    )]
+    #[command(after_help = example!("unisolate", "cleared", " --wait"))]
     Unisolate(ActionArgs),
     /// Run an antivirus scan.
-    #[command(
-        after_help = "Example:\n  mdep machine scan contoso-pc-01 --tenant Contoso --comment \"sweep\" --full"
-    )]
+    #[command(after_help = example!("scan", "sweep", " --full"))]
     Scan {
         #[command(flatten)]
         a: ActionArgs,
@@ -73,24 +84,16 @@ pub enum MachineCommand {
         full: bool,
     },
     /// Allow only Microsoft-signed code to run.
-    #[command(
-        after_help = "Example:\n  mdep machine restrict contoso-pc-01 --tenant Contoso --comment \"incident 42\""
-    )]
+    #[command(after_help = example!("restrict", "incident 42"))]
     Restrict(ActionArgs),
     /// Lift the code execution restriction.
-    #[command(
-        after_help = "Example:\n  mdep machine unrestrict contoso-pc-01 --tenant Contoso --comment \"cleared\""
-    )]
+    #[command(after_help = example!("unrestrict", "cleared"))]
     Unrestrict(ActionArgs),
     /// Collect the investigation package.
-    #[command(
-        after_help = "Example:\n  mdep machine collect contoso-pc-01 --tenant Contoso --comment \"forensics\" --wait"
-    )]
+    #[command(after_help = example!("collect", "forensics", " --wait"))]
     Collect(ActionArgs),
     /// Offboard devices from Defender for Endpoint (Windows only).
-    #[command(
-        after_help = "Example:\n  mdep machine offboard contoso-pc-01 --tenant Contoso --comment \"decommissioned\""
-    )]
+    #[command(after_help = example!("offboard", "decommissioned"))]
     Offboard(ActionArgs),
 }
 
@@ -114,26 +117,16 @@ pub enum ActionsCommand {
     },
 }
 
-const ACTION_COLS: &[(&str, &str)] = &[
-    ("ACTION", "id"),
-    ("TYPE", "type"),
-    ("STATUS", "status"),
-    ("DEVICE", "computerDnsName"),
-    ("CREATED", "creationDateTimeUtc"),
-    ("REQUESTOR", "requestor"),
-];
-
 /// `mdep actions`.
-pub async fn run(cmd: ActionsCommand, g: &Global) -> Result<()> {
-    let api = Api::open(g)?;
+pub async fn run(cmd: ActionsCommand, api: &Api, out: Output) -> Result<()> {
     match cmd {
         ActionsCommand::List(l) => {
             let path = "/api/machineactions";
-            list_args::<MachineAction>(&api, &l, path, g.output, ACTION_COLS).await
+            list_args::<MachineAction>(api, &l, path, out, ACTION_COLS).await
         }
         ActionsCommand::Get { id, tenant } => {
             let get = async |t: &_| api.client.machine_action(t, &id).await;
-            show(&api, &tenant, g.output, ACTION_COLS, get).await
+            show(api, &tenant, out, ACTION_COLS, get).await
         }
     }
 }
@@ -166,13 +159,12 @@ fn action_of(cmd: MachineCommand) -> (ActionArgs, ResponseAction) {
 
 /// `mdep machine`: the action on each device, in turn; with `--wait`, followed until
 /// it ends.
-pub async fn respond(cmd: MachineCommand, g: &Global) -> Result<()> {
+pub async fn respond(cmd: MachineCommand, api: &Api, out: Output) -> Result<()> {
     let (a, action) = action_of(cmd);
     let destructive = matches!(
         action,
         ResponseAction::Isolate { .. } | ResponseAction::Offboard | ResponseAction::Restrict
     );
-    let api = Api::open(g)?;
     let t = api.one(&a.tenant)?;
     if destructive && a.ids.len() > 1 {
         confirm(
@@ -193,10 +185,10 @@ pub async fn respond(cmd: MachineCommand, g: &Global) -> Result<()> {
         rows.push((id.clone(), r));
     }
     if a.wait {
-        wait_all(&api, &t, &a, &mut rows).await;
+        wait_all(api, &t, &a, &mut rows).await;
     }
     let mut sink = Sink::new(
-        g.output,
+        out,
         cols(&[
             ("DEVICE", "device"),
             ("ACTION", "id"),
@@ -264,3 +256,12 @@ async fn wait_all(api: &Api, t: &mdep_api::Tenant, a: &ActionArgs, rows: &mut [(
         }
     }
 }
+
+const ACTION_COLS: &[(&str, &str)] = &[
+    ("ACTION", "id"),
+    ("TYPE", "type"),
+    ("STATUS", "status"),
+    ("DEVICE", "computerDnsName"),
+    ("CREATED", "creationDateTimeUtc"),
+    ("REQUESTOR", "requestor"),
+];

@@ -1,6 +1,6 @@
 //! `mdep alerts`: list (MDE or Graph), get, update.
 
-use crate::context::Global;
+use crate::context::Output;
 use crate::run::fanout::{list, show, stream};
 use crate::run::output::print_one;
 use crate::run::query::ListArgs;
@@ -51,15 +51,6 @@ pub enum AlertsCommand {
         comment: Option<String>,
     },
 }
-
-const ALERT_COLS: &[(&str, &str)] = &[
-    ("ALERT", "id"),
-    ("SEVERITY", "severity"),
-    ("STATUS", "status"),
-    ("CREATED", "alertCreationTime"),
-    ("DEVICE", "computerDnsName"),
-    ("TITLE", "title"),
-];
 const GRAPH_ALERT_COLS: &[(&str, &str)] = &[
     ("ALERT", "id"),
     ("SEVERITY", "severity"),
@@ -70,8 +61,7 @@ const GRAPH_ALERT_COLS: &[(&str, &str)] = &[
     ("TITLE", "title"),
 ];
 
-pub async fn run(cmd: AlertsCommand, g: &Global) -> Result<()> {
-    let api = Api::open(g)?;
+pub async fn run(cmd: AlertsCommand, api: &Api, out: Output) -> Result<()> {
     match cmd {
         AlertsCommand::List {
             list: l,
@@ -82,7 +72,7 @@ pub async fn run(cmd: AlertsCommand, g: &Global) -> Result<()> {
             let q = triage.graph_query(&l.list)?;
             let graph = api.graph.clone();
             let alerts = move |t: &_| graph.alerts(t, &q);
-            stream(&api, &l.targets, alerts, g.output, GRAPH_ALERT_COLS).await
+            stream(api, &l.targets, alerts, out, GRAPH_ALERT_COLS).await
         }
         AlertsCommand::List {
             list: l,
@@ -94,11 +84,11 @@ pub async fn run(cmd: AlertsCommand, g: &Global) -> Result<()> {
             if evidence {
                 q = q.expand("evidence");
             }
-            list::<Alert>(&api, &l.targets, "/api/alerts", q, g.output, ALERT_COLS).await
+            list::<Alert>(api, &l.targets, "/api/alerts", q, out, ALERT_COLS).await
         }
         AlertsCommand::Get { id, tenant } => {
             let get = async |t: &_| api.client.alert(t, &id).await;
-            show(&api, &tenant, g.output, ALERT_COLS, get).await
+            show(api, &tenant, out, ALERT_COLS, get).await
         }
         AlertsCommand::Update { verdict, comment } => {
             let (v, t) = (&verdict, api.one(&verdict.tenant)?);
@@ -119,7 +109,16 @@ pub async fn run(cmd: AlertsCommand, g: &Global) -> Result<()> {
                 );
             }
             let a = api.client.update_alert(&t, &v.id, &u).await?;
-            print_one(g.output, &t.name, &a, ALERT_COLS)
+            print_one(out, &t.name, &a, ALERT_COLS)
         }
     }
 }
+
+const ALERT_COLS: &[(&str, &str)] = &[
+    ("ALERT", "id"),
+    ("SEVERITY", "severity"),
+    ("STATUS", "status"),
+    ("CREATED", "alertCreationTime"),
+    ("DEVICE", "computerDnsName"),
+    ("TITLE", "title"),
+];

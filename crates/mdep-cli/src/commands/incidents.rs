@@ -1,6 +1,6 @@
 //! `mdep incidents` (Microsoft Graph): list, get, update.
 
-use crate::context::Global;
+use crate::context::Output;
 use crate::run::fanout::{show, stream};
 use crate::run::output::print_one;
 use crate::run::query::{ListArgs, graph_enum};
@@ -53,17 +53,7 @@ pub enum IncidentsCommand {
     },
 }
 
-const INCIDENT_COLS: &[(&str, &str)] = &[
-    ("INCIDENT", "id"),
-    ("SEVERITY", "severity"),
-    ("STATUS", "status"),
-    ("ASSIGNED", "assignedTo"),
-    ("CREATED", "createdDateTime"),
-    ("NAME", "displayName"),
-];
-
-pub async fn run(cmd: IncidentsCommand, g: &Global) -> Result<()> {
-    let api = Api::open(g)?;
+pub async fn run(cmd: IncidentsCommand, api: &Api, out: Output) -> Result<()> {
     match cmd {
         IncidentsCommand::List {
             list: l,
@@ -73,11 +63,11 @@ pub async fn run(cmd: IncidentsCommand, g: &Global) -> Result<()> {
             let q = triage.graph_query(&l.list)?;
             let graph = api.graph.clone();
             let incidents = move |t: &_| graph.incidents(t, &q, alerts);
-            stream(&api, &l.targets, incidents, g.output, INCIDENT_COLS).await
+            stream(api, &l.targets, incidents, out, INCIDENT_COLS).await
         }
         IncidentsCommand::Get { id, tenant, alerts } => {
             let get = async |t: &_| api.graph.incident(t, &id, alerts).await;
-            show(&api, &tenant, g.output, INCIDENT_COLS, get).await
+            show(api, &tenant, out, INCIDENT_COLS, get).await
         }
         IncidentsCommand::Update {
             verdict,
@@ -110,7 +100,16 @@ pub async fn run(cmd: IncidentsCommand, g: &Global) -> Result<()> {
                 .graph
                 .update_incident(&t, &v.id, &Value::Object(body))
                 .await?;
-            print_one(g.output, &t.name, &i, INCIDENT_COLS)
+            print_one(out, &t.name, &i, INCIDENT_COLS)
         }
     }
 }
+
+const INCIDENT_COLS: &[(&str, &str)] = &[
+    ("INCIDENT", "id"),
+    ("SEVERITY", "severity"),
+    ("STATUS", "status"),
+    ("ASSIGNED", "assignedTo"),
+    ("CREATED", "createdDateTime"),
+    ("NAME", "displayName"),
+];

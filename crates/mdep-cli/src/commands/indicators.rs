@@ -1,6 +1,6 @@
 //! `mdep indicators`: list, add, delete, import.
 
-use crate::context::Global;
+use crate::context::Output;
 use crate::run::exit::some_failed;
 use crate::run::fanout::{call, each, fixed, list_args};
 use crate::run::query::ListArgs;
@@ -72,27 +72,10 @@ pub enum IndicatorsCommand {
     },
 }
 
-const INDICATOR_COLS: &[(&str, &str)] = &[
-    ("ID", "id"),
-    ("TYPE", "indicatorType"),
-    ("VALUE", "indicatorValue"),
-    ("ACTION", "action"),
-    ("SEVERITY", "severity"),
-    ("TITLE", "title"),
-];
-
-const IMPORT_COLS: &[(&str, &str)] = &[
-    ("ID", "id"),
-    ("INDICATOR", "indicator"),
-    ("FAILED", "isFailed"),
-    ("REASON", "failureReason"),
-];
-
-pub async fn run(cmd: IndicatorsCommand, g: &Global) -> Result<()> {
-    let api = Api::open(g)?;
+pub async fn run(cmd: IndicatorsCommand, api: &Api, out: Output) -> Result<()> {
     match cmd {
         IndicatorsCommand::List(l) => {
-            list_args::<Indicator>(&api, &l, "/api/indicators", g.output, INDICATOR_COLS).await
+            list_args::<Indicator>(api, &l, "/api/indicators", out, INDICATOR_COLS).await
         }
         IndicatorsCommand::Add {
             targets,
@@ -127,10 +110,10 @@ pub async fn run(cmd: IndicatorsCommand, g: &Global) -> Result<()> {
             let rows = |i: &Indicator| each(std::slice::from_ref(i));
             let what = |i: &Indicator| format!("indicator {}", i.id.clone().unwrap_or_default());
             call(
-                &api,
+                api,
                 &targets,
                 submit,
-                g.output,
+                out,
                 fixed(INDICATOR_COLS),
                 rows,
                 what,
@@ -168,10 +151,10 @@ pub async fn run(cmd: IndicatorsCommand, g: &Global) -> Result<()> {
                 format!("{} imported, {bad} failed", v.len() - bad)
             };
             call(
-                &api,
+                api,
                 &targets,
                 import,
-                g.output,
+                out,
                 fixed(IMPORT_COLS),
                 |v| each(v),
                 what,
@@ -199,3 +182,19 @@ fn read_import(file: &std::path::Path) -> Result<Vec<Value>> {
         _ => bail!("{}: expected a list of indicators", file.display()),
     })
 }
+
+const INDICATOR_COLS: &[(&str, &str)] = &[
+    ("ID", "id"),
+    ("TYPE", "indicatorType"),
+    ("VALUE", "indicatorValue"),
+    ("ACTION", "action"),
+    ("SEVERITY", "severity"),
+    ("TITLE", "title"),
+];
+
+const IMPORT_COLS: &[(&str, &str)] = &[
+    ("ID", "id"),
+    ("INDICATOR", "indicator"),
+    ("FAILED", "isFailed"),
+    ("REASON", "failureReason"),
+];

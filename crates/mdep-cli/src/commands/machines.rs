@@ -1,6 +1,6 @@
 //! `mdep machines`: list, get, find by tag.
 
-use crate::context::Global;
+use crate::context::Output;
 use crate::run::fanout::{call, each, fixed, list_args, show};
 use crate::run::query::ListArgs;
 use crate::run::select::{Api, Selection, Targets};
@@ -45,25 +45,14 @@ pub enum MachinesCommand {
     },
 }
 
-const MACHINE_COLS: &[(&str, &str)] = &[
-    ("MACHINE", "id"),
-    ("NAME", "computerDnsName"),
-    ("OS", "osPlatform"),
-    ("HEALTH", "healthStatus"),
-    ("RISK", "riskScore"),
-    ("LAST SEEN", "lastSeen"),
-    ("TAGS", "machineTags"),
-];
-
-pub async fn run(cmd: MachinesCommand, g: &Global) -> Result<()> {
-    let api = Api::open(g)?;
+pub async fn run(cmd: MachinesCommand, api: &Api, out: Output) -> Result<()> {
     match cmd {
         MachinesCommand::List(l) => {
-            list_args::<Machine>(&api, &l, "/api/machines", g.output, MACHINE_COLS).await
+            list_args::<Machine>(api, &l, "/api/machines", out, MACHINE_COLS).await
         }
         MachinesCommand::Get { id, tenant } => {
             let get = async |t: &_| api.client.machine(t, &id).await;
-            show(&api, &tenant, g.output, MACHINE_COLS, get).await
+            show(api, &tenant, out, MACHINE_COLS, get).await
         }
         MachinesCommand::Find {
             tag,
@@ -85,10 +74,10 @@ pub async fn run(cmd: MachinesCommand, g: &Global) -> Result<()> {
             };
             let what = |v: &Vec<Machine>| format!("{} devices", v.len());
             call(
-                &api,
+                api,
                 &targets,
                 by_tag,
-                g.output,
+                out,
                 fixed(MACHINE_COLS),
                 |v| each(v),
                 what,
@@ -97,3 +86,13 @@ pub async fn run(cmd: MachinesCommand, g: &Global) -> Result<()> {
         }
     }
 }
+
+const MACHINE_COLS: &[(&str, &str)] = &[
+    ("MACHINE", "id"),
+    ("NAME", "computerDnsName"),
+    ("OS", "osPlatform"),
+    ("HEALTH", "healthStatus"),
+    ("RISK", "riskScore"),
+    ("LAST SEEN", "lastSeen"),
+    ("TAGS", "machineTags"),
+];
