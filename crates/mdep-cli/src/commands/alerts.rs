@@ -6,7 +6,7 @@ use crate::run::output::print_one;
 use crate::run::query::ListArgs;
 use crate::run::select::{Api, ApiChoice};
 use crate::run::triage::{ALERTS, Triage, Verdict};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Subcommand;
 use mdep_api::entity::{Alert, AlertUpdate};
 
@@ -100,14 +100,11 @@ pub async fn run(cmd: AlertsCommand, api: &Api, out: Output) -> Result<()> {
                 comment,
                 ..Default::default()
             };
-            if serde_json::to_value(&u)?
-                .as_object()
-                .is_none_or(|o| o.is_empty())
-            {
-                bail!(
-                    "nothing to update: give --status, --assigned-to, --classification, --determination or --comment"
-                );
-            }
+            let set = serde_json::to_value(&u)?;
+            Verdict::<ALERTS>::any(
+                set.as_object().is_some_and(|o| !o.is_empty()),
+                " or --comment",
+            )?;
             let a = api.client.update_alert(&t, &v.id, &u).await?;
             print_one(out, &t.name, &a, ALERT_COLS)
         }

@@ -6,7 +6,7 @@ use crate::run::output::print_one;
 use crate::run::query::{ListArgs, graph_enum};
 use crate::run::select::Api;
 use crate::run::triage::{INCIDENTS, Triage, Verdict};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Subcommand;
 use serde_json::{Map, Value};
 
@@ -91,11 +91,7 @@ pub async fn run(cmd: IncidentsCommand, api: &Api, out: Output) -> Result<()> {
             if !custom_tags.is_empty() {
                 body.insert("customTags".into(), serde_json::json!(custom_tags));
             }
-            if body.is_empty() {
-                bail!(
-                    "nothing to update: give --status, --assigned-to, --classification, --determination, --custom-tag or --resolving-comment"
-                );
-            }
+            Verdict::<INCIDENTS>::any(!body.is_empty(), ", --custom-tag or --resolving-comment")?;
             let i = api
                 .graph
                 .update_incident(&t, &v.id, &Value::Object(body))

@@ -2,7 +2,7 @@
 //! the verdict fields of their updates, described in each one's vocabulary.
 
 use crate::run::query::{ListOptions, graph_enum};
-use anyhow::Result;
+use anyhow::{Result, bail};
 use clap::Args;
 use mdep_api::Query;
 use mdep_api::query::{cmp_str, cmp_time, parse_since};
@@ -91,6 +91,19 @@ impl<const W: usize> Triage<W> {
     /// enums).
     pub fn graph_query(&self, list: &ListOptions) -> Result<Query> {
         self.query(list, "createdDateTime", graph_enum)
+    }
+}
+
+impl<const W: usize> Verdict<W> {
+    /// Refuses an update that changes nothing (`any` false); `also` names the update's
+    /// other options after these four.
+    pub fn any(any: bool, also: &str) -> Result<()> {
+        if !any {
+            bail!(
+                "nothing to update: give --status, --assigned-to, --classification, --determination{also}"
+            );
+        }
+        Ok(())
     }
 }
 
