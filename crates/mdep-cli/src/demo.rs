@@ -211,16 +211,18 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         2,
         "Add the application to your customer's tenant. Consent link is of the form:",
     );
-    for c in &customers {
-        let link = ConsentLink {
+    let link = |tenant: Option<&str>, state: Option<&str>| {
+        ConsentLink {
             authority: &base,
             client_id: &client_id,
-            tenant: Some(&c.id),
+            tenant,
             redirect_uri: None,
-            state: None,
+            state,
         }
-        .seed();
-        note(&format!("{:<10} {link}", c.name));
+        .seed()
+    };
+    for c in &customers {
+        note(&format!("{:<10} {}", c.name, link(Some(&c.id), None)));
     }
     let pem = std::fs::read(&ca)?;
     let http = reqwest::Client::builder()
@@ -237,16 +239,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         "After clicking on the consent link, sign in with the Global Administrator of the customer's tenant and consent the application.",
     );
     for c in customers.iter().take(2) {
-        let link = ConsentLink {
-            authority: &base,
-            client_id: &client_id,
-            tenant: None,
-            redirect_uri: None,
-            state: Some(c.name),
-        }
-        .seed();
+        let admin = format!("admin@{}", c.domain);
         let landing =
-            consent_via_pages(&http, &link, &format!("admin@{}", c.domain), c.password).await?;
+            consent_via_pages(&http, &link(None, Some(c.name)), &admin, c.password).await?;
         if landing.get("admin_consent").map(String::as_str) != Some("True") {
             bail!(
                 "consent for {} did not come back with admin_consent=True: {landing:?}",
@@ -403,17 +398,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         note(line);
     }
     let contoso = &customers[0];
-    let link = ConsentLink {
-        authority: &base,
-        client_id: &client_id,
-        tenant: Some(&contoso.id),
-        redirect_uri: None,
-        state: None,
-    }
-    .seed();
     consent_via_pages(
         &http,
-        &link,
+        &link(Some(&contoso.id), None),
         &format!("admin@{}", contoso.domain),
         contoso.password,
     )

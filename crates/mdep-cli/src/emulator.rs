@@ -1,5 +1,6 @@
 //! `mdep emulator …`: serve the emulator, and drive its admin API.
 
+use crate::run::output::print_json;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use mdep_emulator::server::{self, ServeOptions, TlsMode};
@@ -504,8 +505,7 @@ async fn add_generated(conn: &Conn, tenant: &str, entity: &str, count: u32) -> R
 }
 
 fn print(v: Value) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(&v)?);
-    Ok(())
+    print_json(&v)
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {

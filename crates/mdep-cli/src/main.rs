@@ -1,13 +1,16 @@
 //! The `mdep` command: thin glue over the mdep library crates.
 
-mod api_cmds;
+mod commands;
 mod context;
 mod demo;
 mod emulator;
 mod partner;
+mod run;
 mod sync_cmds;
 
 use clap::{Parser, Subcommand};
+use commands::{actions, alerts, api, hunt, incidents, indicators, machines};
+use run::select::Api;
 use std::process::ExitCode;
 
 /// Partner access to Microsoft Defender for Endpoint across customer tenants, and a local
@@ -50,32 +53,32 @@ enum Command {
     Token(partner::TokenCommand),
     /// Alerts across tenants: list, get, update.
     #[command(subcommand)]
-    Alerts(api_cmds::AlertsCommand),
+    Alerts(alerts::AlertsCommand),
     /// Incidents across tenants (Microsoft Graph): list, get, update.
     #[command(subcommand)]
-    Incidents(api_cmds::IncidentsCommand),
+    Incidents(incidents::IncidentsCommand),
     /// Devices across tenants: list, get, find by tag.
     #[command(subcommand)]
-    Machines(api_cmds::MachinesCommand),
+    Machines(machines::MachinesCommand),
     /// Response actions on devices: isolate, unisolate, scan, restrict, unrestrict, collect, offboard.
     #[command(subcommand)]
-    Machine(api_cmds::MachineCommand),
+    Machine(actions::MachineCommand),
     /// Machine actions: list, get.
     #[command(subcommand)]
-    Actions(api_cmds::ActionsCommand),
+    Actions(actions::ActionsCommand),
     /// Custom indicators: list, add, delete, import.
     #[command(subcommand)]
-    Indicators(api_cmds::IndicatorsCommand),
+    Indicators(indicators::IndicatorsCommand),
     /// Run a hunting query in one tenant or many (Microsoft Graph runHuntingQuery; --api mde for the retired MDE endpoint).
     #[command(
         after_help = "Examples:\n  mdep hunt \"DeviceInfo | take 10\" --tenant Contoso\n  mdep hunt --file query.kql --all-tenants -o csv\n  mdep hunt \"AlertInfo | count\" --timespan P7D --tag eu\n  mdep hunt \"DeviceInfo | take 1\" --api mde --tenant Contoso"
     )]
-    Hunt(api_cmds::HuntArgs),
+    Hunt(hunt::HuntArgs),
     /// A raw MDE API call with the tenant's token, quotas, retries and paging.
     #[command(
         after_help = "Examples:\n  mdep api GET '/api/alerts?$top=5' --tenant Contoso\n  mdep api POST /api/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07/tags --body tag.json --tenant Contoso"
     )]
-    Api(api_cmds::RawArgs),
+    Api(api::RawArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  mdep completions bash > /etc/bash_completion.d/mdep\n  mdep completions zsh > \"${fpath[1]}/_mdep\"\n  mdep completions fish > ~/.config/fish/completions/mdep.fish"
@@ -177,14 +180,14 @@ fn main() -> ExitCode {
             Command::ConsentUrl(args) => partner::consent_url(args, &g).await,
             Command::Token(cmd) => partner::token(cmd, &g).await,
             Command::Emulator(cmd) => emulator::run(cmd).await,
-            Command::Alerts(cmd) => api_cmds::alerts(cmd, &g).await,
-            Command::Incidents(cmd) => api_cmds::incidents(cmd, &g).await,
-            Command::Machines(cmd) => api_cmds::machines(cmd, &g).await,
-            Command::Machine(cmd) => api_cmds::machine(cmd, &g).await,
-            Command::Actions(cmd) => api_cmds::actions(cmd, &g).await,
-            Command::Indicators(cmd) => api_cmds::indicators(cmd, &g).await,
-            Command::Hunt(args) => api_cmds::hunt(args, &g).await,
-            Command::Api(args) => api_cmds::raw(args, &g).await,
+            Command::Alerts(cmd) => alerts::run(cmd, &Api::open(&g)?, g.output).await,
+            Command::Incidents(cmd) => incidents::run(cmd, &Api::open(&g)?, g.output).await,
+            Command::Machines(cmd) => machines::run(cmd, &Api::open(&g)?, g.output).await,
+            Command::Machine(cmd) => actions::respond(cmd, &Api::open(&g)?, g.output).await,
+            Command::Actions(cmd) => actions::run(cmd, &Api::open(&g)?, g.output).await,
+            Command::Indicators(cmd) => indicators::run(cmd, &Api::open(&g)?, g.output).await,
+            Command::Hunt(args) => hunt::run(args, &g).await,
+            Command::Api(args) => api::run(args, &g).await,
             Command::Sync(args) => sync_cmds::sync(args, &g).await,
             Command::Db(cmd) => sync_cmds::db(cmd, &g).await,
         }
@@ -197,7 +200,7 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            if let Some(nr) = e.downcast_ref::<partner::NotReady>() {
+            if let Some(nr) = e.downcast_ref::<run::exit::NotReady>() {
                 eprintln!("{nr}");
                 return ExitCode::from(3);
             }

@@ -1,17 +1,15 @@
 //! Partner commands: `mdep config`, `mdep tenants`, `mdep consent-url`, `mdep token`.
 
 use crate::context::{Global, Output, Partner, read_token, relative, show_time, table};
+use crate::run::exit::{NotReady, some_failed};
+use crate::run::output::print_json;
+use crate::run::select::ApiChoice;
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use mdep_auth::config::{self, TenantEntry};
 use mdep_auth::consent::ConsentLink;
 use mdep_auth::inspect;
 use serde_json::{Value, json};
-
-/// A run whose tenants are not all ready (or a token that is invalid): exit code 3.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct NotReady(pub String);
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
@@ -68,16 +66,8 @@ pub enum TenantsCommand {
     Check(Selection),
 }
 
-/// Which tenants.
-#[derive(Debug, Args, Clone)]
-pub struct Selection {
-    /// Tenant name, id or domain (repeatable); all configured tenants when absent.
-    #[arg(long = "tenant")]
-    pub tenants: Vec<String>,
-    /// Tenants with this tag (repeatable).
-    #[arg(long = "tag")]
-    pub tags: Vec<String>,
-}
+/// Which tenants: all configured when neither `--tenant` nor `--tag` is given.
+pub type Selection = crate::run::select::Selection<false>;
 
 #[derive(Debug, Args)]
 pub struct ConsentArgs {
@@ -110,7 +100,7 @@ pub enum TokenCommand {
         raw: bool,
         /// mde (the configured resource) or graph (Microsoft Graph, graph_resource).
         #[arg(long, value_enum, default_value = "mde")]
-        api: crate::api_cmds::ApiChoice,
+        api: ApiChoice,
     },
     /// Decode a token's header and claims (no verification), roles and tid first.
     #[command(after_help = "Example:\n  mdep token inspect \"$TOKEN\"")]
@@ -132,11 +122,6 @@ pub enum TokenCommand {
         #[arg(long = "require")]
         require: Vec<String>,
     },
-}
-
-fn print_json(v: &Value) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
-    Ok(())
 }
 
 pub async fn config(cmd: ConfigCommand, g: &Global) -> Result<()> {
@@ -275,6 +260,33 @@ pub struct CheckRow {
     pub hint: Option<String>,
 }
 
+impl CheckRow {
+    /// The row of a tenant without a valid token: nothing granted, everything missing.
+    fn failed(
+        t: &TenantEntry,
+        status: String,
+        aadsts: Option<u32>,
+        hint: String,
+        required: &[String],
+        graph_required: &[String],
+    ) -> Self {
+        Self {
+            name: t.name.clone(),
+            tenant: t.tenant.clone(),
+            ready: false,
+            status,
+            tid: None,
+            granted: vec![],
+            missing: required.to_vec(),
+            graph_granted: vec![],
+            graph_missing: graph_required.to_vec(),
+            expires: None,
+            aadsts,
+            hint: Some(hint),
+        }
+    }
+}
+
 pub async fn check_rows(p: &Partner, sel: &Selection) -> Result<Vec<CheckRow>> {
     let chosen = p.select(&sel.tenants, &sel.tags)?;
     let required = p.config().required_permissions.clone();
@@ -342,35 +354,23 @@ pub async fn report(
             let _permit = limit.acquire_owned().await;
             let graph_roles = graph_roles(&broker, &t, &graph.resource).await;
             let row = match broker.token(&t.tenant, &t.name).await {
-                Err(e) => CheckRow {
-                    name: t.name.clone(),
-                    tenant: t.tenant.clone(),
-                    ready: false,
-                    status: e.aadsts().map_or_else(|| "error".to_owned(), |c| format!("AADSTS{c}")),
-                    tid: None,
-                    granted: vec![],
-                    missing: required.clone(),
-                    graph_granted: vec![],
-                    graph_missing: graph.required.clone(),
-                    expires: None,
-                    aadsts: e.aadsts(),
-                    hint: Some(e.hint().unwrap_or_else(|| e.to_string())),
-                },
+                Err(e) => CheckRow::failed(
+                    &t,
+                    e.aadsts().map_or_else(|| "error".to_owned(), |c| format!("AADSTS{c}")),
+                    e.aadsts(),
+                    e.hint().unwrap_or_else(|| e.to_string()),
+                    &required,
+                    &graph.required,
+                ),
                 Ok(tok) => match validator.validate(tok.token.expose(), &want).await {
-                    Err(e) => CheckRow {
-                        name: t.name.clone(),
-                        tenant: t.tenant.clone(),
-                        ready: false,
-                        status: format!("invalid token ({})", e.check),
-                        tid: None,
-                        granted: vec![],
-                        missing: required.clone(),
-                        graph_granted: vec![],
-                        graph_missing: graph.required.clone(),
-                        expires: None,
-                        aadsts: None,
-                        hint: Some(e.to_string()),
-                    },
+                    Err(e) => CheckRow::failed(
+                        &t,
+                        format!("invalid token ({})", e.check),
+                        None,
+                        e.to_string(),
+                        &required,
+                        &graph.required,
+                    ),
                     Ok(v) => {
                         let granted = v.roles();
                         let missing: Vec<String> = required.iter().filter(|r| !granted.contains(r)).cloned().collect();
@@ -470,14 +470,7 @@ async fn check(g: &Global, sel: Selection) -> Result<()> {
         Output::Table => print!("{}", report_table(&rows)),
     }
     let not_ready = rows.iter().filter(|r| !r.ready).count();
-    if not_ready > 0 {
-        return Err(NotReady(format!(
-            "{not_ready} of {} tenants are not ready",
-            rows.len()
-        ))
-        .into());
-    }
-    Ok(())
+    some_failed(not_ready, rows.len(), "tenants are not ready")
 }
 
 pub async fn consent_url(args: ConsentArgs, g: &Global) -> Result<()> {
@@ -518,14 +511,23 @@ pub async fn consent_url(args: ConsentArgs, g: &Global) -> Result<()> {
     }
 }
 
+/// The roles comma-separated, or `none` when there are none.
+fn roles_or(roles: &[String], none: &str) -> String {
+    if roles.is_empty() {
+        none.to_owned()
+    } else {
+        roles.join(", ")
+    }
+}
+
 pub async fn token(cmd: TokenCommand, g: &Global) -> Result<()> {
     match cmd {
         TokenCommand::Get { tenant, raw, api } => {
             let p = Partner::open(g)?;
             let t = p.one(&tenant)?;
             let tok = match api {
-                crate::api_cmds::ApiChoice::Mde => p.broker.token(&t.tenant, &t.name).await?,
-                crate::api_cmds::ApiChoice::Graph => {
+                ApiChoice::Mde => p.broker.token(&t.tenant, &t.name).await?,
+                ApiChoice::Graph => {
                     let resource = p.config().graph_resource();
                     p.broker.token_for(&t.tenant, &resource, &t.name).await?
                 }
@@ -540,14 +542,7 @@ pub async fn token(cmd: TokenCommand, g: &Global) -> Result<()> {
                 Output::Json | Output::Jsonl | Output::Csv => print_json(&v),
                 Output::Table => {
                     println!("tenant   {} (tid {})", t.name, d.tid().unwrap_or("?"));
-                    println!(
-                        "roles    {}",
-                        if d.roles().is_empty() {
-                            "(none granted)".into()
-                        } else {
-                            d.roles().join(", ")
-                        }
-                    );
+                    println!("roles    {}", roles_or(&d.roles(), "(none granted)"));
                     println!(
                         "aud      {}",
                         d.claims.get("aud").and_then(Value::as_str).unwrap_or("?")
@@ -570,14 +565,7 @@ pub async fn token(cmd: TokenCommand, g: &Global) -> Result<()> {
                 ),
                 Output::Table => {
                     println!("tid      {}", d.tid().unwrap_or("(none)"));
-                    println!(
-                        "roles    {}",
-                        if d.roles().is_empty() {
-                            "(none)".into()
-                        } else {
-                            d.roles().join(", ")
-                        }
-                    );
+                    println!("roles    {}", roles_or(&d.roles(), "(none)"));
                     for (c, t) in &times {
                         println!("{c:<8} {t}");
                     }

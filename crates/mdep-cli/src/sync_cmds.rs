@@ -1,7 +1,10 @@
 //! `mdep sync` (MDE into the local database) and `mdep db` (reading it back).
 
 use crate::context::{Global, Output, Partner, table};
-use crate::partner::NotReady;
+use crate::run::exit::some_failed;
+use crate::run::output::csv_field;
+use crate::run::progress::spinner;
+use crate::run::select::Targets;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -46,15 +49,8 @@ impl DbArg {
 /// `mdep sync`.
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// Tenant name, id or domain (repeatable).
-    #[arg(long = "tenant")]
-    pub tenants: Vec<String>,
-    /// Tenants with this tag (repeatable).
-    #[arg(long = "tag")]
-    pub tags: Vec<String>,
-    /// Every configured tenant.
-    #[arg(long, conflicts_with_all = ["tenants", "tags"])]
-    pub all_tenants: bool,
+    #[command(flatten)]
+    pub targets: Targets,
     /// What to sync, comma-separated: alerts, machines, machineactions, indicators.
     #[arg(long, default_value = "alerts,machines,machineactions,indicators")]
     pub entities: String,
@@ -169,14 +165,13 @@ impl Bars {
 
 impl Progress for Bars {
     fn started(&self, t: &Tenant) {
-        let b = self.multi.add(ProgressBar::new_spinner());
-        b.set_style(
-            ProgressStyle::with_template("  {spinner} {prefix:20!} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        let b = spinner(
+            self.multi.add(ProgressBar::new_spinner()),
+            "  {spinner} {prefix:20!} {msg}",
+            &t.name,
+            Duration::from_millis(200),
         );
-        b.set_prefix(t.name.clone());
         b.set_message("starting");
-        b.enable_steady_tick(Duration::from_millis(200));
         if let Ok(mut m) = self.bars.lock() {
             m.insert(t.id.clone(), (b, 0));
         }
@@ -304,21 +299,12 @@ pub async fn sync(args: SyncArgs, g: &Global) -> Result<()> {
         bail!("--interval must be more than 0");
     }
     let partner = Partner::open(g)?;
-    let chosen = if args.all_tenants {
-        partner.select(&[], &[])?
-    } else if args.tenants.is_empty() && args.tags.is_empty() {
-        let all = partner.select(&[], &[])?;
-        if all.len() > 1 {
-            bail!(
-                "{} tenants are configured: choose with --tenant NAME, --tag TAG or --all-tenants",
-                all.len()
-            );
-        }
-        all
-    } else {
-        partner.select(&args.tenants, &args.tags)?
-    };
-    let tenants: Vec<Tenant> = chosen.iter().map(Tenant::from).collect();
+    let tenants: Vec<Tenant> = args
+        .targets
+        .choose(&partner)?
+        .iter()
+        .map(Tenant::from)
+        .collect();
     let loc = args.db.location(g, Some(partner.config()))?;
     let store = Arc::new(
         Store::open(&loc)
@@ -354,12 +340,7 @@ pub async fn sync(args: SyncArgs, g: &Global) -> Result<()> {
         print_reports(&reports, g.output)?;
         let failed = reports.iter().filter(|r| r.failed()).count();
         if !args.follow {
-            if failed > 0 {
-                return Err(
-                    NotReady(format!("{failed} of {} tenants failed", reports.len())).into(),
-                );
-            }
-            return Ok(());
+            return some_failed(failed, reports.len(), "tenants failed");
         }
         first = false;
         eprintln!(
@@ -372,14 +353,6 @@ pub async fn sync(args: SyncArgs, g: &Global) -> Result<()> {
             _ = tokio::time::sleep(interval) => {}
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }
-    }
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
     }
 }
 
@@ -546,6 +519,23 @@ async fn open_db(db: &DbArg, g: &Global) -> Result<Store> {
         .with_context(|| format!("opening the database {}", loc.display()))
 }
 
+/// Runs the query `build` makes (given the conditions on the tenants of `alias`, in the
+/// database's dialect) and prints its rows, each row's raw JSON as the object for JSON.
+async fn stored(
+    db: &DbArg,
+    g: &Global,
+    alias: &str,
+    tenants: &[String],
+    build: impl FnOnce(&mut Conditions) -> Result<String>,
+) -> Result<()> {
+    let store = open_db(db, g).await?;
+    let mut c = Conditions::new(store.is_postgres());
+    c.tenants(alias, tenants);
+    let sql = build(&mut c)?;
+    let rows = store.query(&sql, &c.params).await?;
+    print_rows(&rows, g.output, Some("raw"))
+}
+
 /// `mdep db`.
 pub async fn db(cmd: DbCommand, g: &Global) -> Result<()> {
     match cmd {
@@ -557,26 +547,24 @@ pub async fn db(cmd: DbCommand, g: &Global) -> Result<()> {
             limit,
             db,
         } => {
-            let store = open_db(&db, g).await?;
-            let mut c = Conditions::new(store.is_postgres());
-            c.tenants("a", &tenants);
-            if open {
-                c.parts
-                    .push("(a.status IS NULL OR a.status <> 'Resolved')".into());
-            }
-            c.any_of("a.severity", &severity);
-            c.any_of("a.status", &status);
-            let sql = format!(
-                "SELECT COALESCE(t.name, a.tenant) AS tenant, a.id, a.severity, a.status, {}, {}, a.computer_dns_name AS device, a.title, {}
+            stored(&db, g, "a", &tenants, |c| {
+                if open {
+                    c.parts
+                        .push("(a.status IS NULL OR a.status <> 'Resolved')".into());
+                }
+                c.any_of("a.severity", &severity);
+                c.any_of("a.status", &status);
+                Ok(format!(
+                    "SELECT COALESCE(t.name, a.tenant) AS tenant, a.id, a.severity, a.status, {}, {}, a.computer_dns_name AS device, a.title, {}
                  FROM alerts a LEFT JOIN tenants t ON t.tenant = a.tenant{} ORDER BY a.alert_creation_time DESC, a.id{}",
-                c.utc_text("a", "alert_creation_time"),
-                c.utc_text("a", "last_update_time"),
-                c.raw_text("a"),
-                c.sql(),
-                Conditions::limit(limit)
-            );
-            let rows = store.query(&sql, &c.params).await?;
-            print_rows(&rows, g.output, Some("raw"))
+                    c.utc_text("a", "alert_creation_time"),
+                    c.utc_text("a", "last_update_time"),
+                    c.raw_text("a"),
+                    c.sql(),
+                    Conditions::limit(limit)
+                ))
+            })
+            .await
         }
         DbCommand::Machines {
             tenants,
@@ -585,30 +573,28 @@ pub async fn db(cmd: DbCommand, g: &Global) -> Result<()> {
             limit,
             db,
         } => {
-            let store = open_db(&db, g).await?;
-            let mut c = Conditions::new(store.is_postgres());
-            c.tenants("m", &tenants);
-            c.any_of("m.health_status", &health);
-            if let Some(d) = not_seen {
-                let d = parse_since(&d).map_err(|e| anyhow::anyhow!("--not-seen {e}"))?;
-                let before = time::OffsetDateTime::now_utc()
-                    - time::Duration::try_from(d).unwrap_or(time::Duration::ZERO);
-                let p = c.param(mdep_sync::entity::norm_time(before));
-                let cmp = if c.pg { format!("{p}::timestamptz") } else { p };
-                c.parts
-                    .push(format!("(m.last_seen IS NULL OR m.last_seen < {cmp})"));
-            }
-            let sql = format!(
-                "SELECT COALESCE(t.name, m.tenant) AS tenant, m.id, m.computer_dns_name AS name, m.os_platform AS os,
+            stored(&db, g, "m", &tenants, |c| {
+                c.any_of("m.health_status", &health);
+                if let Some(d) = not_seen {
+                    let d = parse_since(&d).map_err(|e| anyhow::anyhow!("--not-seen {e}"))?;
+                    let before = time::OffsetDateTime::now_utc()
+                        - time::Duration::try_from(d).unwrap_or(time::Duration::ZERO);
+                    let p = c.param(mdep_sync::entity::norm_time(before));
+                    let cmp = if c.pg { format!("{p}::timestamptz") } else { p };
+                    c.parts
+                        .push(format!("(m.last_seen IS NULL OR m.last_seen < {cmp})"));
+                }
+                Ok(format!(
+                    "SELECT COALESCE(t.name, m.tenant) AS tenant, m.id, m.computer_dns_name AS name, m.os_platform AS os,
                         m.health_status AS health, m.risk_score AS risk, {}, {}
                  FROM machines m LEFT JOIN tenants t ON t.tenant = m.tenant{} ORDER BY 1, m.computer_dns_name{}",
-                c.utc_text("m", "last_seen"),
-                c.raw_text("m"),
-                c.sql(),
-                Conditions::limit(limit)
-            );
-            let rows = store.query(&sql, &c.params).await?;
-            print_rows(&rows, g.output, Some("raw"))
+                    c.utc_text("m", "last_seen"),
+                    c.raw_text("m"),
+                    c.sql(),
+                    Conditions::limit(limit)
+                ))
+            })
+            .await
         }
         DbCommand::Sql { statement, db } => {
             if statement.trim().is_empty() {
