@@ -167,8 +167,10 @@ pub async fn config(cmd: ConfigCommand, g: &Global) -> Result<()> {
                 "client secret written in the config (move it out)".into()
             } else if let Some(f) = &p.certificate {
                 format!("certificate {} ({:?})", f.display(), p.certificate_style)
+            } else if let Some(f) = &p.pfx {
+                format!("PKCS#12 file {} ({:?})", f.display(), p.certificate_style)
             } else {
-                "pfx (not supported: convert to PEM)".into()
+                "none".into()
             };
             let v = json!({
                 "path": l.path, "client_id": p.client_id, "credential": credential, "cloud": c.cloud.name(),
