@@ -6,7 +6,7 @@
 //! (`postgres:///mdep?host=/run/postgresql`) or a tunnel; a server that demands TLS
 //! refuses the connection with a clear message.
 
-use super::{Checkpoint, Counts, LogEntry, Rows, migrations};
+use super::common::{Checkpoint, Counts, LogEntry, Rows, SCHEMA_VERSION, migrations, redact_url};
 use crate::entity::{ColKind, Entity, Item, fnv};
 use crate::error::SyncError;
 use serde_json::Value;
@@ -38,7 +38,7 @@ fn db(e: tokio_postgres::Error) -> SyncError {
 
 async fn connect_one(url: &str) -> Result<Client, SyncError> {
     let (client, conn) = tokio_postgres::connect(url, NoTls).await.map_err(|e| {
-        let mut s = format!("cannot connect to {}: {e}", super::redact_url(url));
+        let mut s = format!("cannot connect to {}: {e}", redact_url(url));
         if let Some(src) = std::error::Error::source(&e) {
             s.push_str(&format!(": {src}"));
         }
@@ -117,10 +117,10 @@ impl Pg {
             .await
             .map_err(db)?
             .get(0);
-        if have > super::SCHEMA_VERSION {
+        if have > SCHEMA_VERSION {
             return Err(SyncError::Store(format!(
                 "the database has schema version {have}, newer than this mdep knows ({}): upgrade mdep",
-                super::SCHEMA_VERSION
+                SCHEMA_VERSION
             )));
         }
         for (v, name, stmts) in migrations(true) {
