@@ -6,7 +6,7 @@
 //! the server offers it by default, `sslmode=verify-full&sslrootcert=ca.pem` to check the
 //! server's certificate and name.
 
-use super::{Checkpoint, Counts, LogEntry, Rows, migrations};
+use super::common::{Checkpoint, Counts, LogEntry, Rows, SCHEMA_VERSION, migrations, redact_url};
 use crate::entity::{ColKind, Entity, Item, fnv};
 use crate::error::SyncError;
 use serde_json::Value;
@@ -41,7 +41,7 @@ async fn connect_one(url: &str) -> Result<Client, SyncError> {
     let (client, conn) = tokio_postgres::connect(&wire, super::pg_tls::connector(&tls)?)
         .await
         .map_err(|e| {
-            let mut s = format!("cannot connect to {}: {e}", super::redact_url(url));
+            let mut s = format!("cannot connect to {}: {e}", redact_url(url));
             let mut src = std::error::Error::source(&e);
             while let Some(cause) = src {
                 s.push_str(&format!(": {cause}"));
@@ -126,10 +126,10 @@ impl Pg {
             .await
             .map_err(db)?
             .get(0);
-        if have > super::SCHEMA_VERSION {
+        if have > SCHEMA_VERSION {
             return Err(SyncError::Store(format!(
                 "the database has schema version {have}, newer than this mdep knows ({}): upgrade mdep",
-                super::SCHEMA_VERSION
+                SCHEMA_VERSION
             )));
         }
         for (v, name, stmts) in migrations(true) {

@@ -1,7 +1,7 @@
 //! SQLite: one file in WAL mode, one connection behind a mutex (SQLite has one writer at
 //! a time anyway), every call on the blocking pool.
 
-use super::{Checkpoint, Counts, LogEntry, Rows, migrations, now_text};
+use super::common::{Checkpoint, Counts, LogEntry, Rows, SCHEMA_VERSION, migrations, now_text};
 use crate::entity::{Entity, Item};
 use crate::error::SyncError;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -278,10 +278,10 @@ fn migrate(c: &mut Connection) -> Result<(), SyncError> {
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(db)?;
     let have = version(&tx)?;
-    if have > super::SCHEMA_VERSION {
+    if have > SCHEMA_VERSION {
         return Err(SyncError::Store(format!(
             "the database has schema version {have}, newer than this mdep knows ({}): upgrade mdep",
-            super::SCHEMA_VERSION
+            SCHEMA_VERSION
         )));
     }
     for (v, name, stmts) in migrations(false) {
