@@ -3,13 +3,15 @@
 //! `alerts_v2_list_response.json`). The id is MDE's alert id, so an update here is an
 //! update of `/api/alerts/{id}` and the other way round.
 
-use super::error::GraphError;
-use super::{GraphReq, GraphResult, body_object, collection, entity, json, lower_camel, require};
 use crate::AppState;
-use crate::defender::auth::Caller;
 use crate::defender::data::TenantData;
+use crate::defender::data::{read, write};
 use crate::defender::query::{EntitySet, Field, Kind, Page, Query};
-use crate::defender::{caller_data, read, write};
+use crate::request::auth::Caller;
+use crate::request::auth::caller_data;
+use crate::request::envelope::{Req, collection, entity};
+use crate::request::graph::{GraphResult, body_object, json, lower_camel, require};
+use crate::request::graph_error::GraphError;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -401,7 +403,7 @@ pub fn page_size(state: &AppState, set: &EntitySet) -> usize {
 pub async fn list(
     State(state): State<AppState>,
     Extension(c): Extension<Caller>,
-    req: GraphReq,
+    req: Req,
 ) -> GraphResult {
     require(&c, READ)?;
     let q = Query::parse(req.query.as_deref(), &ALERTS_V2)?;
@@ -425,7 +427,7 @@ pub async fn get_one(
     State(state): State<AppState>,
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
-    req: GraphReq,
+    req: Req,
 ) -> GraphResult {
     require(&c, READ)?;
     let data = caller_data(&state, &c)?;
@@ -462,7 +464,7 @@ fn enum_param(
             .ok_or_else(|| {
                 GraphError::bad_request(format!(
                     "Invalid value '{}' for {name}: expected one of {}.",
-                    crate::defender::error::truncate(s),
+                    crate::request::error::truncate(s),
                     allowed.join(", ")
                 ))
             }),
@@ -481,7 +483,7 @@ impl Change {
         }) {
             return Err(GraphError::bad_request(format!(
                 "Property '{}' cannot be updated; updatable properties are {}.",
-                crate::defender::error::truncate(k),
+                crate::request::error::truncate(k),
                 KEYS.iter()
                     .chain(also)
                     .copied()
@@ -556,7 +558,7 @@ pub async fn update(
     State(state): State<AppState>,
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
-    req: GraphReq,
+    req: Req,
     body: Bytes,
 ) -> GraphResult {
     require(&c, WRITE)?;

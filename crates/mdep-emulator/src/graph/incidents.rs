@@ -9,13 +9,15 @@
 //! severity, summary and the resolving comment are kept with the incident.
 
 use super::alerts::{self, SEVERITIES};
-use super::error::GraphError;
-use super::{GraphReq, GraphResult, body_object, collection, entity, json, require};
 use crate::AppState;
-use crate::defender::auth::Caller;
 use crate::defender::data::TenantData;
+use crate::defender::data::{read, write};
 use crate::defender::query::{EntitySet, Field, Kind, Page, Query};
-use crate::defender::{caller_data, read, write};
+use crate::request::auth::Caller;
+use crate::request::auth::caller_data;
+use crate::request::envelope::{Req, collection, entity};
+use crate::request::graph::{GraphResult, body_object, json, require};
+use crate::request::graph_error::GraphError;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -229,7 +231,7 @@ fn split_expand(raw: Option<&str>) -> Result<(Option<String>, bool), GraphError>
                 } else {
                     return Err(GraphError::bad_request(format!(
                         "Could not find a property named '{}' on type 'microsoft.graph.security.incident'.",
-                        crate::defender::error::truncate(name)
+                        crate::request::error::truncate(name)
                     )));
                 }
             }
@@ -249,7 +251,7 @@ fn with_alerts(d: &TenantData, mut inc: Value, idx: &[usize]) -> Value {
 pub async fn list(
     State(state): State<AppState>,
     Extension(c): Extension<Caller>,
-    req: GraphReq,
+    req: Req,
 ) -> GraphResult {
     require(&c, READ)?;
     let (rest, expand) = split_expand(req.query.as_deref())?;
@@ -300,7 +302,7 @@ pub async fn get_one(
     State(state): State<AppState>,
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
-    req: GraphReq,
+    req: Req,
 ) -> GraphResult {
     require(&c, READ)?;
     let (_, expand) = split_expand(req.query.as_deref())?;
@@ -322,7 +324,7 @@ pub async fn alerts(
     State(state): State<AppState>,
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
-    req: GraphReq,
+    req: Req,
 ) -> GraphResult {
     require(&c, READ)?;
     let data = caller_data(&state, &c)?;
@@ -357,7 +359,7 @@ pub async fn update(
     State(state): State<AppState>,
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
-    req: GraphReq,
+    req: Req,
     body: Bytes,
 ) -> GraphResult {
     require(&c, WRITE)?;
@@ -378,7 +380,7 @@ pub async fn update(
     }) {
         return Err(GraphError::bad_request(format!(
             "Property '{}' cannot be updated; updatable properties are status, assignedTo, classification, determination, {}.",
-            crate::defender::error::truncate(k),
+            crate::request::error::truncate(k),
             KEPT.join(", ")
         )));
     }
@@ -393,7 +395,7 @@ pub async fn update(
                 .ok_or_else(|| {
                     GraphError::bad_request(format!(
                         "Invalid value '{}' for status: expected one of active, resolved, inProgress, redirected, awaitingAction.",
-                        crate::defender::error::truncate(s)
+                        crate::request::error::truncate(s)
                     ))
                 })?,
         ),
@@ -404,7 +406,7 @@ pub async fn update(
     {
         return Err(GraphError::bad_request(format!(
             "Invalid value '{}' for severity: expected one of {}.",
-            crate::defender::error::truncate(s),
+            crate::request::error::truncate(s),
             SEVERITIES.join(", ")
         )));
     }

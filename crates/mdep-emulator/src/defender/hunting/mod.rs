@@ -7,12 +7,12 @@
 
 pub mod kql;
 
-use super::auth::Caller;
-use super::data::TenantData;
-use super::error::{MdeError, truncate};
+use super::data::{TenantData, read};
 use super::generate::ts7;
-use super::{ApiResult, body_object, caller_data, json, read};
 use crate::AppState;
+use crate::request::auth::{Caller, caller_data};
+use crate::request::error::{MdeError, truncate};
+use crate::request::mde::{ApiResult, body_object, json, str_param};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -935,7 +935,7 @@ pub async fn run_query(
             e
         })?;
     let body = body_object(&body)?;
-    let query = super::str_param(&body, "Query")?.ok_or_else(|| MdeError::missing("Query"))?;
+    let query = str_param(&body, "Query")?.ok_or_else(|| MdeError::missing("Query"))?;
     let started = std::time::Instant::now();
     let parsed = kql::parse(query).map_err(|e| bad(e.to_string()))?;
     let data = caller_data(&state, &c)?;
