@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod admin;
+pub mod collection;
 pub mod crypto;
 pub mod defender;
 pub mod directory;

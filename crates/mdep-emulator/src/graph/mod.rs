@@ -17,11 +17,14 @@ pub mod hunting;
 pub mod incidents;
 
 use crate::AppState;
+use crate::collection::serve::{get_one, list, update};
 use crate::request::graph::Graph;
 use crate::request::graph_error::envelope;
 use crate::request::guard::{guard, unknown};
+use alerts::AlertsV2;
 use axum::Router;
 use axum::routing::{get, post};
+use incidents::Incidents;
 
 fn api(state: AppState) -> Router<AppState> {
     Router::new()
@@ -30,15 +33,15 @@ fn api(state: AppState) -> Router<AppState> {
             "/security/microsoft.graph.security.runHuntingQuery",
             post(hunting::run),
         )
-        .route("/security/alerts_v2", get(alerts::list))
+        .route("/security/alerts_v2", get(list::<AlertsV2>))
         .route(
             "/security/alerts_v2/{id}",
-            get(alerts::get_one).patch(alerts::update),
+            get(get_one::<AlertsV2>).patch(update::<AlertsV2>),
         )
-        .route("/security/incidents", get(incidents::list))
+        .route("/security/incidents", get(list::<Incidents>))
         .route(
             "/security/incidents/{id}",
-            get(incidents::get_one).patch(incidents::update),
+            get(get_one::<Incidents>).patch(update::<Incidents>),
         )
         .route("/security/incidents/{id}/alerts", get(incidents::alerts))
         .route_layer(axum::middleware::from_fn_with_state(

@@ -30,6 +30,23 @@ pub trait Api: Send + Sync + 'static {
     /// 400 for a body that is not a JSON object (`None`) or not JSON at all.
     fn not_an_object(cause: Option<serde_json::Error>) -> Self::Error;
 
+    /// Whether body keys starting with `@` (OData annotations) are ignored.
+    const ANNOTATIONS: bool;
+    /// Whether a `null` body property reads as an absent one (else it is of the wrong
+    /// type where a string is expected).
+    const NULL_IS_ABSENT: bool;
+    /// Whether enum values in bodies match whatever their case.
+    const ENUMS_IGNORE_CASE: bool;
+
+    /// 400 for a body property that cannot be updated (`updatable` lists those that can).
+    fn not_updatable(key: &str, updatable: &str) -> Self::Error;
+
+    /// 400 for a body property that must be a string.
+    fn not_a_string(name: &str) -> Self::Error;
+
+    /// 400 for an enum property with a value outside `allowed`.
+    fn invalid_value(name: &str, value: &str, allowed: &[&str]) -> Self::Error;
+
     /// 404 or 400 for a path under the API that no route serves.
     fn unknown(path: &str) -> Self::Error;
 

@@ -43,6 +43,29 @@ impl Api for Graph {
         })
     }
 
+    const ANNOTATIONS: bool = true;
+    const NULL_IS_ABSENT: bool = false;
+    const ENUMS_IGNORE_CASE: bool = true;
+
+    fn not_updatable(key: &str, updatable: &str) -> GraphError {
+        GraphError::bad_request(format!(
+            "Property '{}' cannot be updated; updatable properties are {updatable}.",
+            truncate(key)
+        ))
+    }
+
+    fn not_a_string(name: &str) -> GraphError {
+        GraphError::bad_request(format!("{name} must be a string."))
+    }
+
+    fn invalid_value(name: &str, value: &str, allowed: &[&str]) -> GraphError {
+        GraphError::bad_request(format!(
+            "Invalid value '{}' for {name}: expected one of {}.",
+            truncate(value),
+            allowed.join(", ")
+        ))
+    }
+
     fn unknown(path: &str) -> GraphError {
         GraphError::bad_request(format!(
             "Resource not found for the segment '{}'. The emulator serves security/runHuntingQuery, security/alerts_v2 and security/incidents.",

@@ -5,7 +5,7 @@
 use super::api::Api;
 use super::auth::Caller;
 use super::envelope::odata_response;
-use super::error::MdeError;
+use super::error::{MdeError, truncate};
 use crate::defender::query::EntitySet;
 use crate::state::defender::{DefenderSettings, DefenderState};
 use axum::http::StatusCode;
@@ -41,6 +41,34 @@ impl Api for Mde {
             None => "Request body is incorrect: expected a JSON object.".to_owned(),
             Some(e) => format!("Request body is incorrect: {e}."),
         })
+    }
+
+    const ANNOTATIONS: bool = false;
+    const NULL_IS_ABSENT: bool = true;
+    const ENUMS_IGNORE_CASE: bool = false;
+
+    fn not_updatable(key: &str, updatable: &str) -> MdeError {
+        MdeError::invalid_body(format!(
+            "Request body is incorrect: '{}' cannot be updated; updatable properties are {updatable}.",
+            truncate(key)
+        ))
+    }
+
+    fn not_a_string(name: &str) -> MdeError {
+        MdeError::invalid_body(format!(
+            "Request body is incorrect: '{name}' must be a string."
+        ))
+    }
+
+    fn invalid_value(name: &str, value: &str, allowed: &[&str]) -> MdeError {
+        MdeError::bad(
+            "InvalidInput",
+            format!(
+                "Invalid input {name} '{}': expected one of {}.",
+                truncate(value),
+                allowed.join(", ")
+            ),
+        )
     }
 
     fn unknown(path: &str) -> MdeError {
@@ -81,9 +109,7 @@ pub fn str_param<'a>(
     match body.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(MdeError::invalid_body(format!(
-            "Request body is incorrect: '{name}' must be a string."
-        ))),
+        Some(_) => Err(Mde::not_a_string(name)),
     }
 }
 
