@@ -1,12 +1,14 @@
 #![doc = include_str!("../README.md")]
 
 pub mod admin;
+pub mod collection;
 pub mod crypto;
 pub mod defender;
 pub mod directory;
 pub mod entra;
 pub mod graph;
 pub mod keys;
+pub mod request;
 pub mod scenario;
 pub mod server;
 pub mod state;
@@ -88,7 +90,7 @@ pub fn app(emu: Arc<Emulator>, scheme: &'static str) -> Router {
         .merge(graph::routes(state.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            defender::faults::inject,
+            request::inject::inject,
         ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

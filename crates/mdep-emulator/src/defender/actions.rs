@@ -1,15 +1,18 @@
 //! Response actions on machines and `/api/machineactions` (`mde-api.md` §4.5). Each
 //! action creates a machine action that moves Pending → InProgress → Succeeded over
-//! [`super::DefenderSettings::action_seconds`]; a second one of the same type on the same
+//! [`crate::state::defender::DefenderSettings::action_seconds`]; a second one of the same type on the same
 //! machine while the first is not done gets 400 `ActiveRequestAlreadyExists`.
 
-use super::auth::Caller;
 use super::data::action_view;
-use super::error::MdeError;
+use super::data::{read, write};
 use super::generate::{self, ActionFields};
 use super::query::{EntitySet, Field, Kind, Query};
-use super::{ApiResult, Req, body_object, caller_data, collection, entity, json, read, write};
 use crate::AppState;
+use crate::request::auth::Caller;
+use crate::request::auth::caller_data;
+use crate::request::envelope::{Req, collection, entity};
+use crate::request::error::MdeError;
+use crate::request::mde::{ApiResult, body_object, json};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -109,7 +112,7 @@ pub async fn get_one(
     let Ok(guid) = Uuid::try_parse(&id) else {
         return Err(MdeError::bad_request(format!(
             "The key value '{}' should be format of type 'Edm.Guid'.",
-            super::error::truncate(&id)
+            crate::request::error::truncate(&id)
         )));
     };
     let data = caller_data(&state, &c)?;
@@ -139,7 +142,7 @@ struct Spec {
 }
 
 fn comment(body: &Map<String, Value>) -> Result<String, MdeError> {
-    match super::str_param(body, "Comment")? {
+    match crate::request::mde::str_param(body, "Comment")? {
         Some(c) if !c.trim().is_empty() => Ok(c.to_owned()),
         _ => Err(MdeError::missing("Comment")),
     }
@@ -151,7 +154,7 @@ fn scope_param(
     allowed: &[&'static str],
     default: Option<&'static str>,
 ) -> Result<Option<&'static str>, MdeError> {
-    match super::str_param(body, name)? {
+    match crate::request::mde::str_param(body, name)? {
         None => match default {
             Some(d) => Ok(Some(d)),
             None => Err(MdeError::missing(name)),
@@ -165,7 +168,7 @@ fn scope_param(
                     "InvalidInput",
                     format!(
                         "Invalid input {name} '{}': expected {}.",
-                        super::error::truncate(v),
+                        crate::request::error::truncate(v),
                         allowed.join(" or ")
                     ),
                 )
@@ -199,13 +202,14 @@ async fn act(
             None,
         ),
         "StopAndQuarantineFile" => {
-            let sha1 = super::str_param(&body, "Sha1")?.ok_or_else(|| MdeError::missing("Sha1"))?;
+            let sha1 = crate::request::mde::str_param(&body, "Sha1")?
+                .ok_or_else(|| MdeError::missing("Sha1"))?;
             if sha1.len() != 40 || !sha1.chars().all(|c| c.is_ascii_hexdigit()) {
                 return Err(MdeError::bad(
                     "InvalidHashValue",
                     format!(
                         "Hash value {} is invalid: Sha1 must be 40 hexadecimal characters.",
-                        super::error::truncate(sha1)
+                        crate::request::error::truncate(sha1)
                     ),
                 ));
             }
@@ -352,7 +356,7 @@ pub async fn cancel(
     let Ok(guid) = Uuid::try_parse(&id) else {
         return Err(MdeError::bad_request(format!(
             "The key value '{}' should be format of type 'Edm.Guid'.",
-            super::error::truncate(&id)
+            crate::request::error::truncate(&id)
         )));
     };
     let data = caller_data(&state, &c)?;

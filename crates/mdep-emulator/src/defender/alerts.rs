@@ -1,11 +1,14 @@
 //! `/api/alerts`: list, get, update, and the related machine, files, IPs, domains and user
 //! (`mde-api.md` §4.3).
 
-use super::auth::Caller;
-use super::error::MdeError;
+use super::data::{read, write};
 use super::query::{EntitySet, Field, Kind, Query};
-use super::{ApiResult, Req, body_object, caller_data, collection, entity, json, read, write};
 use crate::AppState;
+use crate::request::auth::Caller;
+use crate::request::auth::caller_data;
+use crate::request::envelope::{Req, collection, entity};
+use crate::request::error::MdeError;
+use crate::request::mde::{ApiResult, body_object, json};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -136,12 +139,11 @@ pub fn list_from_indexed(
         .map(|(i, a)| (i, Cow::Borrowed(a)));
     let sel = q.select(candidates, page_size);
     if q.whole_items() {
-        return super::collection_text(
-            req,
+        return req.collection(
             "Alerts",
             sel.items.iter().map(|(i, _)| d.alert_text[*i].as_str()),
             sel.count,
-            sel.next,
+            sel.next.as_deref(),
         );
     }
     let items = sel
@@ -174,7 +176,7 @@ pub async fn list(
     let data = caller_data(&state, &c)?;
     let page_size = state.emu.defender().settings().page_size;
     let body = list_from(&req, &read(&data), &q, page_size, |_| true);
-    Ok(super::json_text(StatusCode::OK, body))
+    Ok(crate::request::mde::json_text(StatusCode::OK, body))
 }
 
 fn find(d: &super::data::TenantData, id: &str) -> Result<usize, MdeError> {
@@ -232,7 +234,7 @@ fn one_of(name: &str, v: &str, allowed: &[&str]) -> Result<(), MdeError> {
             "InvalidInput",
             format!(
                 "Invalid input {name} '{}': expected one of {}.",
-                super::error::truncate(v),
+                crate::request::error::truncate(v),
                 allowed.join(", ")
             ),
         ))
@@ -265,7 +267,7 @@ impl<'a> Change<'a> {
         {
             return Err(MdeError::invalid_body(format!(
                 "Request body is incorrect: '{}' cannot be updated; updatable properties are {}.",
-                super::error::truncate(k),
+                crate::request::error::truncate(k),
                 UPDATABLE.join(", ")
             )));
         }
@@ -275,12 +277,12 @@ impl<'a> Change<'a> {
             ));
         }
         let c = Change {
-            status: super::str_param(body, "status")?,
-            assigned: super::str_param(body, "assignedTo")?,
+            status: crate::request::mde::str_param(body, "status")?,
+            assigned: crate::request::mde::str_param(body, "assignedTo")?,
             unassign: body.get("assignedTo").is_some_and(Value::is_null),
-            classification: super::str_param(body, "classification")?,
-            determination: super::str_param(body, "determination")?,
-            comment: super::str_param(body, "comment")?,
+            classification: crate::request::mde::str_param(body, "classification")?,
+            determination: crate::request::mde::str_param(body, "determination")?,
+            comment: crate::request::mde::str_param(body, "comment")?,
         };
         if let Some(s) = c.status {
             one_of("status", s, &["New", "InProgress", "Resolved"])?;
@@ -385,7 +387,7 @@ pub async fn batch_update(
         c.tenant,
         c.app,
         "alerts/batchUpdate",
-        super::throttle::Limits {
+        crate::request::throttle::Limits {
             per_minute: 10,
             per_hour: 500,
         },
@@ -484,7 +486,10 @@ fn related(state: AppState, c: Caller, kind: &str, id: String, req: Req) -> ApiR
             if id.parse::<std::net::IpAddr>().is_err() {
                 return Err(MdeError::bad(
                     "InvalidIpAddress",
-                    format!("IP address {} is invalid.", super::error::truncate(&id)),
+                    format!(
+                        "IP address {} is invalid.",
+                        crate::request::error::truncate(&id)
+                    ),
                 ));
             }
             Box::new(move |e: &Value| e["ipAddress"].as_str() == Some(wanted.as_str()))
@@ -525,28 +530,7 @@ fn related(state: AppState, c: Caller, kind: &str, id: String, req: Req) -> ApiR
     let body = list_from_indexed(&req, &d, &q, page_size, |i| {
         hit.get(i).copied().unwrap_or(false)
     });
-    Ok(super::json_text(StatusCode::OK, body))
-}
-
-/// `GET /api/alerts/{id}/machine`.
-pub async fn machine(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(super::machines::READ)?;
-    let data = caller_data(&state, &c)?;
-    let d = read(&data);
-    let i = find(&d, &id)?;
-    let mid = d.alerts[i]["machineId"].as_str().unwrap_or_default();
-    let m = d
-        .machine_index(mid)
-        .ok_or_else(|| MdeError::not_found("Machine", mid))?;
-    Ok(json(
-        StatusCode::OK,
-        &entity(&req, "Machines/$entity", d.machines[m].clone()),
-    ))
+    Ok(crate::request::mde::json_text(StatusCode::OK, body))
 }
 
 fn evidence_of(d: &super::data::TenantData, i: usize) -> &[Value] {

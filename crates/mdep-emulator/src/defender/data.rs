@@ -1,16 +1,44 @@
 //! A tenant's Defender data in memory, loaded from the store or generated on first use,
 //! and written through to the store on every change.
 
-use super::error::MdeError;
 use super::generate::{self, Recipe};
-use crate::Emulator;
-use crate::store::DefenderRow;
+use crate::request::error::MdeError;
+use crate::store::{DefenderRow, Store};
 use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::{Arc, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
+
+/// What a tenant's data is kept in and generated from: the emulator's store, and the
+/// tenant's settings in the directory.
+pub trait Backing {
+    /// The store every change is written through to.
+    fn store(&self) -> MutexGuard<'_, Store>;
+    /// What the tenant's data is generated from; `None` for a tenant that does not exist.
+    fn recipe(&self, tenant: Uuid) -> Option<Recipe>;
+}
+
+impl<T: Backing + ?Sized> Backing for Arc<T> {
+    fn store(&self) -> MutexGuard<'_, Store> {
+        T::store(self)
+    }
+    fn recipe(&self, tenant: Uuid) -> Option<Recipe> {
+        T::recipe(self, tenant)
+    }
+}
+
+/// Read access to a tenant's data.
+pub fn read(d: &RwLock<TenantData>) -> RwLockReadGuard<'_, TenantData> {
+    d.read().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Write access to a tenant's data.
+pub fn write(d: &RwLock<TenantData>) -> RwLockWriteGuard<'_, TenantData> {
+    d.write().unwrap_or_else(|p| p.into_inner())
+}
 
 /// A tenant's data.
 #[derive(Debug, Default)]
@@ -124,7 +152,7 @@ impl TenantData {
     }
 
     /// Writes alert `i` (with its evidence) to the store, after a change.
-    pub fn persist_alert(&mut self, emu: &Emulator, i: usize) -> Result<(), MdeError> {
+    pub fn persist_alert(&mut self, emu: &impl Backing, i: usize) -> Result<(), MdeError> {
         self.alert_text[i] = self.alerts[i].to_string();
         let a = self.alert_full(i);
         emu.store()
@@ -138,7 +166,7 @@ impl TenantData {
     /// machine is added. Returns the new machine ids and alert ids.
     pub fn add_generated(
         &mut self,
-        emu: &Emulator,
+        emu: &impl Backing,
         domain: &str,
         devices: u32,
         alerts: u32,
@@ -212,7 +240,7 @@ impl TenantData {
     }
 
     /// Writes machine `i` to the store.
-    pub fn persist_machine(&self, emu: &Emulator, i: usize) -> Result<(), MdeError> {
+    pub fn persist_machine(&self, emu: &impl Backing, i: usize) -> Result<(), MdeError> {
         let m = &self.machines[i];
         emu.store()
             .defender_put(self.tenant, "machine", &id_of(m), i as i64, &m.to_string())
@@ -220,7 +248,7 @@ impl TenantData {
     }
 
     /// Adds a machine action (newest first) and stores it.
-    pub fn add_action(&mut self, emu: &Emulator, a: Value) -> Result<(), MdeError> {
+    pub fn add_action(&mut self, emu: &impl Backing, a: Value) -> Result<(), MdeError> {
         emu.store()
             .defender_put(self.tenant, "action", &id_of(&a), 0, &a.to_string())
             .map_err(storage)?;
@@ -229,7 +257,12 @@ impl TenantData {
     }
 
     /// Replaces machine action `i` and stores it.
-    pub fn replace_action(&mut self, emu: &Emulator, i: usize, a: Value) -> Result<(), MdeError> {
+    pub fn replace_action(
+        &mut self,
+        emu: &impl Backing,
+        i: usize,
+        a: Value,
+    ) -> Result<(), MdeError> {
         emu.store()
             .defender_put(self.tenant, "action", &id_of(&a), 0, &a.to_string())
             .map_err(storage)?;
@@ -240,7 +273,7 @@ impl TenantData {
     }
 
     /// Inserts or replaces an indicator and stores it.
-    pub fn put_indicator(&mut self, emu: &Emulator, ind: Value) -> Result<(), MdeError> {
+    pub fn put_indicator(&mut self, emu: &impl Backing, ind: Value) -> Result<(), MdeError> {
         let id = id_of(&ind);
         let seq = id.parse::<i64>().unwrap_or(0);
         emu.store()
@@ -254,7 +287,7 @@ impl TenantData {
     }
 
     /// Replaces what an incident update set, and stores it.
-    pub fn put_incident(&mut self, emu: &Emulator, id: &str, v: Value) -> Result<(), MdeError> {
+    pub fn put_incident(&mut self, emu: &impl Backing, id: &str, v: Value) -> Result<(), MdeError> {
         emu.store()
             .defender_put(self.tenant, "incident", id, 0, &v.to_string())
             .map_err(storage)?;
@@ -263,7 +296,7 @@ impl TenantData {
     }
 
     /// Deletes an indicator.
-    pub fn delete_indicator(&mut self, emu: &Emulator, id: &str) -> Result<(), MdeError> {
+    pub fn delete_indicator(&mut self, emu: &impl Backing, id: &str) -> Result<(), MdeError> {
         emu.store()
             .defender_delete(self.tenant, "indicator", id)
             .map_err(storage)?;
@@ -314,21 +347,10 @@ pub fn action_view(a: &Value, now: OffsetDateTime, seconds: u32) -> Cow<'_, Valu
 }
 
 /// Loads a tenant's data from the store, or generates and stores it.
-pub fn load_or_generate(emu: &Emulator, tenant: Uuid) -> Result<TenantData, MdeError> {
-    let recipe = {
-        let dir = emu.directory();
-        let t = dir
-            .tenants
-            .get(&tenant)
-            .ok_or_else(|| MdeError::not_found("Tenant", &tenant.to_string()))?;
-        Recipe {
-            tenant,
-            domain: t.domain.clone(),
-            devices: t.devices,
-            alerts: t.alerts,
-            seed: t.seed,
-        }
-    };
+pub fn load_or_generate(emu: &impl Backing, tenant: Uuid) -> Result<TenantData, MdeError> {
+    let recipe = emu
+        .recipe(tenant)
+        .ok_or_else(|| MdeError::not_found("Tenant", &tenant.to_string()))?;
     let generated = emu.store().defender_generated(tenant).map_err(storage)?;
     if generated {
         let rows = emu.store().defender_load(tenant).map_err(storage)?;

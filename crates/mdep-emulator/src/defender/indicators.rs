@@ -2,13 +2,16 @@
 //! With `Ti.ReadWrite.All` an app sees every indicator of the tenant; with `Ti.ReadWrite`
 //! only those it created.
 
-use super::auth::Caller;
-use super::error::{MdeError, truncate};
+use super::data::{read, write};
 use super::generate::{self, IndicatorFields};
 use super::query::{EntitySet, Field, Kind, Query};
-use super::throttle::Limits;
-use super::{ApiResult, Req, body_object, caller_data, collection, entity, json, read, write};
 use crate::AppState;
+use crate::request::auth::Caller;
+use crate::request::auth::caller_data;
+use crate::request::envelope::{Req, collection, entity};
+use crate::request::error::{MdeError, truncate};
+use crate::request::mde::{ApiResult, body_object, json};
+use crate::request::throttle::Limits;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -207,7 +210,7 @@ fn enum_param<'a>(
     name: &str,
     allowed: &[&str],
 ) -> Result<Option<&'a str>, MdeError> {
-    match super::str_param(body, name)? {
+    match crate::request::mde::str_param(body, name)? {
         None => Ok(None),
         Some(v) if allowed.contains(&v) => Ok(Some(v)),
         Some(v) => Err(MdeError::bad(
@@ -230,7 +233,7 @@ fn upsert(
     body: &Map<String, Value>,
 ) -> Result<Value, MdeError> {
     let required = |name: &str| -> Result<&str, MdeError> {
-        match super::str_param(body, name)? {
+        match crate::request::mde::str_param(body, name)? {
             Some(v) if !v.trim().is_empty() => Ok(v),
             _ => Err(MdeError::missing(name)),
         }
@@ -259,7 +262,7 @@ fn upsert(
             "Invalid input generateAlert: it must be true for action Audit.",
         ));
     }
-    let expiration = match super::str_param(body, "expirationTime")? {
+    let expiration = match crate::request::mde::str_param(body, "expirationTime")? {
         Some(e) => Some(
             OffsetDateTime::parse(e, &time::format_description::well_known::Rfc3339)
                 .map_err(|_| {
@@ -324,7 +327,7 @@ fn upsert(
             (
                 id,
                 None,
-                super::str_param(body, "application")?.map(str::to_owned),
+                crate::request::mde::str_param(body, "application")?.map(str::to_owned),
             )
         }
     };
@@ -340,7 +343,7 @@ fn upsert(
         created_by: &app,
         title,
         description,
-        recommended_actions: super::str_param(body, "recommendedActions")?,
+        recommended_actions: crate::request::mde::str_param(body, "recommendedActions")?,
         severity,
         created: now,
         expiration,

@@ -2,13 +2,16 @@
 //! vulnerability and software lists (`mde-api.md` §4.8, §4.10), all derived from the
 //! tenant's generated data so they agree with its alerts and devices.
 
-use super::auth::Caller;
 use super::data::TenantData;
-use super::error::{MdeError, truncate};
+use super::data::read;
 use super::generate::{self, Rng, ts0, ts7};
 use super::query::{EntitySet, Field, Kind, Query};
-use super::{ApiResult, Req, caller_data, collection, entity, json, read};
 use crate::AppState;
+use crate::request::auth::Caller;
+use crate::request::auth::caller_data;
+use crate::request::envelope::{Req, collection, entity};
+use crate::request::error::{MdeError, truncate};
+use crate::request::mde::{ApiResult, json};
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -503,7 +506,7 @@ pub async fn machine_vulnerabilities(
         c.tenant,
         c.app,
         "machines/{id}/vulnerabilities",
-        super::throttle::Limits {
+        crate::request::throttle::Limits {
             per_minute: 50,
             per_hour: 1500,
         },

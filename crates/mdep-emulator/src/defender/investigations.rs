@@ -2,13 +2,16 @@
 //! (`mde-api.md` §4.9), derived from each alert's `investigationId` and
 //! `investigationState`.
 
-use super::auth::Caller;
 use super::data::TenantData;
-use super::error::MdeError;
+use super::data::read;
 use super::generate::ts0;
 use super::query::{EntitySet, Field, Kind, MAX_TOP, Query};
-use super::{ApiResult, Req, caller_data, collection, entity, json, read};
 use crate::AppState;
+use crate::request::auth::Caller;
+use crate::request::auth::caller_data;
+use crate::request::envelope::{Req, collection, entity};
+use crate::request::error::MdeError;
+use crate::request::mde::{ApiResult, json};
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -4,12 +4,15 @@
 //! `GET /api/machineactions/{id}/GetLiveResponseResultDownloadLink(index=N)` hands out a
 //! signed link, valid 30 minutes, to a command's result served by the emulator.
 
-use super::auth::Caller;
 use super::data::action_view;
-use super::error::{MdeError, truncate};
+use super::data::{read, write};
 use super::generate::{self, ActionFields};
-use super::{ApiResult, Req, body_object, caller_data, entity, json, read, write};
 use crate::AppState;
+use crate::request::auth::Caller;
+use crate::request::auth::caller_data;
+use crate::request::envelope::{Req, entity};
+use crate::request::error::{MdeError, truncate};
+use crate::request::mde::{ApiResult, body_object, json};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -42,13 +45,13 @@ pub async fn run(
         c.tenant,
         c.app,
         "runliveresponse",
-        super::throttle::Limits {
+        crate::request::throttle::Limits {
             per_minute: 10,
             per_hour: 1500,
         },
     )?;
     let body = body_object(&body)?;
-    let comment = match super::str_param(&body, "Comment")? {
+    let comment = match crate::request::mde::str_param(&body, "Comment")? {
         Some(t) if !t.trim().is_empty() => t.to_owned(),
         _ => return Err(MdeError::missing("Comment")),
     };

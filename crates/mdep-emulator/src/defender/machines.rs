@@ -1,11 +1,14 @@
 //! `/api/machines`: list, get (by id or computer name), logon users, alerts, tags and
 //! find by tag (`mde-api.md` §4.4).
 
-use super::auth::Caller;
-use super::error::MdeError;
+use super::data::{read, write};
 use super::query::{EntitySet, Field, Kind, Query};
-use super::{ApiResult, Req, body_object, caller_data, collection, entity, json, read, write};
 use crate::AppState;
+use crate::request::auth::Caller;
+use crate::request::auth::caller_data;
+use crate::request::envelope::{Req, collection, entity};
+use crate::request::error::MdeError;
+use crate::request::mde::{ApiResult, body_object, json};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -206,13 +209,15 @@ pub async fn alerts(
     let i = find(&d, &id)?;
     let mid = d.machines[i]["id"].clone();
     let body = super::alerts::list_from(&req, &d, &q, page_size, |a| a["machineId"] == mid);
-    Ok(super::json_text(StatusCode::OK, body))
+    Ok(crate::request::mde::json_text(StatusCode::OK, body))
 }
 
 /// A tag change: `{"Value": "…", "Action": "Add"|"Remove"}`.
 fn tag_change(body: &Map<String, Value>) -> Result<(&str, bool), MdeError> {
-    let value = super::str_param(body, "Value")?.ok_or_else(|| MdeError::missing("Value"))?;
-    let action = super::str_param(body, "Action")?.ok_or_else(|| MdeError::missing("Action"))?;
+    let value =
+        crate::request::mde::str_param(body, "Value")?.ok_or_else(|| MdeError::missing("Value"))?;
+    let action = crate::request::mde::str_param(body, "Action")?
+        .ok_or_else(|| MdeError::missing("Action"))?;
     if value.trim().is_empty() || value.len() > 200 {
         return Err(MdeError::bad(
             "InvalidInput",
@@ -227,7 +232,7 @@ fn tag_change(body: &Map<String, Value>) -> Result<(&str, bool), MdeError> {
                 "InvalidInput",
                 format!(
                     "Invalid input Action '{}': expected Add or Remove.",
-                    super::error::truncate(other)
+                    crate::request::error::truncate(other)
                 ),
             ));
         }
@@ -345,7 +350,7 @@ fn device_value(v: &str) -> Result<&'static str, MdeError> {
                 "InvalidInput",
                 format!(
                     "Invalid input DeviceValue '{}': expected Normal, Low or High.",
-                    super::error::truncate(v)
+                    crate::request::error::truncate(v)
                 ),
             )
         })
@@ -367,7 +372,7 @@ pub async fn update(
     {
         return Err(MdeError::invalid_body(format!(
             "Request body is incorrect: '{}' cannot be updated; updatable properties are machineTags, deviceValue.",
-            super::error::truncate(k)
+            crate::request::error::truncate(k)
         )));
     }
     let tags: Option<Vec<Value>> = match body.get("machineTags") {
@@ -392,7 +397,7 @@ pub async fn update(
             ));
         }
     };
-    let value = super::str_param(&body, "deviceValue")?
+    let value = crate::request::mde::str_param(&body, "deviceValue")?
         .map(device_value)
         .transpose()?;
     if tags.is_none() && value.is_none() {
@@ -426,8 +431,8 @@ pub async fn set_device_value(
 ) -> ApiResult {
     c.require(WRITE)?;
     let body = body_object(&body)?;
-    let v =
-        super::str_param(&body, "DeviceValue")?.ok_or_else(|| MdeError::missing("DeviceValue"))?;
+    let v = crate::request::mde::str_param(&body, "DeviceValue")?
+        .ok_or_else(|| MdeError::missing("DeviceValue"))?;
     let v = device_value(v)?;
     let data = caller_data(&state, &c)?;
     let mut d = write(&data);
@@ -552,7 +557,7 @@ pub async fn file_machines(
             "InvalidHashValue",
             format!(
                 "Hash value {} is invalid: this method takes a SHA-1.",
-                super::error::truncate(&sha1)
+                crate::request::error::truncate(&sha1)
             ),
         ));
     }
@@ -582,7 +587,10 @@ pub async fn domain_machines(
     if !crate::directory::valid_domain(&lower) {
         return Err(MdeError::bad(
             "InvalidDomainName",
-            format!("Domain name {} is invalid.", super::error::truncate(&host)),
+            format!(
+                "Domain name {} is invalid.",
+                crate::request::error::truncate(&host)
+            ),
         ));
     }
     let data = caller_data(&state, &c)?;
@@ -631,5 +639,28 @@ pub async fn user_machines(
     Ok(json(
         StatusCode::OK,
         &machines_page(&req, &d, &ids, usize::MAX),
+    ))
+}
+
+/// `GET /api/alerts/{id}/machine`: the machine an alert is on.
+pub async fn of_alert(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    req: Req,
+) -> ApiResult {
+    c.require(READ)?;
+    let data = caller_data(&state, &c)?;
+    let d = read(&data);
+    let i = d
+        .alert_index(&id)
+        .ok_or_else(|| MdeError::not_found("Alert", &id))?;
+    let mid = d.alerts[i]["machineId"].as_str().unwrap_or_default();
+    let m = d
+        .machine_index(mid)
+        .ok_or_else(|| MdeError::not_found("Machine", mid))?;
+    Ok(json(
+        StatusCode::OK,
+        &entity(&req, "Machines/$entity", d.machines[m].clone()),
     ))
 }

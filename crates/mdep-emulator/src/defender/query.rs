@@ -3,7 +3,7 @@
 //! entity, then evaluated here), `$top` (at most 10,000), `$skip`, `$orderby`, `$select`,
 //! `$expand=evidence` (alerts), `$count=true`, and `@odata.nextLink` paging.
 
-use super::error::{MdeError, truncate};
+use crate::request::error::{MdeError, truncate};
 use mdep_model::odata::{CompareOp, Filter, Literal, StringFunction};
 use serde_json::Value;
 use std::borrow::Cow;

@@ -3,17 +3,13 @@
 //! `alerts_v2_list_response.json`). The id is MDE's alert id, so an update here is an
 //! update of `/api/alerts/{id}` and the other way round.
 
-use super::error::GraphError;
-use super::{GraphReq, GraphResult, body_object, collection, entity, json, lower_camel, require};
-use crate::AppState;
-use crate::defender::auth::Caller;
+use crate::collection::body::Fields;
+use crate::collection::set::{Collection, Get, Patch};
 use crate::defender::data::TenantData;
-use crate::defender::query::{EntitySet, Field, Kind, Page, Query};
-use crate::defender::{caller_data, read, write};
-use axum::Extension;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use crate::defender::query::{EntitySet, Field, Kind, Page};
+use crate::request::call::Call;
+use crate::request::graph::{Graph, lower_camel};
+use crate::request::graph_error::GraphError;
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
 
@@ -392,49 +388,58 @@ pub fn to_graph(d: &TenantData, i: usize) -> Value {
     })
 }
 
-/// Page size of Graph lists: the Defender page size, at most `max_top`.
-pub fn page_size(state: &AppState, set: &EntitySet) -> usize {
-    state.emu.defender().settings().page_size.min(set.max_top)
+/// Graph's `alerts_v2`: the tenant's MDE alerts in Graph's schema.
+#[derive(Debug)]
+pub struct AlertsV2;
+
+impl Collection for AlertsV2 {
+    type Api = Graph;
+    const SET: &'static EntitySet = &ALERTS_V2;
+    const CONTEXT: &'static str = "security/alerts_v2";
+    const KIND: &'static str = "Alert";
+    const READ: &'static [&'static str] = READ;
+
+    fn items<'a>(_: &Call<Graph>, d: &'a TenantData) -> Vec<Cow<'a, Value>> {
+        (0..d.alerts.len())
+            .map(|i| Cow::Owned(to_graph(d, i)))
+            .collect()
+    }
 }
 
-/// `GET /security/alerts_v2`.
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    req: GraphReq,
-) -> GraphResult {
-    require(&c, READ)?;
-    let q = Query::parse(req.query.as_deref(), &ALERTS_V2)?;
-    let data = caller_data(&state, &c)?;
-    let d = read(&data);
-    let items = (0..d.alerts.len()).map(|i| Cow::Owned(to_graph(&d, i)));
-    let page = q.run(items, page_size(&state, &ALERTS_V2));
-    Ok(json(
-        StatusCode::OK,
-        &collection(&req, "security/alerts_v2", page),
-    ))
+impl Get for AlertsV2 {
+    fn find(_: &Call<Graph>, d: &TenantData, id: &str) -> Option<Value> {
+        d.alert_index(id).map(|i| to_graph(d, i))
+    }
 }
 
-fn find(d: &TenantData, id: &str) -> Result<usize, GraphError> {
-    d.alert_index(id)
-        .ok_or_else(|| GraphError::not_found("Alert", id))
-}
+impl Patch for AlertsV2 {
+    const WRITE: &'static [&'static str] = WRITE;
+    type Change = Change;
 
-/// `GET /security/alerts_v2/{id}`.
-pub async fn get_one(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: GraphReq,
-) -> GraphResult {
-    require(&c, READ)?;
-    let data = caller_data(&state, &c)?;
-    let d = read(&data);
-    let i = find(&d, &id)?;
-    Ok(json(
-        StatusCode::OK,
-        &entity(&req, "security/alerts_v2/$entity", to_graph(&d, i)),
-    ))
+    fn change(body: &Map<String, Value>) -> Result<Change, GraphError> {
+        let change = Change::parse(body)?;
+        if change.is_empty() {
+            return Err(GraphError::bad_request(
+                "Give at least one of status, assignedTo, classification, determination.",
+            ));
+        }
+        Ok(change)
+    }
+
+    fn apply(
+        call: &Call<Graph>,
+        d: &mut TenantData,
+        id: &str,
+        change: Change,
+    ) -> Result<Value, GraphError> {
+        let i = d
+            .alert_index(id)
+            .ok_or_else(|| GraphError::not_found("Alert", id))?;
+        let now = crate::defender::generate::ts7(time::OffsetDateTime::now_utc());
+        change.apply(&mut d.alerts[i], &now);
+        d.persist_alert(&call.state.emu, i)?;
+        Ok(to_graph(d, i))
+    }
 }
 
 /// An update of alerts in Graph's terms: `status`, `assignedTo`, `classification`,
@@ -447,59 +452,25 @@ pub struct Change {
     determination: Option<Option<&'static str>>,
 }
 
-fn enum_param(
-    body: &Map<String, Value>,
-    name: &str,
-    allowed: &'static [&'static str],
-) -> Result<Option<&'static str>, GraphError> {
-    match body.get(name) {
-        None => Ok(None),
-        Some(Value::String(s)) => allowed
-            .iter()
-            .find(|a| a.eq_ignore_ascii_case(s))
-            .copied()
-            .map(Some)
-            .ok_or_else(|| {
-                GraphError::bad_request(format!(
-                    "Invalid value '{}' for {name}: expected one of {}.",
-                    crate::defender::error::truncate(s),
-                    allowed.join(", ")
-                ))
-            }),
-        Some(_) => Err(GraphError::bad_request(format!("{name} must be a string."))),
-    }
-}
+/// The properties an alert update takes.
+pub const UPDATABLE: &[&str] = &["status", "assignedTo", "classification", "determination"];
 
 impl Change {
-    /// Parses the alert properties of `body`; `also` names other properties the caller
-    /// handles itself.
-    pub fn parse(body: &Map<String, Value>, also: &[&str]) -> Result<Self, GraphError> {
-        const KEYS: &[&str] = &["status", "assignedTo", "classification", "determination"];
-        // OData annotations (`@odata.type`, which Graph's SDKs send) are not properties.
-        if let Some(k) = body.keys().find(|k| {
-            !k.starts_with('@') && !KEYS.contains(&k.as_str()) && !also.contains(&k.as_str())
-        }) {
-            return Err(GraphError::bad_request(format!(
-                "Property '{}' cannot be updated; updatable properties are {}.",
-                crate::defender::error::truncate(k),
-                KEYS.iter()
-                    .chain(also)
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        let status = enum_param(body, "status", &["new", "inProgress", "resolved"])?;
-        let assigned = match body.get("assignedTo") {
-            None => None,
-            Some(Value::Null) => Some(None),
-            Some(Value::String(s)) => Some(Some(s.clone())),
-            Some(_) => return Err(GraphError::bad_request("assignedTo must be a string.")),
+    /// Parses the alert properties of `body`.
+    pub fn parse(body: &Map<String, Value>) -> Result<Self, GraphError> {
+        let f = Fields::<Graph>::new(body, UPDATABLE, &[])?;
+        let status = f.one_of("status", &["new", "inProgress", "resolved"])?;
+        let assigned = if f.is_null("assignedTo") {
+            Some(None)
+        } else {
+            f.str("assignedTo")?.map(|s| Some(s.to_owned()))
         };
-        let classification = enum_param(body, "classification", CLASSIFICATIONS)?
+        let classification = f
+            .one_of("classification", CLASSIFICATIONS)?
             .map(|c| (c != "unknown").then(|| mde_classification(c)));
-        let determination =
-            enum_param(body, "determination", DETERMINATIONS)?.map(mde_determination);
+        let determination = f
+            .one_of("determination", DETERMINATIONS)?
+            .map(mde_determination);
         Ok(Self {
             status: status.map(|s| match s {
                 "new" => "New",
@@ -549,34 +520,6 @@ fn mde_classification(g: &str) -> &'static str {
         "truePositive" => "TruePositive",
         _ => "InformationalExpectedActivity",
     }
-}
-
-/// `PATCH /security/alerts_v2/{id}`: answers the updated alert.
-pub async fn update(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: GraphReq,
-    body: Bytes,
-) -> GraphResult {
-    require(&c, WRITE)?;
-    let body = body_object(&body)?;
-    let change = Change::parse(&body, &[])?;
-    if change.is_empty() {
-        return Err(GraphError::bad_request(
-            "Give at least one of status, assignedTo, classification, determination.",
-        ));
-    }
-    let data = caller_data(&state, &c)?;
-    let mut d = write(&data);
-    let i = find(&d, &id)?;
-    let now = crate::defender::generate::ts7(time::OffsetDateTime::now_utc());
-    change.apply(&mut d.alerts[i], &now);
-    d.persist_alert(&state.emu, i)?;
-    Ok(json(
-        StatusCode::OK,
-        &entity(&req, "security/alerts_v2/$entity", to_graph(&d, i)),
-    ))
 }
 
 /// A page of Graph alerts (for incidents' `$expand=alerts`).

@@ -4,12 +4,14 @@
 //! `@odata.context`, `schema` (`name`, `type`) and `results`, no `Stats`
 //! (`graph-security.md` §2.2–2.3).
 
-use super::error::GraphError;
-use super::{GraphReq, GraphResult, body_object, json, require};
 use crate::AppState;
-use crate::defender::auth::Caller;
+use crate::defender::data::read;
 use crate::defender::hunting::{self, kql};
-use crate::defender::{caller_data, read};
+use crate::request::auth::Caller;
+use crate::request::auth::caller_data;
+use crate::request::envelope::Req;
+use crate::request::graph::{GraphResult, body_object, json, require};
+use crate::request::graph_error::GraphError;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -81,7 +83,7 @@ pub fn timespan(s: &str, now: i128) -> Result<(i128, i128), GraphError> {
     let bad = || {
         GraphError::bad_request(format!(
             "Timespan '{}' is not an ISO 8601 interval: use e.g. P30D, 2024-02-01T08:00:00Z/2024-02-15T08:00:00Z, P30D/2024-02-15T08:00:00Z, 2024-02-01T08:00:00Z/P30D or 2024-02-01T08:00:00Z.",
-            crate::defender::error::truncate(s)
+            crate::request::error::truncate(s)
         ))
     };
     let s = s.trim();
@@ -108,7 +110,7 @@ pub fn timespan(s: &str, now: i128) -> Result<(i128, i128), GraphError> {
 pub async fn run(
     State(state): State<AppState>,
     Extension(c): Extension<Caller>,
-    req: GraphReq,
+    req: Req,
     body: Bytes,
 ) -> GraphResult {
     require(&c, ROLES)?;
@@ -125,7 +127,7 @@ pub async fn run(
     {
         return Err(GraphError::bad_request(format!(
             "workspaceId '{}' is not a GUID.",
-            crate::defender::error::truncate(w)
+            crate::request::error::truncate(w)
         )));
     }
     let parsed = kql::parse(query).map_err(|e| GraphError::from(hunting::bad(e.to_string())))?;

@@ -9,17 +9,15 @@
 //! severity, summary and the resolving comment are kept with the incident.
 
 use super::alerts::{self, SEVERITIES};
-use super::error::GraphError;
-use super::{GraphReq, GraphResult, body_object, collection, entity, json, require};
-use crate::AppState;
-use crate::defender::auth::Caller;
-use crate::defender::data::TenantData;
-use crate::defender::query::{EntitySet, Field, Kind, Page, Query};
-use crate::defender::{caller_data, read, write};
-use axum::Extension;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use crate::collection::body::Fields;
+use crate::collection::set::{Collection, Get, Patch};
+use crate::defender::data::{TenantData, read};
+use crate::defender::query::{EntitySet, Field, Kind, Query};
+use crate::request::api::Api;
+use crate::request::call::Call;
+use crate::request::graph::{Graph, GraphResult};
+use crate::request::graph_error::GraphError;
+use axum::extract::Path;
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
 
@@ -229,7 +227,7 @@ fn split_expand(raw: Option<&str>) -> Result<(Option<String>, bool), GraphError>
                 } else {
                     return Err(GraphError::bad_request(format!(
                         "Could not find a property named '{}' on type 'microsoft.graph.security.incident'.",
-                        crate::defender::error::truncate(name)
+                        crate::request::error::truncate(name)
                     )));
                 }
             }
@@ -245,39 +243,73 @@ fn with_alerts(d: &TenantData, mut inc: Value, idx: &[usize]) -> Value {
     inc
 }
 
-/// `GET /security/incidents`.
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    req: GraphReq,
-) -> GraphResult {
-    require(&c, READ)?;
-    let (rest, expand) = split_expand(req.query.as_deref())?;
-    let q = Query::parse(rest.as_deref(), &INCIDENTS)?;
-    let data = caller_data(&state, &c)?;
-    let d = read(&data);
-    let gs = groups(&d);
-    let items = gs.iter().map(|(id, idx)| Cow::Owned(build(&d, id, idx)));
-    let mut page = q.run(items, alerts::page_size(&state, &INCIDENTS));
-    if expand {
-        let items = std::mem::take(&mut page.items);
-        page.items = items
-            .into_iter()
-            .map(|inc| {
-                let idx = inc["id"]
-                    .as_str()
-                    .and_then(|id| gs.iter().find(|(g, _)| g == id))
-                    .map(|(_, idx)| idx.as_slice())
-                    .unwrap_or_default();
-                with_alerts(&d, inc, idx)
-            })
-            .collect();
-        page.next = page.next.map(|n| format!("{n}&%24expand=alerts"));
+/// Graph's `incidents`: the tenant's alerts grouped by incident.
+#[derive(Debug)]
+pub struct Incidents;
+
+/// Whether the query string expands `alerts` (checked by [`split_expand`] before).
+fn expands(raw: Option<&str>) -> bool {
+    split_expand(raw).is_ok_and(|(_, expand)| expand)
+}
+
+impl Collection for Incidents {
+    type Api = Graph;
+    const SET: &'static EntitySet = &INCIDENTS;
+    const CONTEXT: &'static str = "security/incidents";
+    const KIND: &'static str = "Incident";
+    const READ: &'static [&'static str] = READ;
+
+    fn items<'a>(_: &Call<Graph>, d: &'a TenantData) -> Vec<Cow<'a, Value>> {
+        groups(d)
+            .iter()
+            .map(|(id, idx)| Cow::Owned(build(d, id, idx)))
+            .collect()
     }
-    Ok(json(
-        StatusCode::OK,
-        &collection(&req, "security/incidents", page),
-    ))
+
+    fn query(raw: Option<&str>) -> Result<Query, GraphError> {
+        let (rest, _) = split_expand(raw)?;
+        Ok(Query::parse(rest.as_deref(), &INCIDENTS)?)
+    }
+
+    /// With `$expand=alerts`, each incident of the page embeds its alerts, and the next
+    /// link keeps the option.
+    fn list(call: &Call<Graph>, d: &TenantData, q: &Query) -> String {
+        let gs = groups(d);
+        let items = gs.iter().map(|(id, idx)| Cow::Owned(build(d, id, idx)));
+        let mut page = q.run(items, call.page_size(&INCIDENTS));
+        if expands(call.req.query.as_deref()) {
+            let items = std::mem::take(&mut page.items);
+            page.items = items
+                .into_iter()
+                .map(|inc| {
+                    let idx = inc["id"]
+                        .as_str()
+                        .and_then(|id| gs.iter().find(|(g, _)| g == id))
+                        .map(|(_, idx)| idx.as_slice())
+                        .unwrap_or_default();
+                    with_alerts(d, inc, idx)
+                })
+                .collect();
+            page.next = page.next.map(|n| format!("{n}&%24expand=alerts"));
+        }
+        call.req.page(Self::CONTEXT, &page)
+    }
+}
+
+impl Get for Incidents {
+    fn find(call: &Call<Graph>, d: &TenantData, id: &str) -> Option<Value> {
+        let idx = find(d, id).ok()?;
+        let inc = build(d, id, &idx);
+        Some(if expands(call.req.query.as_deref()) {
+            with_alerts(d, inc, &idx)
+        } else {
+            inc
+        })
+    }
+
+    fn check(call: &Call<Graph>, _: &str) -> Result<(), GraphError> {
+        split_expand(call.req.query.as_deref()).map(|_| ())
+    }
 }
 
 fn find(d: &TenantData, id: &str) -> Result<Vec<usize>, GraphError> {
@@ -295,52 +327,14 @@ fn find(d: &TenantData, id: &str) -> Result<Vec<usize>, GraphError> {
     }
 }
 
-/// `GET /security/incidents/{id}` (with `$expand=alerts`).
-pub async fn get_one(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: GraphReq,
-) -> GraphResult {
-    require(&c, READ)?;
-    let (_, expand) = split_expand(req.query.as_deref())?;
-    let data = caller_data(&state, &c)?;
-    let d = read(&data);
-    let idx = find(&d, &id)?;
-    let mut inc = build(&d, &id, &idx);
-    if expand {
-        inc = with_alerts(&d, inc, &idx);
-    }
-    Ok(json(
-        StatusCode::OK,
-        &entity(&req, "security/incidents/$entity", inc),
-    ))
-}
-
 /// `GET /security/incidents/{id}/alerts`.
-pub async fn alerts(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: GraphReq,
-) -> GraphResult {
-    require(&c, READ)?;
-    let data = caller_data(&state, &c)?;
+pub async fn alerts(call: Call<Graph>, Path(id): Path<String>) -> GraphResult {
+    call.require(READ)?;
+    let data = call.data()?;
     let d = read(&data);
     let idx = find(&d, &id)?;
     let items = idx.iter().map(|&i| alerts::to_graph(&d, i)).collect();
-    Ok(json(
-        StatusCode::OK,
-        &collection(
-            &req,
-            &format!("security/incidents('{id}')/alerts"),
-            Page {
-                items,
-                count: None,
-                next: None,
-            },
-        ),
-    ))
+    Ok(call.all(&format!("security/incidents('{id}')/alerts"), items))
 }
 
 const KEPT: &[&str] = &[
@@ -352,134 +346,133 @@ const KEPT: &[&str] = &[
     "summary",
 ];
 
-/// `PATCH /security/incidents/{id}`: answers the updated incident.
-pub async fn update(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: GraphReq,
-    body: Bytes,
-) -> GraphResult {
-    require(&c, WRITE)?;
-    let body = body_object(&body)?;
-    let mut alert_body = Map::new();
-    for k in ["assignedTo", "classification", "determination"] {
-        if let Some(v) = body.get(k) {
-            alert_body.insert(k.to_owned(), v.clone());
+/// `incidentStatus` values an update may set.
+const SETTABLE_STATUSES: &[&str] = &[
+    "active",
+    "resolved",
+    "inProgress",
+    "redirected",
+    "awaitingAction",
+];
+
+/// An incident update: what goes to its alerts, and what is kept with the incident.
+#[derive(Debug)]
+pub struct IncidentChange {
+    body: Map<String, Value>,
+    alerts: alerts::Change,
+    status: Option<&'static str>,
+}
+
+impl Patch for Incidents {
+    const WRITE: &'static [&'static str] = WRITE;
+    type Change = IncidentChange;
+
+    fn change(body: &Map<String, Value>) -> Result<IncidentChange, GraphError> {
+        let mut alert_body = Map::new();
+        for k in ["assignedTo", "classification", "determination"] {
+            if let Some(v) = body.get(k) {
+                alert_body.insert(k.to_owned(), v.clone());
+            }
         }
-    }
-    let body: Map<String, Value> = body
-        .into_iter()
-        .filter(|(k, _)| !k.starts_with('@'))
-        .collect();
-    if let Some(k) = body.keys().find(|k| {
-        !KEPT.contains(&k.as_str())
-            && !["status", "assignedTo", "classification", "determination"].contains(&k.as_str())
-    }) {
-        return Err(GraphError::bad_request(format!(
-            "Property '{}' cannot be updated; updatable properties are status, assignedTo, classification, determination, {}.",
-            crate::defender::error::truncate(k),
-            KEPT.join(", ")
-        )));
-    }
-    let change = alerts::Change::parse(&alert_body, &[])?;
-    let status = match body.get("status") {
-        None => None,
-        Some(Value::String(s)) => Some(
-            STATUSES
-                .iter()
-                .copied()
-                .find(|x| x.eq_ignore_ascii_case(s) && *x != "unknownFutureValue")
-                .ok_or_else(|| {
-                    GraphError::bad_request(format!(
-                        "Invalid value '{}' for status: expected one of active, resolved, inProgress, redirected, awaitingAction.",
-                        crate::defender::error::truncate(s)
-                    ))
-                })?,
-        ),
-        Some(_) => return Err(GraphError::bad_request("status must be a string.")),
-    };
-    if let Some(Value::String(s)) = body.get("severity")
-        && !SEVERITIES.contains(&s.as_str())
-    {
-        return Err(GraphError::bad_request(format!(
-            "Invalid value '{}' for severity: expected one of {}.",
-            crate::defender::error::truncate(s),
-            SEVERITIES.join(", ")
-        )));
-    }
-    if let Some(tags) = body.get("customTags")
-        && !tags
-            .as_array()
-            .is_some_and(|xs| xs.iter().all(Value::is_string))
-    {
-        return Err(GraphError::bad_request(
-            "customTags must be an array of strings.",
-        ));
-    }
-    for k in ["description", "displayName", "resolvingComment", "summary"] {
-        if body.get(k).is_some_and(|v| !v.is_string() && !v.is_null()) {
-            return Err(GraphError::bad_request(format!("{k} must be a string.")));
+        let body: Map<String, Value> = body
+            .iter()
+            .filter(|(k, _)| !k.starts_with('@'))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let f = Fields::<Graph>::new(&body, &[alerts::UPDATABLE, KEPT].concat(), &[])?;
+        let change = alerts::Change::parse(&alert_body)?;
+        let status = f.one_of("status", SETTABLE_STATUSES)?;
+        if let Some(Value::String(s)) = body.get("severity")
+            && !SEVERITIES.contains(&s.as_str())
+        {
+            return Err(Graph::invalid_value("severity", s, SEVERITIES));
         }
+        if let Some(tags) = body.get("customTags")
+            && !tags
+                .as_array()
+                .is_some_and(|xs| xs.iter().all(Value::is_string))
+        {
+            return Err(GraphError::bad_request(
+                "customTags must be an array of strings.",
+            ));
+        }
+        for k in ["description", "displayName", "resolvingComment", "summary"] {
+            if body.get(k).is_some_and(|v| !v.is_string() && !v.is_null()) {
+                return Err(Graph::not_a_string(k));
+            }
+        }
+        if body.is_empty() {
+            return Err(GraphError::bad_request(format!(
+                "Give at least one of status, assignedTo, classification, determination, {}.",
+                KEPT.join(", ")
+            )));
+        }
+        Ok(IncidentChange {
+            body,
+            alerts: change,
+            status,
+        })
     }
-    if body.is_empty() {
-        return Err(GraphError::bad_request(format!(
-            "Give at least one of status, assignedTo, classification, determination, {}.",
-            KEPT.join(", ")
-        )));
-    }
-    let data = caller_data(&state, &c)?;
-    let mut d = write(&data);
-    let idx = find(&d, &id)?;
-    let now = crate::defender::generate::ts7(time::OffsetDateTime::now_utc());
-    for &i in &idx {
-        let mut touched = !change.is_empty();
-        if touched {
-            change.apply(&mut d.alerts[i], &now);
+
+    fn apply(
+        call: &Call<Graph>,
+        d: &mut TenantData,
+        id: &str,
+        c: IncidentChange,
+    ) -> Result<Value, GraphError> {
+        let IncidentChange {
+            body,
+            alerts: change,
+            status,
+        } = c;
+        let emu = &call.state.emu;
+        let idx = find(d, id)?;
+        let now = crate::defender::generate::ts7(time::OffsetDateTime::now_utc());
+        for &i in &idx {
+            let mut touched = !change.is_empty();
+            if touched {
+                change.apply(&mut d.alerts[i], &now);
+            }
+            match status {
+                Some("resolved") if d.alerts[i]["status"] != "Resolved" => {
+                    d.alerts[i]["status"] = json!("Resolved");
+                    d.alerts[i]["resolvedTime"] = json!(now);
+                    touched = true;
+                }
+                Some("active") if d.alerts[i]["status"] == "Resolved" => {
+                    d.alerts[i]["status"] = json!("New");
+                    d.alerts[i]["resolvedTime"] = Value::Null;
+                    touched = true;
+                }
+                _ => {}
+            }
+            if touched {
+                d.alerts[i]["lastUpdateTime"] = json!(now);
+                d.persist_alert(emu, i)?;
+            }
+        }
+        let mut extra = d
+            .incidents
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| json!({"id": id}));
+        for k in KEPT {
+            if let Some(v) = body.get(*k) {
+                extra[*k] = v.clone();
+            }
         }
         match status {
-            Some("resolved") if d.alerts[i]["status"] != "Resolved" => {
-                d.alerts[i]["status"] = json!("Resolved");
-                d.alerts[i]["resolvedTime"] = json!(now);
-                touched = true;
+            Some(s) if s != "active" && s != "resolved" => extra["status"] = json!(s),
+            Some(_) => {
+                if let Some(m) = extra.as_object_mut() {
+                    m.remove("status");
+                }
             }
-            Some("active") if d.alerts[i]["status"] == "Resolved" => {
-                d.alerts[i]["status"] = json!("New");
-                d.alerts[i]["resolvedTime"] = Value::Null;
-                touched = true;
-            }
-            _ => {}
+            None => {}
         }
-        if touched {
-            d.alerts[i]["lastUpdateTime"] = json!(now);
-            d.persist_alert(&state.emu, i)?;
-        }
+        extra["lastModifiedBy"] = json!(format!("API-App:{}", call.caller.app));
+        extra["lastUpdateDateTime"] = json!(now);
+        d.put_incident(emu, id, extra)?;
+        Ok(build(d, id, &idx))
     }
-    let mut extra = d
-        .incidents
-        .get(&id)
-        .cloned()
-        .unwrap_or_else(|| json!({"id": id}));
-    for k in KEPT {
-        if let Some(v) = body.get(*k) {
-            extra[*k] = v.clone();
-        }
-    }
-    match status {
-        Some(s) if s != "active" && s != "resolved" => extra["status"] = json!(s),
-        Some(_) => {
-            if let Some(m) = extra.as_object_mut() {
-                m.remove("status");
-            }
-        }
-        None => {}
-    }
-    extra["lastModifiedBy"] = json!(format!("API-App:{}", c.app));
-    extra["lastUpdateDateTime"] = json!(now);
-    d.put_incident(&state.emu, &id, extra)?;
-    let inc = build(&d, &id, &idx);
-    Ok(json(
-        StatusCode::OK,
-        &entity(&req, "security/incidents/$entity", inc),
-    ))
 }

@@ -2,7 +2,7 @@
 
 use super::kql::{Agg, BinOp, Expr, Lit};
 use super::value::{Ty, V, bad, cmp, sort_cmp, text, time_of, unresolved};
-use crate::defender::error::{MdeError, truncate};
+use crate::request::error::{MdeError, truncate};
 use std::cmp::Ordering;
 
 fn has_term(hay: &str, needle: &str) -> bool {

@@ -5,9 +5,10 @@ use super::kql;
 use super::ops::run;
 use super::value::{bad, cell};
 use crate::AppState;
-use crate::defender::auth::Caller;
-use crate::defender::error::MdeError;
-use crate::defender::{ApiResult, body_object, caller_data, json, read};
+use crate::defender::data::read;
+use crate::request::auth::{Caller, caller_data};
+use crate::request::error::MdeError;
+use crate::request::mde::{ApiResult, body_object, json};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -36,8 +37,8 @@ pub async fn run_query(
             e
         })?;
     let body = body_object(&body)?;
-    let query =
-        crate::defender::str_param(&body, "Query")?.ok_or_else(|| MdeError::missing("Query"))?;
+    let query = crate::request::mde::str_param(&body, "Query")?
+        .ok_or_else(|| MdeError::missing("Query"))?;
     let started = std::time::Instant::now();
     let parsed = kql::parse(query).map_err(|e| bad(e.to_string()))?;
     let data = caller_data(&state, &c)?;

@@ -6,7 +6,7 @@ use super::tables::table;
 use super::typing::type_of;
 use super::value::{MAX_ROWS, Table, Ty, V, bad, sort_cmp};
 use crate::defender::data::TenantData;
-use crate::defender::error::{MdeError, truncate};
+use crate::request::error::{MdeError, truncate};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 

@@ -2,7 +2,7 @@
 
 use super::kql::{Expr, Lit};
 use super::value::{Ty, bad, time_of, unresolved};
-use crate::defender::error::{MdeError, truncate};
+use crate::request::error::{MdeError, truncate};
 
 /// Static type of an expression over `cols`.
 pub fn type_of(e: &Expr, cols: &[(String, Ty)]) -> Result<Ty, MdeError> {

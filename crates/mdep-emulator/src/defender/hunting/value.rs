@@ -1,8 +1,8 @@
 //! The engine's values: cells, column types, tables, and how cells compare, print and
 //! go out as JSON.
 
-use crate::defender::error::{MdeError, truncate};
 use crate::defender::generate::ts7;
+use crate::request::error::{MdeError, truncate};
 use serde_json::{Value, json};
 use std::cmp::Ordering;
 use time::OffsetDateTime;

@@ -1,7 +1,11 @@
 //! The emulator's shared state: the directory and keys in memory, written through to the
 //! SQLite [`Store`] on every change.
 
+pub mod defender;
+
 use crate::crypto::{self, SecretHasher};
+use crate::defender::data::Backing;
+use crate::defender::generate::Recipe;
 use crate::directory::{
     App, Certificate, Directory, DirectoryError, NewApp, NewTenant, Secret, ServicePrincipal,
     Tenant,
@@ -110,7 +114,7 @@ pub struct Emulator {
     settings: Settings,
     sessions: Mutex<HashMap<String, ConsentSession>>,
     counters: Mutex<HashMap<CounterKey, u64>>,
-    defender: crate::defender::DefenderState,
+    defender: defender::DefenderState,
 }
 
 /// What a request counter is keyed on.
@@ -204,12 +208,12 @@ impl Emulator {
             },
             sessions: Mutex::new(HashMap::new()),
             counters: Mutex::new(HashMap::new()),
-            defender: crate::defender::DefenderState::default(),
+            defender: defender::DefenderState::default(),
         }))
     }
 
     /// The Defender for Endpoint half: its settings, quotas and per-tenant data.
-    pub fn defender(&self) -> &crate::defender::DefenderState {
+    pub fn defender(&self) -> &defender::DefenderState {
         &self.defender
     }
 
@@ -433,5 +437,25 @@ impl Emulator {
     /// Ends a session (consent given or refused: the page cannot be replayed).
     pub fn end_session(&self, id: &str) -> Option<ConsentSession> {
         lock(&self.sessions).remove(id)
+    }
+}
+
+/// Tenants' Defender data is written through to the emulator's store and generated from
+/// each tenant's settings in the directory.
+impl Backing for Emulator {
+    fn store(&self) -> MutexGuard<'_, Store> {
+        lock(&self.store)
+    }
+
+    fn recipe(&self, tenant: Uuid) -> Option<Recipe> {
+        let dir = self.directory();
+        let t = dir.tenants.get(&tenant)?;
+        Some(Recipe {
+            tenant,
+            domain: t.domain.clone(),
+            devices: t.devices,
+            alerts: t.alerts,
+            seed: t.seed,
+        })
     }
 }

@@ -1,22 +1,18 @@
-//! The MDE API as a resource server: every request's `Authorization: Bearer` token is
-//! checked the way a strict API must (`mde-api.md` §7, issue "Defender for Endpoint API
-//! emulator" item 1): RS256 only, a published `kid`, the signature, `exp`/`nbf` with five
-//! minutes of skew, an MDE audience, the v1 issuer of an existing tenant matching `tid`,
-//! and the app's service principal still present in that tenant.
-//!
-//! A token's signature and static claims are verified once and cached by the token's
-//! text; the key's publication, the times, the tenant and the service principal are
-//! checked again on every request.
+//! Bearer tokens as a resource server checks them once (`mde-api.md` §7): RS256 only, a
+//! published `kid`, the signature, and the static claims (an audience of an API the
+//! emulator serves, the v1 issuer of the token's `tid`, `appid`, `oid`, `exp`). What
+//! passes is cached by the token's text; [`crate::request::auth`] checks the rest again
+//! on every request.
 
 use super::error::MdeError;
-use crate::state::Emulator;
+use crate::keys::KeySet;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mdep_model::permissions::Api;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 /// Clock skew allowed on `exp` and `nbf`, in seconds.
@@ -25,7 +21,7 @@ pub const CLOCK_SKEW_SECS: i64 = 300;
 /// Most tokens remembered before the cache starts over.
 const CACHE_CAPACITY: usize = 4096;
 
-/// Why a token was refused. Each becomes a 401 with MDE's body.
+/// Why a token was refused. Each becomes a 401 in the API's error body.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     /// No `Authorization` header.
@@ -91,35 +87,6 @@ impl From<AuthError> for MdeError {
     }
 }
 
-/// Who is calling, from a token that passed every check.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// The token's tenant (`tid`): the only tenant whose data this call sees.
-    pub tenant: Uuid,
-    /// The client app (`appid`).
-    pub app: Uuid,
-    /// The app's display name (`app_displayname`), when the token carries one.
-    pub app_name: Option<String>,
-    /// Application roles (`roles`).
-    pub roles: Vec<String>,
-}
-
-impl Caller {
-    /// Passes when the caller holds one of `accepted`; else MDE's 403.
-    pub fn require(&self, accepted: &[&str]) -> Result<(), MdeError> {
-        if accepted.iter().any(|r| self.roles.iter().any(|g| g == r)) {
-            Ok(())
-        } else {
-            Err(MdeError::missing_roles(accepted, &self.roles))
-        }
-    }
-
-    /// True when the caller holds `role`.
-    pub fn has(&self, role: &str) -> bool {
-        self.roles.iter().any(|g| g == role)
-    }
-}
-
 #[derive(Deserialize)]
 struct Header {
     alg: Option<String>,
@@ -142,17 +109,27 @@ struct Claims {
 
 /// What the once-per-token verification established.
 #[derive(Debug, Clone)]
-struct Verified {
-    kid: String,
-    api: Api,
-    aud: String,
-    tenant: Uuid,
-    app: Uuid,
-    oid: Uuid,
-    app_name: Option<String>,
-    roles: Vec<String>,
-    exp: i64,
-    nbf: Option<i64>,
+pub struct Verified {
+    /// The signing key's id.
+    pub kid: String,
+    /// The API the audience names.
+    pub api: Api,
+    /// The audience as sent.
+    pub aud: String,
+    /// `tid`.
+    pub tenant: Uuid,
+    /// `appid`.
+    pub app: Uuid,
+    /// `oid`: the app's service principal in the tenant.
+    pub oid: Uuid,
+    /// `app_displayname`.
+    pub app_name: Option<String>,
+    /// `roles`.
+    pub roles: Vec<String>,
+    /// `exp`, epoch seconds.
+    pub exp: i64,
+    /// `nbf`, epoch seconds.
+    pub nbf: Option<i64>,
 }
 
 /// Cache of verified tokens.
@@ -162,6 +139,23 @@ pub struct TokenCache {
 }
 
 impl TokenCache {
+    /// The token's verified claims: from the cache, else verified with `keys` (a key
+    /// retired up to `grace` ago still verifies) and cached.
+    pub fn verified(
+        &self,
+        token: &str,
+        keys: &KeySet,
+        grace: Duration,
+        now: OffsetDateTime,
+    ) -> Result<Arc<Verified>, AuthError> {
+        if let Some(v) = self.get(token) {
+            return Ok(v);
+        }
+        let v = Arc::new(verify(keys, grace, token, now)?);
+        self.put(token, v.clone());
+        Ok(v)
+    }
+
     fn get(&self, token: &str) -> Option<Arc<Verified>> {
         self.map
             .lock()
@@ -197,83 +191,17 @@ fn epoch(v: Option<&serde_json::Value>, name: &'static str) -> Result<Option<i64
     }
 }
 
-/// Checks the `Authorization` header value for the MDE API; returns the caller.
-pub fn authenticate(
-    emu: &Emulator,
-    cache: &TokenCache,
-    authorization: Option<&str>,
-) -> Result<Caller, AuthError> {
-    authenticate_for(emu, cache, authorization, Api::Mde)
+fn guid(v: Option<&str>, name: &'static str) -> Result<Uuid, AuthError> {
+    v.and_then(|t| Uuid::try_parse(t).ok())
+        .ok_or(AuthError::Claim(name))
 }
 
-/// Checks the `Authorization` header value for `api` (the token's audience must name it);
-/// returns the caller. Both APIs share the cache: a token's audience is checked on every
-/// request.
-pub fn authenticate_for(
-    emu: &Emulator,
-    cache: &TokenCache,
-    authorization: Option<&str>,
-    api: Api,
-) -> Result<Caller, AuthError> {
-    let value = authorization.ok_or(AuthError::Missing)?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::NotBearer)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(AuthError::NotBearer);
-    }
-    let token = token.trim();
-    let now = OffsetDateTime::now_utc();
-    let v = match cache.get(token) {
-        Some(v) => v,
-        None => {
-            let v = Arc::new(verify(emu, token, now)?);
-            cache.put(token, v.clone());
-            v
-        }
-    };
-    if v.api != api {
-        return Err(AuthError::Audience(v.aud.clone()));
-    }
-    // Checked on every request, cached or not.
-    let grace = emu.settings().key_grace;
-    if emu.keys().find_published(&v.kid, now, grace).is_none() {
-        return Err(AuthError::UnknownKey(v.kid.clone()));
-    }
-    let t = now.unix_timestamp();
-    if t > v.exp + CLOCK_SKEW_SECS {
-        return Err(AuthError::Expired(v.exp));
-    }
-    if let Some(nbf) = v.nbf
-        && t + CLOCK_SKEW_SECS < nbf
-    {
-        return Err(AuthError::NotYetValid(nbf));
-    }
-    {
-        let dir = emu.directory();
-        if !dir.tenants.contains_key(&v.tenant) {
-            return Err(AuthError::Issuer(format!(
-                "https://sts.windows.net/{}/",
-                v.tenant
-            )));
-        }
-        match dir.service_principals.get(&(v.tenant, v.app)) {
-            Some(sp) if sp.object_id == v.oid => {}
-            _ => {
-                return Err(AuthError::Revoked {
-                    tenant: v.tenant,
-                    app: v.app,
-                });
-            }
-        }
-    }
-    Ok(Caller {
-        tenant: v.tenant,
-        app: v.app,
-        app_name: v.app_name.clone(),
-        roles: v.roles.clone(),
-    })
-}
-
-fn verify(emu: &Emulator, token: &str, now: OffsetDateTime) -> Result<Verified, AuthError> {
+fn verify(
+    keys: &KeySet,
+    grace: Duration,
+    token: &str,
+    now: OffsetDateTime,
+) -> Result<Verified, AuthError> {
     let mut parts = token.split('.');
     let (Some(h), Some(p), Some(s), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -289,14 +217,11 @@ fn verify(emu: &Emulator, token: &str, now: OffsetDateTime) -> Result<Verified, 
     let kid = header.kid.ok_or(AuthError::UnknownKey(String::new()))?;
     let sig = b64(s)?;
     let signed = &token[..h.len() + 1 + p.len()];
-    {
-        let keys = emu.keys();
-        let key = keys
-            .find_published(&kid, now, emu.settings().key_grace)
-            .ok_or_else(|| AuthError::UnknownKey(kid.clone()))?;
-        if !key.verify_rs256(signed.as_bytes(), &sig) {
-            return Err(AuthError::Signature);
-        }
+    let key = keys
+        .find_published(&kid, now, grace)
+        .ok_or_else(|| AuthError::UnknownKey(kid.clone()))?;
+    if !key.verify_rs256(signed.as_bytes(), &sig) {
+        return Err(AuthError::Signature);
     }
     let claims: Claims = serde_json::from_slice(&b64(p)?)
         .map_err(|_| AuthError::Malformed("the payload is not a JSON object of claims"))?;
@@ -308,25 +233,13 @@ fn verify(emu: &Emulator, token: &str, now: OffsetDateTime) -> Result<Verified, 
     let Some(api) = Api::of_resource(&aud) else {
         return Err(AuthError::Audience(aud));
     };
-    let tid = claims
-        .tid
-        .as_deref()
-        .and_then(|t| Uuid::try_parse(t).ok())
-        .ok_or(AuthError::Claim("tid"))?;
+    let tid = guid(claims.tid.as_deref(), "tid")?;
     let iss = claims.iss.ok_or(AuthError::Claim("iss"))?;
     if iss != format!("https://sts.windows.net/{tid}/") {
         return Err(AuthError::Issuer(iss));
     }
-    let app = claims
-        .appid
-        .as_deref()
-        .and_then(|t| Uuid::try_parse(t).ok())
-        .ok_or(AuthError::Claim("appid"))?;
-    let oid = claims
-        .oid
-        .as_deref()
-        .and_then(|t| Uuid::try_parse(t).ok())
-        .ok_or(AuthError::Claim("oid"))?;
+    let app = guid(claims.appid.as_deref(), "appid")?;
+    let oid = guid(claims.oid.as_deref(), "oid")?;
     let exp = epoch(claims.exp.as_ref(), "exp")?.ok_or(AuthError::Claim("exp"))?;
     let nbf = epoch(claims.nbf.as_ref(), "nbf")?;
     Ok(Verified {

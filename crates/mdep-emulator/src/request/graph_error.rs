@@ -2,9 +2,12 @@
 //! `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`,
 //! with the `request-id` and `client-request-id` headers carrying the same ids.
 
-use crate::defender::auth::AuthError;
-use crate::defender::error::MdeError;
+use super::error::{MdeError, truncate};
+use super::token::AuthError;
+use axum::extract::Request;
+use axum::http::HeaderMap;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -60,10 +63,7 @@ impl GraphError {
         Self::new(
             StatusCode::NOT_FOUND,
             "NotFound",
-            format!(
-                "{kind} {} was not found.",
-                crate::defender::error::truncate(id)
-            ),
+            format!("{kind} {} was not found.", truncate(id)),
         )
     }
 
@@ -138,7 +138,7 @@ impl From<AuthError> for GraphError {
             }
             AuthError::Audience(aud) => format!(
                 "Access token validation failure. Invalid audience. The token is for '{}'; request it with scope https://graph.microsoft.com/.default.",
-                crate::defender::error::truncate(aud)
+                truncate(aud)
             ),
             AuthError::Expired(_) => {
                 "Lifetime validation failed, the token is expired. Take a new token.".to_owned()
@@ -183,4 +183,54 @@ impl From<MdeError> for GraphError {
             retry_after: e.retry_after,
         }
     }
+}
+
+/// The ids of a Graph response: a fresh `request-id`, and the client's
+/// `client-request-id` when it sent a usable one (else the same as `request-id`).
+fn request_ids(headers: &HeaderMap) -> (String, String) {
+    let request_id = Uuid::new_v4().to_string();
+    let client = headers
+        .get("client-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| !s.is_empty() && s.len() <= 100)
+        .map_or_else(|| request_id.clone(), str::to_owned);
+    (request_id, client)
+}
+
+fn set_ids(resp: &mut Response, request_id: &str, client: &str) {
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("request-id", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(client) {
+        h.insert("client-request-id", v);
+    }
+}
+
+/// A Graph error answered before the request reaches the Graph routes (an injected
+/// fault), with the ids and envelope the routes would give.
+pub fn error_response(e: &GraphError, headers: &HeaderMap) -> Response {
+    let (request_id, client) = request_ids(headers);
+    let mut resp = e.render(&request_id, &client);
+    set_ids(&mut resp, &request_id, &client);
+    resp
+}
+
+/// Whether `path` is one of Graph's (`/v1.0/…`, `/beta/…`).
+pub fn is_graph_path(path: &str) -> bool {
+    path.starts_with("/v1.0/") || path.starts_with("/beta/")
+}
+
+/// Gives every response `request-id` and `client-request-id` (the client's, when it sent
+/// a usable one), and writes them into the error envelope.
+pub async fn envelope(req: Request, next: Next) -> Response {
+    let (request_id, client) = request_ids(req.headers());
+    let mut resp = next.run(req).await;
+    if let Some(e) = resp.extensions_mut().remove::<GraphError>() {
+        let ext = std::mem::take(resp.extensions_mut());
+        resp = e.render(&request_id, &client);
+        resp.extensions_mut().extend(ext);
+    }
+    set_ids(&mut resp, &request_id, &client);
+    resp
 }

@@ -1,0 +1,121 @@
+//! The fault-injection middleware: applies the faults in force ([`super::faults`]) to
+//! every non-admin request, answering in the envelope of the API the path belongs to
+//! (MDE's body on `/api`, Graph's on `/v1.0` and `/beta`, an OAuth-style body on the
+//! Entra endpoints).
+
+use super::error::MdeError;
+use super::faults::Action;
+use super::graph_error::{GraphError, error_response, is_graph_path};
+use crate::AppState;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+/// The tenant a request is for, for targeting: the (unverified) `tid` of a Bearer token
+/// on `/api`, else the first path segment.
+fn tenant_of(state: &AppState, req: &Request) -> Option<Uuid> {
+    let path = req.uri().path();
+    if path.starts_with("/api/") {
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)?
+            .to_str()
+            .ok()?
+            .split_once(' ')?
+            .1
+            .trim();
+        let payload = token.split('.').nth(1)?;
+        let bytes = crate::crypto::b64_any_decode(payload)?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        return Uuid::try_parse(v["tid"].as_str()?).ok();
+    }
+    let segment = path.trim_start_matches('/').split('/').next()?;
+    match state.emu.directory().resolve(segment) {
+        crate::directory::TenantRef::Known(t) => Some(t),
+        _ => None,
+    }
+}
+
+fn broken_body() -> axum::body::Body {
+    axum::body::Body::from_stream(futures_util::stream::once(async {
+        Err::<axum::body::Bytes, _>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "fault injection: connection dropped",
+        ))
+    }))
+}
+
+/// The middleware: applies the faults in force to every non-admin request.
+pub async fn inject(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let faults = state.emu.defender().faults();
+    let path = req.uri().path().to_owned();
+    if path.starts_with("/_emulator/") {
+        return next.run(req).await;
+    }
+    let tenant = tenant_of(&state, &req);
+    let Some(action) = faults.decide(&path, tenant) else {
+        return next.run(req).await;
+    };
+    let mut resp = respond(action, &path, req, next).await;
+    // Counted against the tenant the request names (for /api, the token's `tid` as sent).
+    if let Some(t) = tenant
+        && resp.extensions().get::<crate::CountedTenant>().is_none()
+    {
+        resp.extensions_mut()
+            .insert(crate::CountedTenant(t.to_string()));
+    }
+    resp
+}
+
+async fn respond(action: Action, path: &str, req: Request, next: Next) -> Response {
+    if action.latency_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(action.latency_ms)).await;
+    }
+    if action.drop {
+        let mut resp = Response::new(broken_body());
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        return resp;
+    }
+    let Some((status, retry_after)) = action.status else {
+        return next.run(req).await;
+    };
+    let message = "Injected fault (emulator fault injection).";
+    let graph = is_graph_path(path);
+    if path.starts_with("/api/") || graph {
+        let mut e = match status {
+            429 => MdeError::too_many(retry_after.unwrap_or(1), message),
+            503 => MdeError::unavailable(message),
+            _ => MdeError::internal(),
+        };
+        e.retry_after = retry_after;
+        if graph {
+            // Graph's envelope (`innerError` with the request's ids) and codes
+            // (`TooManyRequests`, `ServiceNotAvailable`, `UnknownError`).
+            let e = GraphError::from(e);
+            return error_response(&e, req.headers());
+        }
+        return e.into_response();
+    }
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let error = if status == 429 {
+        "too_many_requests"
+    } else {
+        "temporarily_unavailable"
+    };
+    let body = serde_json::json!({"error": error, "error_description": message});
+    let mut resp = (code, body.to_string()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    if let Some(s) = retry_after {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(s));
+    }
+    resp
+}
