@@ -4,13 +4,18 @@
 //! machine while the first is not done gets 400 `ActiveRequestAlreadyExists`.
 
 use super::data::action_view;
-use super::data::{read, write};
+use super::data::{TenantData, write};
+use crate::collection::set::{Collection, Get};
+use crate::request::call::Call;
+use crate::request::mde::Mde;
+use std::borrow::Cow;
+
 use super::generate::{self, ActionFields};
-use super::query::{EntitySet, Field, Kind, Query};
+use super::query::{EntitySet, Field, Kind};
 use crate::AppState;
 use crate::request::auth::Caller;
 use crate::request::auth::caller_data;
-use crate::request::envelope::{Req, collection, entity};
+use crate::request::envelope::{Req, entity};
 use crate::request::error::MdeError;
 use crate::request::mde::{ApiResult, body_object, json};
 use axum::Extension;
@@ -76,63 +81,47 @@ pub static MACHINE_ACTIONS: EntitySet = EntitySet {
     max_top: super::query::MAX_TOP,
 };
 
-/// `GET /api/machineactions`.
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    req: Req,
-) -> ApiResult {
-    c.require(super::machines::READ)?;
-    let q = Query::parse(req.query.as_deref(), &MACHINE_ACTIONS)?;
-    let data = caller_data(&state, &c)?;
-    let settings = state.emu.defender().settings();
-    let now = OffsetDateTime::now_utc();
-    let d = read(&data);
-    let mut page = q.run(
+/// `GET /api/machineactions` and `GET /api/machineactions/{id}` (the id must be a GUID).
+#[derive(Debug)]
+pub struct MachineActions;
+
+impl Collection for MachineActions {
+    type Api = Mde;
+    const SET: &'static EntitySet = &MACHINE_ACTIONS;
+    const CONTEXT: &'static str = "MachineActions";
+    const KIND: &'static str = "MachineAction";
+    const READ: &'static [&'static str] = super::machines::READ;
+
+    fn items<'a>(call: &Call<Mde>, d: &'a TenantData) -> Vec<Cow<'a, Value>> {
+        let seconds = call.defender().settings().action_seconds;
+        let now = OffsetDateTime::now_utc();
         d.actions
             .iter()
-            .map(|a| action_view(a, now, settings.action_seconds)),
-        settings.page_size,
-    );
-    page.items = page.items.drain(..).map(|a| q.project(a)).collect();
-    Ok(json(
-        StatusCode::OK,
-        &collection(&req, "MachineActions", page),
-    ))
+            .map(|a| action_view(a, now, seconds))
+            .collect()
+    }
 }
 
-/// `GET /api/machineactions/{id}`: the id must be a GUID.
-pub async fn get_one(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(super::machines::READ)?;
-    let Ok(guid) = Uuid::try_parse(&id) else {
-        return Err(MdeError::bad_request(format!(
-            "The key value '{}' should be format of type 'Edm.Guid'.",
-            crate::request::error::truncate(&id)
-        )));
-    };
-    let data = caller_data(&state, &c)?;
-    let settings = state.emu.defender().settings();
-    let d = read(&data);
-    let want = guid.to_string();
-    let a = d
-        .actions
-        .iter()
-        .find(|a| {
+impl Get for MachineActions {
+    fn check(_: &Call<Mde>, id: &str) -> Result<(), MdeError> {
+        Uuid::try_parse(id).map(|_| ()).map_err(|_| {
+            MdeError::bad_request(format!(
+                "The key value '{}' should be format of type 'Edm.Guid'.",
+                crate::request::error::truncate(id)
+            ))
+        })
+    }
+
+    fn find(call: &Call<Mde>, d: &TenantData, id: &str) -> Option<Value> {
+        let want = Uuid::try_parse(id).ok()?.to_string();
+        let a = d.actions.iter().find(|a| {
             a["id"]
                 .as_str()
                 .is_some_and(|x| x.eq_ignore_ascii_case(&want))
-        })
-        .ok_or_else(|| MdeError::not_found("MachineAction", &id))?;
-    let v = action_view(a, OffsetDateTime::now_utc(), settings.action_seconds).into_owned();
-    Ok(json(
-        StatusCode::OK,
-        &entity(&req, "MachineActions/$entity", v),
-    ))
+        })?;
+        let seconds = call.defender().settings().action_seconds;
+        Some(action_view(a, OffsetDateTime::now_utc(), seconds).into_owned())
+    }
 }
 
 /// What one response action needs.

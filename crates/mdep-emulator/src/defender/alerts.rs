@@ -1,7 +1,11 @@
 //! `/api/alerts`: list, get, update, and the related machine, files, IPs, domains and user
 //! (`mde-api.md` §4.3).
 
-use super::data::{read, write};
+use super::data::{TenantData, read, write};
+use crate::collection::set::{Collection, Get};
+use crate::request::call::Call;
+use crate::request::mde::Mde;
+
 use super::query::{EntitySet, Field, Kind, Query};
 use crate::AppState;
 use crate::request::auth::Caller;
@@ -165,40 +169,37 @@ pub fn list_from_indexed(
     collection(req, "Alerts", page).to_string()
 }
 
-/// `GET /api/alerts`.
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    req: Req,
-) -> ApiResult {
-    c.require(READ)?;
-    let q = Query::parse(req.query.as_deref(), &ALERTS)?;
-    let data = caller_data(&state, &c)?;
-    let page_size = state.emu.defender().settings().page_size;
-    let body = list_from(&req, &read(&data), &q, page_size, |_| true);
-    Ok(crate::request::mde::json_text(StatusCode::OK, body))
+/// `GET /api/alerts` (with `$expand=evidence`) and `GET /api/alerts/{id}` (with its
+/// evidence).
+#[derive(Debug)]
+pub struct Alerts;
+
+impl Collection for Alerts {
+    type Api = Mde;
+    const SET: &'static EntitySet = &ALERTS;
+    const CONTEXT: &'static str = "Alerts";
+    const KIND: &'static str = "Alert";
+    const READ: &'static [&'static str] = READ;
+
+    fn items<'a>(_: &Call<Mde>, d: &'a TenantData) -> Vec<Cow<'a, Value>> {
+        d.alerts.iter().map(Cow::Borrowed).collect()
+    }
+
+    /// Whole alerts are written from their stored text, without a parse.
+    fn list(call: &Call<Mde>, d: &TenantData, q: &Query) -> String {
+        list_from(&call.req, d, q, call.page_size(&ALERTS), |_| true)
+    }
+}
+
+impl Get for Alerts {
+    fn find(_: &Call<Mde>, d: &TenantData, id: &str) -> Option<Value> {
+        d.alert_index(id).map(|i| d.alert_full(i))
+    }
 }
 
 fn find(d: &super::data::TenantData, id: &str) -> Result<usize, MdeError> {
     d.alert_index(id)
         .ok_or_else(|| MdeError::not_found("Alert", id))
-}
-
-/// `GET /api/alerts/{id}`.
-pub async fn get_one(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(READ)?;
-    let data = caller_data(&state, &c)?;
-    let d = read(&data);
-    let i = find(&d, &id)?;
-    Ok(json(
-        StatusCode::OK,
-        &entity(&req, "Alerts/$entity", d.alert_full(i)),
-    ))
 }
 
 const CLASSIFICATIONS: &[(&str, &[&str])] = &[

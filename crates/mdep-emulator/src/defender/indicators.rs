@@ -2,13 +2,17 @@
 //! With `Ti.ReadWrite.All` an app sees every indicator of the tenant; with `Ti.ReadWrite`
 //! only those it created.
 
-use super::data::{read, write};
+use super::data::{TenantData, write};
+use crate::collection::set::Collection;
+use crate::request::call::Call;
+use crate::request::mde::Mde;
+
 use super::generate::{self, IndicatorFields};
-use super::query::{EntitySet, Field, Kind, Query};
+use super::query::{EntitySet, Field, Kind};
 use crate::AppState;
 use crate::request::auth::Caller;
 use crate::request::auth::caller_data;
-use crate::request::envelope::{Req, collection, entity};
+use crate::request::envelope::{Req, entity};
 use crate::request::error::{MdeError, truncate};
 use crate::request::mde::{ApiResult, body_object, json};
 use crate::request::throttle::Limits;
@@ -138,26 +142,24 @@ fn visible(c: &Caller, ind: &Value) -> bool {
     c.has("Ti.ReadWrite.All") || ind["createdBy"] == c.app.to_string().as_str()
 }
 
-/// `GET /api/indicators`.
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    req: Req,
-) -> ApiResult {
-    c.require(ROLES)?;
-    let q = Query::parse(req.query.as_deref(), &INDICATORS)?;
-    let data = caller_data(&state, &c)?;
-    let page_size = state.emu.defender().settings().page_size;
-    let d = read(&data);
-    let mut page = q.run(
+/// `GET /api/indicators`: every indicator with Ti.ReadWrite.All, else the app's own.
+#[derive(Debug)]
+pub struct Indicators;
+
+impl Collection for Indicators {
+    type Api = Mde;
+    const SET: &'static EntitySet = &INDICATORS;
+    const CONTEXT: &'static str = "Indicators";
+    const KIND: &'static str = "Indicator";
+    const READ: &'static [&'static str] = ROLES;
+
+    fn items<'a>(call: &Call<Mde>, d: &'a TenantData) -> Vec<Cow<'a, Value>> {
         d.indicators
             .iter()
-            .filter(|i| visible(&c, i))
-            .map(Cow::Borrowed),
-        page_size,
-    );
-    page.items = page.items.drain(..).map(|i| q.project(i)).collect();
-    Ok(json(StatusCode::OK, &collection(&req, "Indicators", page)))
+            .filter(|i| visible(&call.caller, i))
+            .map(Cow::Borrowed)
+            .collect()
+    }
 }
 
 fn is_hex(s: &str, n: usize) -> bool {

@@ -3,18 +3,11 @@
 //! `investigationState`.
 
 use super::data::TenantData;
-use super::data::read;
 use super::generate::ts0;
-use super::query::{EntitySet, Field, Kind, MAX_TOP, Query};
-use crate::AppState;
-use crate::request::auth::Caller;
-use crate::request::auth::caller_data;
-use crate::request::envelope::{Req, collection, entity};
-use crate::request::error::MdeError;
-use crate::request::mde::{ApiResult, json};
-use axum::Extension;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use super::query::{EntitySet, Field, Kind, MAX_TOP};
+use crate::collection::set::{Collection, Get};
+use crate::request::call::Call;
+use crate::request::mde::Mde;
 use serde_json::{Value, json};
 use std::borrow::Cow;
 use time::OffsetDateTime;
@@ -90,40 +83,27 @@ fn investigations(d: &TenantData) -> Vec<Value> {
         .collect()
 }
 
-/// `GET /api/investigations`.
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    req: Req,
-) -> ApiResult {
-    c.require(super::alerts::READ)?;
-    let q = Query::parse(req.query.as_deref(), &INVESTIGATIONS)?;
-    let data = caller_data(&state, &c)?;
-    let page_size = state.emu.defender().settings().page_size;
-    let all = investigations(&read(&data));
-    let mut page = q.run(all.iter().map(Cow::Borrowed), page_size);
-    page.items = page.items.drain(..).map(|v| q.project(v)).collect();
-    Ok(json(
-        StatusCode::OK,
-        &collection(&req, "Investigations", page),
-    ))
+/// `GET /api/investigations` and `GET /api/investigations/{id}` (the investigation id
+/// or its triggering alert's id).
+#[derive(Debug)]
+pub struct Investigations;
+
+impl Collection for Investigations {
+    type Api = Mde;
+    const SET: &'static EntitySet = &INVESTIGATIONS;
+    const CONTEXT: &'static str = "Investigations";
+    const KIND: &'static str = "Investigation";
+    const READ: &'static [&'static str] = super::alerts::READ;
+
+    fn items<'a>(_: &Call<Mde>, d: &'a TenantData) -> Vec<Cow<'a, Value>> {
+        investigations(d).into_iter().map(Cow::Owned).collect()
+    }
 }
 
-/// `GET /api/investigations/{id}`: the investigation id or its triggering alert's id.
-pub async fn get_one(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(super::alerts::READ)?;
-    let data = caller_data(&state, &c)?;
-    let found = investigations(&read(&data))
-        .into_iter()
-        .find(|i| i["id"] == id.as_str() || i["triggeringAlertId"] == id.as_str())
-        .ok_or_else(|| MdeError::not_found("Investigation", &id))?;
-    Ok(json(
-        StatusCode::OK,
-        &entity(&req, "Investigations/$entity", found),
-    ))
+impl Get for Investigations {
+    fn find(_: &Call<Mde>, d: &TenantData, id: &str) -> Option<Value> {
+        investigations(d)
+            .into_iter()
+            .find(|i| i["id"] == id || i["triggeringAlertId"] == id)
+    }
 }

@@ -1,7 +1,11 @@
 //! `/api/machines`: list, get (by id or computer name), logon users, alerts, tags and
 //! find by tag (`mde-api.md` §4.4).
 
-use super::data::{read, write};
+use super::data::{TenantData, read, write};
+use crate::collection::set::{Collection, Get};
+use crate::request::call::Call;
+use crate::request::mde::Mde;
+
 use super::query::{EntitySet, Field, Kind, Query};
 use crate::AppState;
 use crate::request::auth::Caller;
@@ -120,43 +124,32 @@ pub static MACHINES: EntitySet = EntitySet {
     max_top: super::query::MAX_TOP,
 };
 
-/// `GET /api/machines`.
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    req: Req,
-) -> ApiResult {
-    c.require(READ)?;
-    let q = Query::parse(req.query.as_deref(), &MACHINES)?;
-    let data = caller_data(&state, &c)?;
-    let page_size = state.emu.defender().settings().page_size;
-    let d = read(&data);
-    let mut page = q.run(d.machines.iter().map(Cow::Borrowed), page_size);
-    page.items = page.items.drain(..).map(|m| q.project(m)).collect();
-    Ok(json(StatusCode::OK, &collection(&req, "Machines", page)))
+/// `GET /api/machines` and `GET /api/machines/{id}` (the device id or its computer name).
+#[derive(Debug)]
+pub struct Machines;
+
+impl Collection for Machines {
+    type Api = Mde;
+    const SET: &'static EntitySet = &MACHINES;
+    const CONTEXT: &'static str = "Machines";
+    const KIND: &'static str = "Machine";
+    const READ: &'static [&'static str] = READ;
+
+    fn items<'a>(_: &Call<Mde>, d: &'a TenantData) -> Vec<Cow<'a, Value>> {
+        d.machines.iter().map(Cow::Borrowed).collect()
+    }
+}
+
+impl Get for Machines {
+    fn find(_: &Call<Mde>, d: &TenantData, id: &str) -> Option<Value> {
+        d.machine_index(id).map(|i| d.machines[i].clone())
+    }
 }
 
 /// Finds a machine of the caller's tenant, or MDE's 404.
 pub fn find(d: &super::data::TenantData, id: &str) -> Result<usize, MdeError> {
     d.machine_index(id)
         .ok_or_else(|| MdeError::not_found("Machine", id))
-}
-
-/// `GET /api/machines/{id}`: `id` is the device id or its computer name.
-pub async fn get_one(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(READ)?;
-    let data = caller_data(&state, &c)?;
-    let d = read(&data);
-    let i = find(&d, &id)?;
-    Ok(json(
-        StatusCode::OK,
-        &entity(&req, "Machines/$entity", d.machines[i].clone()),
-    ))
 }
 
 /// `GET /api/machines/{id}/logonusers`.

@@ -27,6 +27,7 @@ pub use crate::state::defender::{DEFAULT_TENANTS_IN_MEMORY, DefenderSettings, De
 pub use data::{read, write};
 
 use crate::AppState;
+use crate::collection::serve::{get_one, list};
 use crate::request::guard::{guard, unknown};
 use crate::request::mde::Mde;
 use axum::Router;
@@ -34,15 +35,18 @@ use axum::routing::{get, post};
 
 fn api(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/alerts", get(alerts::list))
+        .route("/alerts", get(list::<alerts::Alerts>))
         .route("/alerts/batchUpdate", post(alerts::batch_update))
-        .route("/alerts/{id}", get(alerts::get_one).patch(alerts::update))
+        .route(
+            "/alerts/{id}",
+            get(get_one::<alerts::Alerts>).patch(alerts::update),
+        )
         .route("/alerts/{id}/machine", get(machines::of_alert))
         .route("/alerts/{id}/files", get(alerts::files))
         .route("/alerts/{id}/ips", get(alerts::ips))
         .route("/alerts/{id}/domains", get(alerts::domains))
         .route("/alerts/{id}/user", get(alerts::user))
-        .route("/machines", get(machines::list))
+        .route("/machines", get(list::<machines::Machines>))
         .route("/machines/findbytag", get(machines::find_by_tag))
         .route(
             "/machines/AddOrRemoveTagForMultipleMachines",
@@ -50,7 +54,7 @@ fn api(state: AppState) -> Router<AppState> {
         )
         .route(
             "/machines/{id}",
-            get(machines::get_one).patch(machines::update),
+            get(get_one::<machines::Machines>).patch(machines::update),
         )
         .route(
             "/machines/{id}/setDeviceValue",
@@ -79,14 +83,17 @@ fn api(state: AppState) -> Router<AppState> {
             "/machines/{id}/StopAndQuarantineFile",
             post(actions::stop_and_quarantine),
         )
-        .route("/machineactions", get(actions::list))
-        .route("/machineactions/{id}", get(actions::get_one))
+        .route("/machineactions", get(list::<actions::MachineActions>))
+        .route(
+            "/machineactions/{id}",
+            get(get_one::<actions::MachineActions>),
+        )
         .route("/machineactions/{id}/cancel", post(actions::cancel))
         .route("/machineactions/{id}/{op}", get(live::result_link))
         .route("/machines/{id}/runliveresponse", post(live::run))
         .route(
             "/indicators",
-            get(indicators::list).post(indicators::submit),
+            get(list::<indicators::Indicators>).post(indicators::submit),
         )
         .route("/indicators/import", post(indicators::import))
         .route("/indicators/BatchDelete", post(indicators::batch_delete))
@@ -109,8 +116,14 @@ fn api(state: AppState) -> Router<AppState> {
             "/machines/{id}/vulnerabilities",
             get(intel::machine_vulnerabilities),
         )
-        .route("/investigations", get(investigations::list))
-        .route("/investigations/{id}", get(investigations::get_one))
+        .route(
+            "/investigations",
+            get(list::<investigations::Investigations>),
+        )
+        .route(
+            "/investigations/{id}",
+            get(get_one::<investigations::Investigations>),
+        )
         .route("/vulnerabilities", get(intel::vulnerabilities))
         .route("/Software", get(intel::software))
         .route("/software", get(intel::software))

@@ -166,7 +166,10 @@ pub fn client_config(tls: &TlsSettings) -> Result<rustls::ClientConfig, SyncErro
         (None, _) => None,
     };
     let verifier: Arc<dyn ServerCertVerifier> = match root {
-        None => Arc::new(Unchecked(provider.clone())),
+        None => Arc::new(Verifier {
+            roots: None,
+            provider: provider.clone(),
+        }),
         Some(path) if path.as_os_str() == "system" => {
             return Err(SyncError::Usage(
                 "sslrootcert=system is not supported: give the server's CA as a PEM file".into(),
@@ -179,8 +182,8 @@ pub fn client_config(tls: &TlsSettings) -> Result<rustls::ClientConfig, SyncErro
                     .build()
                     .map_err(|e| SyncError::Usage(format!("sslrootcert: {e}")))?
             } else {
-                Arc::new(ChainOnly {
-                    roots,
+                Arc::new(Verifier {
+                    roots: Some(roots),
                     provider: provider.clone(),
                 })
             }
@@ -194,69 +197,17 @@ pub fn client_config(tls: &TlsSettings) -> Result<rustls::ClientConfig, SyncErro
         .with_no_client_auth())
 }
 
-/// `prefer` and `require` without a CA: the session is encrypted, the certificate is not
-/// checked (libpq's meaning). The handshake's signatures are still verified.
+/// The server certificate check of every mode but `verify-full`: with `roots`, the chain
+/// must lead to the CA but the name is not compared with the host (`verify-ca`, and
+/// `require` with a CA); without, nothing is checked (`prefer`, `require`: libpq's
+/// meaning). The handshake's signatures are verified either way.
 #[derive(Debug)]
-struct Unchecked(Arc<CryptoProvider>);
-
-/// `verify-ca`: the chain must lead to the CA; the name is not compared with the host.
-#[derive(Debug)]
-struct ChainOnly {
-    roots: Arc<RootCertStore>,
+struct Verifier {
+    roots: Option<Arc<RootCertStore>>,
     provider: Arc<CryptoProvider>,
 }
 
-fn tls12(
-    p: &CryptoProvider,
-    message: &[u8],
-    cert: &CertificateDer<'_>,
-    dss: &DigitallySignedStruct,
-) -> Result<HandshakeSignatureValid, rustls::Error> {
-    rustls::crypto::verify_tls12_signature(message, cert, dss, &p.signature_verification_algorithms)
-}
-
-fn tls13(
-    p: &CryptoProvider,
-    message: &[u8],
-    cert: &CertificateDer<'_>,
-    dss: &DigitallySignedStruct,
-) -> Result<HandshakeSignatureValid, rustls::Error> {
-    rustls::crypto::verify_tls13_signature(message, cert, dss, &p.signature_verification_algorithms)
-}
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        tls12(&self.0, message, cert, dss)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        tls13(&self.0, message, cert, dss)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -265,14 +216,16 @@ impl ServerCertVerifier for ChainOnly {
         _ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = rustls::server::ParsedCertificate::try_from(end_entity)?;
-        verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.provider.signature_verification_algorithms.all,
-        )?;
+        if let Some(roots) = &self.roots {
+            let cert = rustls::server::ParsedCertificate::try_from(end_entity)?;
+            verify_server_cert_signed_by_trust_anchor(
+                &cert,
+                roots,
+                intermediates,
+                now,
+                self.provider.signature_verification_algorithms.all,
+            )?;
+        }
         Ok(ServerCertVerified::assertion())
     }
     fn verify_tls12_signature(
@@ -281,7 +234,12 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        tls12(&self.provider, message, cert, dss)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
     fn verify_tls13_signature(
         &self,
@@ -289,7 +247,12 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        tls13(&self.provider, message, cert, dss)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.provider
