@@ -72,3 +72,31 @@ pub trait Patch: Collection {
         change: Self::Change,
     ) -> Result<Value, Error<Self>>;
 }
+
+/// Declares an entity set: `entity_set! { Name: Api = SET, "Context", "Kind", READ_ROLES;
+/// fn items(call, d) { … } }`, then any [`Collection`] methods it overrides. Makes the unit
+/// struct `Name` and its [`Collection`] impl.
+#[macro_export]
+macro_rules! entity_set {
+    ($(#[$m:meta])* $name:ident: $api:ty = $set:expr, $ctx:literal, $kind:literal, $read:expr;
+     fn items($call:tt, $d:ident) $items:block $($extra:item)*) => {
+        $(#[$m])*
+        #[derive(Debug)]
+        pub struct $name;
+
+        impl $crate::collection::set::Collection for $name {
+            type Api = $api;
+            const SET: &'static $crate::defender::query::EntitySet = $set;
+            const CONTEXT: &'static str = $ctx;
+            const KIND: &'static str = $kind;
+            const READ: &'static [&'static str] = $read;
+
+            fn items<'a>(
+                $call: &$crate::request::call::Call<$api>,
+                $d: &'a $crate::defender::data::TenantData,
+            ) -> Vec<std::borrow::Cow<'a, serde_json::Value>> $items
+
+            $($extra)*
+        }
+    };
+}

@@ -5,10 +5,9 @@
 
 use super::data::action_view;
 use super::data::{TenantData, write};
-use crate::collection::set::{Collection, Get};
+use crate::collection::set::Get;
 use crate::request::call::Call;
 use crate::request::mde::Mde;
-use std::borrow::Cow;
 
 use super::generate::{self, ActionFields};
 use super::query::{EntitySet, Field, Kind};
@@ -81,25 +80,17 @@ pub static MACHINE_ACTIONS: EntitySet = EntitySet {
     max_top: super::query::MAX_TOP,
 };
 
+crate::entity_set! {
 /// `GET /api/machineactions` and `GET /api/machineactions/{id}` (the id must be a GUID).
-#[derive(Debug)]
-pub struct MachineActions;
-
-impl Collection for MachineActions {
-    type Api = Mde;
-    const SET: &'static EntitySet = &MACHINE_ACTIONS;
-    const CONTEXT: &'static str = "MachineActions";
-    const KIND: &'static str = "MachineAction";
-    const READ: &'static [&'static str] = super::machines::READ;
-
-    fn items<'a>(call: &Call<Mde>, d: &'a TenantData) -> Vec<Cow<'a, Value>> {
-        let seconds = call.defender().settings().action_seconds;
-        let now = OffsetDateTime::now_utc();
-        d.actions
-            .iter()
-            .map(|a| action_view(a, now, seconds))
-            .collect()
-    }
+MachineActions: Mde = &MACHINE_ACTIONS, "MachineActions", "MachineAction", super::machines::READ;
+fn items(call, d) {
+    let seconds = call.defender().settings().action_seconds;
+    let now = OffsetDateTime::now_utc();
+    d.actions
+        .iter()
+        .map(|a| action_view(a, now, seconds))
+        .collect()
+}
 }
 
 impl Get for MachineActions {
@@ -332,14 +323,8 @@ pub const CANCEL_ROLES: &[&str] = &[
 
 /// `POST /api/machineactions/{id}/cancel` with `{"Comment"}`: only a Pending or
 /// InProgress action can be cancelled.
-pub async fn cancel(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-    body: Bytes,
-) -> ApiResult {
-    c.require(CANCEL_ROLES)?;
+pub async fn cancel(call: Call<Mde>, Path(id): Path<String>, body: Bytes) -> ApiResult {
+    call.require(CANCEL_ROLES)?;
     let body = body_object(&body)?;
     let comment = comment(&body)?;
     let Ok(guid) = Uuid::try_parse(&id) else {
@@ -348,8 +333,8 @@ pub async fn cancel(
             crate::request::error::truncate(&id)
         )));
     };
-    let data = caller_data(&state, &c)?;
-    let settings = state.emu.defender().settings();
+    let data = call.data()?;
+    let settings = call.state.emu.defender().settings();
     let now = OffsetDateTime::now_utc();
     let mut d = write(&data);
     let want = guid.to_string();
@@ -375,13 +360,10 @@ pub async fn cancel(
     let mut a = current;
     let stamp = generate::ts7(now);
     a["status"] = json!("Cancelled");
-    a["cancellationRequestor"] = json!(c.app.to_string());
+    a["cancellationRequestor"] = json!(call.caller.app.to_string());
     a["cancellationComment"] = json!(comment);
     a["cancellationDateTimeUtc"] = json!(stamp);
     a["lastUpdateDateTimeUtc"] = json!(stamp);
-    d.replace_action(&state.emu, i, a.clone())?;
-    Ok(json(
-        StatusCode::OK,
-        &entity(&req, "MachineActions/$entity", a),
-    ))
+    d.replace_action(&call.state.emu, i, a.clone())?;
+    Ok(call.ok("MachineActions/$entity", a))
 }

@@ -2,7 +2,7 @@
 //! (`mde-api.md` §4.3).
 
 use super::data::{TenantData, read, write};
-use crate::collection::set::{Collection, Get};
+use crate::collection::set::Get;
 use crate::request::call::Call;
 use crate::request::mde::Mde;
 
@@ -10,7 +10,7 @@ use super::query::{EntitySet, Field, Kind, Query};
 use crate::AppState;
 use crate::request::auth::Caller;
 use crate::request::auth::caller_data;
-use crate::request::envelope::{Req, collection, entity};
+use crate::request::envelope::{Req, collection};
 use crate::request::error::MdeError;
 use crate::request::mde::{ApiResult, body_object, json};
 use axum::Extension;
@@ -169,26 +169,18 @@ pub fn list_from_indexed(
     collection(req, "Alerts", page).to_string()
 }
 
+crate::entity_set! {
 /// `GET /api/alerts` (with `$expand=evidence`) and `GET /api/alerts/{id}` (with its
 /// evidence).
-#[derive(Debug)]
-pub struct Alerts;
+Alerts: Mde = &ALERTS, "Alerts", "Alert", READ;
+fn items(_, d) {
+    d.alerts.iter().map(Cow::Borrowed).collect()
+}
 
-impl Collection for Alerts {
-    type Api = Mde;
-    const SET: &'static EntitySet = &ALERTS;
-    const CONTEXT: &'static str = "Alerts";
-    const KIND: &'static str = "Alert";
-    const READ: &'static [&'static str] = READ;
-
-    fn items<'a>(_: &Call<Mde>, d: &'a TenantData) -> Vec<Cow<'a, Value>> {
-        d.alerts.iter().map(Cow::Borrowed).collect()
-    }
-
-    /// Whole alerts are written from their stored text, without a parse.
-    fn list(call: &Call<Mde>, d: &TenantData, q: &Query) -> String {
-        list_from(&call.req, d, q, call.page_size(&ALERTS), |_| true)
-    }
+/// Whole alerts are written from their stored text, without a parse.
+fn list(call: &Call<Mde>, d: &TenantData, q: &Query) -> String {
+    list_from(&call.req, d, q, call.page_size(&ALERTS), |_| true)
+}
 }
 
 impl Get for Alerts {
@@ -351,42 +343,29 @@ impl<'a> Change<'a> {
 }
 
 /// `PATCH /api/alerts/{id}`: status, assignedTo, classification, determination, comment.
-pub async fn update(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-    body: Bytes,
-) -> ApiResult {
-    c.require(WRITE)?;
+pub async fn update(call: Call<Mde>, Path(id): Path<String>, body: Bytes) -> ApiResult {
+    call.require(WRITE)?;
     let body = body_object(&body)?;
     let change = Change::parse(&body, &[])?;
-    let data = caller_data(&state, &c)?;
+    let data = call.data()?;
     let mut d = write(&data);
     let i = find(&d, &id)?;
     change.check(&d.alerts[i])?;
     let now = super::generate::ts7(time::OffsetDateTime::now_utc());
-    change.apply(&mut d.alerts[i], &c.app.to_string(), &now);
-    d.persist_alert(&state.emu, i)?;
-    Ok(json(
-        StatusCode::OK,
-        &entity(&req, "Alerts/$entity", d.alert_full(i)),
-    ))
+    change.apply(&mut d.alerts[i], &call.caller.app.to_string(), &now);
+    d.persist_alert(&call.state.emu, i)?;
+    Ok(call.ok("Alerts/$entity", d.alert_full(i)))
 }
 
 /// Most alerts one `batchUpdate` takes.
 pub const MAX_BATCH: usize = 500;
 
 /// `POST /api/alerts/batchUpdate`: `alertIds` and the fields of an update; all or none.
-pub async fn batch_update(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    body: Bytes,
-) -> ApiResult {
-    c.require(WRITE)?;
-    state.emu.defender().throttle().admit_method(
-        c.tenant,
-        c.app,
+pub async fn batch_update(call: Call<Mde>, body: Bytes) -> ApiResult {
+    call.require(WRITE)?;
+    call.state.emu.defender().throttle().admit_method(
+        call.caller.tenant,
+        call.caller.app,
         "alerts/batchUpdate",
         crate::request::throttle::Limits {
             per_minute: 10,
@@ -419,7 +398,7 @@ pub async fn batch_update(
         ));
     }
     let change = Change::parse(&body, &["alertIds"])?;
-    let data = caller_data(&state, &c)?;
+    let data = call.data()?;
     let mut d = write(&data);
     let mut idx = Vec::with_capacity(ids.len());
     for id in &ids {
@@ -428,10 +407,10 @@ pub async fn batch_update(
         idx.push(i);
     }
     let now = super::generate::ts7(time::OffsetDateTime::now_utc());
-    let who = c.app.to_string();
+    let who = call.caller.app.to_string();
     for i in idx {
         change.apply(&mut d.alerts[i], &who, &now);
-        d.persist_alert(&state.emu, i)?;
+        d.persist_alert(&call.state.emu, i)?;
     }
     Ok(StatusCode::OK.into_response())
 }
@@ -539,14 +518,9 @@ fn evidence_of(d: &super::data::TenantData, i: usize) -> &[Value] {
 }
 
 /// `GET /api/alerts/{id}/files`: the files and processes in the alert's evidence.
-pub async fn files(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(&["File.Read.All"])?;
-    let data = caller_data(&state, &c)?;
+pub async fn files(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
+    call.require(&["File.Read.All"])?;
+    let data = call.data()?;
     let d = read(&data);
     let i = find(&d, &id)?;
     let mut seen = Vec::new();
@@ -560,7 +534,7 @@ pub async fn files(
             out.push(super::generate::file_profile(sha1, sha256, name));
         }
     }
-    Ok(json(StatusCode::OK, &list_value(&req, "Files", out)))
+    Ok(json(StatusCode::OK, &list_value(&call.req, "Files", out)))
 }
 
 fn list_value(req: &Req, fragment: &str, items: Vec<Value>) -> Value {
@@ -576,14 +550,9 @@ fn list_value(req: &Req, fragment: &str, items: Vec<Value>) -> Value {
 }
 
 /// `GET /api/alerts/{id}/ips`.
-pub async fn ips(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(&["Ip.Read.All"])?;
-    let data = caller_data(&state, &c)?;
+pub async fn ips(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
+    call.require(&["Ip.Read.All"])?;
+    let data = call.data()?;
     let d = read(&data);
     let i = find(&d, &id)?;
     let out: Vec<Value> = evidence_of(&d, i)
@@ -591,18 +560,13 @@ pub async fn ips(
         .filter_map(|e| e["ipAddress"].as_str())
         .map(|ip| json!({"id": ip}))
         .collect();
-    Ok(json(StatusCode::OK, &list_value(&req, "Ips", out)))
+    Ok(json(StatusCode::OK, &list_value(&call.req, "Ips", out)))
 }
 
 /// `GET /api/alerts/{id}/domains`.
-pub async fn domains(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(&["Url.Read.All"])?;
-    let data = caller_data(&state, &c)?;
+pub async fn domains(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
+    call.require(&["Url.Read.All"])?;
+    let data = call.data()?;
     let d = read(&data);
     let i = find(&d, &id)?;
     let out: Vec<Value> = evidence_of(&d, i)
@@ -619,18 +583,13 @@ pub async fn domains(
             json!({"host": host})
         })
         .collect();
-    Ok(json(StatusCode::OK, &list_value(&req, "Domains", out)))
+    Ok(json(StatusCode::OK, &list_value(&call.req, "Domains", out)))
 }
 
 /// `GET /api/alerts/{id}/user`.
-pub async fn user(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(&["User.Read.All"])?;
-    let data = caller_data(&state, &c)?;
+pub async fn user(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
+    call.require(&["User.Read.All"])?;
+    let data = call.data()?;
     let d = read(&data);
     let i = find(&d, &id)?;
     let related = &d.alerts[i]["relatedUser"];
@@ -644,5 +603,5 @@ pub async fn user(
         .get(&key)
         .cloned()
         .ok_or_else(|| MdeError::not_found("User", &key))?;
-    Ok(json(StatusCode::OK, &entity(&req, "Users/$entity", u)))
+    Ok(call.ok("Users/$entity", u))
 }

@@ -2,23 +2,19 @@
 //! With `Ti.ReadWrite.All` an app sees every indicator of the tenant; with `Ti.ReadWrite`
 //! only those it created.
 
-use super::data::{TenantData, write};
-use crate::collection::set::Collection;
-use crate::request::call::Call;
+use super::data::write;
 use crate::request::mde::Mde;
 
 use super::generate::{self, IndicatorFields};
 use super::query::{EntitySet, Field, Kind};
 use crate::AppState;
 use crate::request::auth::Caller;
-use crate::request::auth::caller_data;
-use crate::request::envelope::{Req, entity};
+use crate::request::call::Call;
 use crate::request::error::{MdeError, truncate};
 use crate::request::mde::{ApiResult, body_object, json};
 use crate::request::throttle::Limits;
-use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::{Map, Value, json};
@@ -142,24 +138,16 @@ fn visible(c: &Caller, ind: &Value) -> bool {
     c.has("Ti.ReadWrite.All") || ind["createdBy"] == c.app.to_string().as_str()
 }
 
+crate::entity_set! {
 /// `GET /api/indicators`: every indicator with Ti.ReadWrite.All, else the app's own.
-#[derive(Debug)]
-pub struct Indicators;
-
-impl Collection for Indicators {
-    type Api = Mde;
-    const SET: &'static EntitySet = &INDICATORS;
-    const CONTEXT: &'static str = "Indicators";
-    const KIND: &'static str = "Indicator";
-    const READ: &'static [&'static str] = ROLES;
-
-    fn items<'a>(call: &Call<Mde>, d: &'a TenantData) -> Vec<Cow<'a, Value>> {
-        d.indicators
-            .iter()
-            .filter(|i| visible(&call.caller, i))
-            .map(Cow::Borrowed)
-            .collect()
-    }
+Indicators: Mde = &INDICATORS, "Indicators", "Indicator", ROLES;
+fn items(call, d) {
+    d.indicators
+        .iter()
+        .filter(|i| visible(&call.caller, i))
+        .map(Cow::Borrowed)
+        .collect()
+}
 }
 
 fn is_hex(s: &str, n: usize) -> bool {
@@ -360,34 +348,22 @@ fn upsert(
 }
 
 /// `POST /api/indicators`.
-pub async fn submit(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    req: Req,
-    body: Bytes,
-) -> ApiResult {
-    c.require(ROLES)?;
+pub async fn submit(call: Call<Mde>, body: Bytes) -> ApiResult {
+    call.require(ROLES)?;
     let body = body_object(&body)?;
-    let data = caller_data(&state, &c)?;
+    let data = call.data()?;
     let mut d = write(&data);
-    let ind = upsert(&state, &c, &mut d, &body)?;
-    Ok(json(
-        StatusCode::OK,
-        &entity(&req, "Indicators/$entity", ind),
-    ))
+    let ind = upsert(&call.state, &call.caller, &mut d, &body)?;
+    Ok(call.ok("Indicators/$entity", ind))
 }
 
 /// `POST /api/indicators/import` with `{"Indicators": [...]}` (at most 500; 30 calls a
 /// minute).
-pub async fn import(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    body: Bytes,
-) -> ApiResult {
-    c.require(ROLES)?;
-    state.emu.defender().throttle().admit_method(
-        c.tenant,
-        c.app,
+pub async fn import(call: Call<Mde>, body: Bytes) -> ApiResult {
+    call.require(ROLES)?;
+    call.state.emu.defender().throttle().admit_method(
+        call.caller.tenant,
+        call.caller.app,
         "indicators/import",
         Limits {
             per_minute: 30,
@@ -413,13 +389,13 @@ pub async fn import(
             ),
         ));
     }
-    let data = caller_data(&state, &c)?;
+    let data = call.data()?;
     let mut d = write(&data);
     let mut out = Vec::with_capacity(list.len());
     for item in list {
         let shown = item["indicatorValue"].clone();
         let result = match item {
-            Value::Object(m) => upsert(&state, &c, &mut d, m),
+            Value::Object(m) => upsert(&call.state, &call.caller, &mut d, m),
             _ => Err(MdeError::invalid_body("each indicator must be an object")),
         };
         out.push(match result {
@@ -432,36 +408,28 @@ pub async fn import(
 }
 
 /// `DELETE /api/indicators/{id}`: 204, or 404.
-pub async fn delete(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-) -> ApiResult {
-    c.require(ROLES)?;
-    let data = caller_data(&state, &c)?;
+pub async fn delete(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
+    call.require(ROLES)?;
+    let data = call.data()?;
     let mut d = write(&data);
     let found = d
         .indicators
         .iter()
-        .any(|i| i["id"] == id.as_str() && visible(&c, i));
+        .any(|i| i["id"] == id.as_str() && visible(&call.caller, i));
     if !found {
         return Err(MdeError::not_found("Indicator", &id));
     }
-    d.delete_indicator(&state.emu, &id)?;
+    d.delete_indicator(&call.state.emu, &id)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `POST /api/indicators/BatchDelete` with `{"IndicatorIds": ["1", …]}` (1 to 500): 204;
 /// 404 when one is not found (nothing is deleted then).
-pub async fn batch_delete(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    body: Bytes,
-) -> ApiResult {
-    c.require(ROLES)?;
-    state.emu.defender().throttle().admit_method(
-        c.tenant,
-        c.app,
+pub async fn batch_delete(call: Call<Mde>, body: Bytes) -> ApiResult {
+    call.require(ROLES)?;
+    call.state.emu.defender().throttle().admit_method(
+        call.caller.tenant,
+        call.caller.app,
         "indicators/BatchDelete",
         Limits {
             per_minute: 30,
@@ -497,19 +465,19 @@ pub async fn batch_delete(
             ),
         ));
     }
-    let data = caller_data(&state, &c)?;
+    let data = call.data()?;
     let mut d = write(&data);
     for id in &ids {
         if !d
             .indicators
             .iter()
-            .any(|i| i["id"] == id.as_str() && visible(&c, i))
+            .any(|i| i["id"] == id.as_str() && visible(&call.caller, i))
         {
             return Err(MdeError::not_found("Indicator", id));
         }
     }
     for id in &ids {
-        d.delete_indicator(&state.emu, id)?;
+        d.delete_indicator(&call.state.emu, id)?;
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

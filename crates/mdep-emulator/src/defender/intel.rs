@@ -6,14 +6,12 @@ use super::data::TenantData;
 use super::data::read;
 use super::generate::{self, Rng, ts0, ts7};
 use super::query::{EntitySet, Field, Kind, Query};
-use crate::AppState;
-use crate::request::auth::Caller;
-use crate::request::auth::caller_data;
+use crate::request::call::Call;
 use crate::request::envelope::{Req, collection, entity};
 use crate::request::error::{MdeError, truncate};
+use crate::request::mde::Mde;
 use crate::request::mde::{ApiResult, json};
-use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use std::borrow::Cow;
@@ -34,13 +32,8 @@ fn is_hex(s: &str) -> bool {
 }
 
 /// `GET /api/files/{id}`: `id` is a SHA-1 or SHA-256 seen in the tenant's evidence.
-pub async fn file(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(&["File.Read.All"])?;
+pub async fn file(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
+    call.require(&["File.Read.All"])?;
     if !(is_hex(&id) && (id.len() == 40 || id.len() == 64)) {
         return Err(MdeError::bad(
             "InvalidHashValue",
@@ -50,7 +43,7 @@ pub async fn file(
             ),
         ));
     }
-    let data = caller_data(&state, &c)?;
+    let data = call.data()?;
     let d = read(&data);
     let key = if id.len() == 40 { "sha1" } else { "sha256" };
     let e = evidence(&d)
@@ -62,10 +55,7 @@ pub async fn file(
         e["sha256"].as_str().unwrap_or_default(),
         e["fileName"].as_str().unwrap_or_default(),
     );
-    Ok(json(
-        StatusCode::OK,
-        &entity(&req, "Files/$entity", profile),
-    ))
+    Ok(call.ok("Files/$entity", profile))
 }
 
 fn look_back(req: &Req) -> Result<u32, MdeError> {
@@ -102,14 +92,9 @@ fn span_of<'a>(times: impl Iterator<Item = &'a str>) -> (Value, Value) {
 }
 
 /// `GET /api/files/{sha1}/stats`.
-pub async fn file_stats(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(&["File.Read.All"])?;
-    look_back(&req)?;
+pub async fn file_stats(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
+    call.require(&["File.Read.All"])?;
+    look_back(&call.req)?;
     if !(is_hex(&id) && (id.len() == 40 || id.len() == 64)) {
         return Err(MdeError::bad(
             "InvalidHashValue",
@@ -119,7 +104,7 @@ pub async fn file_stats(
             ),
         ));
     }
-    let data = caller_data(&state, &c)?;
+    let data = call.data()?;
     let d = read(&data);
     let key = if id.len() == 40 { "sha1" } else { "sha256" };
     let hits: Vec<(usize, &Value)> = evidence(&d)
@@ -155,7 +140,7 @@ pub async fn file_stats(
     Ok(json(
         StatusCode::OK,
         &entity(
-            &req,
+            &call.req,
             "microsoft.windowsDefenderATP.api.InOrgFileStats",
             json!({
                 "sha1": sha1,
@@ -172,21 +157,16 @@ pub async fn file_stats(
 }
 
 /// `GET /api/ips/{ip}/stats`: unknown but valid addresses have prevalence 0.
-pub async fn ip_stats(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(ip): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(&["Ip.Read.All"])?;
-    look_back(&req)?;
+pub async fn ip_stats(call: Call<Mde>, Path(ip): Path<String>) -> ApiResult {
+    call.require(&["Ip.Read.All"])?;
+    look_back(&call.req)?;
     if ip.parse::<std::net::IpAddr>().is_err() {
         return Err(MdeError::bad(
             "InvalidIpAddress",
             format!("IP address {} is invalid.", truncate(&ip)),
         ));
     }
-    let data = caller_data(&state, &c)?;
+    let data = call.data()?;
     let d = read(&data);
     let hits: Vec<(usize, &Value)> = evidence(&d)
         .filter(|(_, e)| e["ipAddress"].as_str() == Some(ip.as_str()))
@@ -210,7 +190,7 @@ pub async fn ip_stats(
     Ok(json(
         StatusCode::OK,
         &entity(
-            &req,
+            &call.req,
             "microsoft.windowsDefenderATP.api.InOrgIPStats",
             json!({
                 "ipAddress": ip,
@@ -223,14 +203,9 @@ pub async fn ip_stats(
 }
 
 /// `GET /api/domains/{domain}/stats`: unknown domains have prevalence 0.
-pub async fn domain_stats(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(host): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(&["Url.Read.All"])?;
-    look_back(&req)?;
+pub async fn domain_stats(call: Call<Mde>, Path(host): Path<String>) -> ApiResult {
+    call.require(&["Url.Read.All"])?;
+    look_back(&call.req)?;
     let lower = host.to_ascii_lowercase();
     if !crate::directory::valid_domain(&lower) {
         return Err(MdeError::bad(
@@ -238,7 +213,7 @@ pub async fn domain_stats(
             format!("Domain name {} is invalid.", truncate(&host)),
         ));
     }
-    let data = caller_data(&state, &c)?;
+    let data = call.data()?;
     let d = read(&data);
     let hits: Vec<(usize, &Value)> = evidence(&d)
         .filter(|(_, e)| {
@@ -263,7 +238,7 @@ pub async fn domain_stats(
     Ok(json(
         StatusCode::OK,
         &entity(
-            &req,
+            &call.req,
             "microsoft.windowsDefenderATP.api.InOrgDomainStats",
             json!({
                 "host": lower,
@@ -285,13 +260,9 @@ fn exposure_points(level: &str) -> f64 {
 }
 
 /// `GET /api/exposureScore`: the mean of the devices' exposure levels (0–100).
-pub async fn exposure_score(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    req: Req,
-) -> ApiResult {
-    c.require(&["Score.Read.All"])?;
-    let data = caller_data(&state, &c)?;
+pub async fn exposure_score(call: Call<Mde>) -> ApiResult {
+    call.require(&["Score.Read.All"])?;
+    let data = call.data()?;
     let d = read(&data);
     let n = d.machines.len().max(1) as f64;
     let score: f64 = d
@@ -303,7 +274,7 @@ pub async fn exposure_score(
     Ok(json(
         StatusCode::OK,
         &entity(
-            &req,
+            &call.req,
             "ExposureScore/$entity",
             json!({"time": ts7(OffsetDateTime::now_utc()), "score": score}),
         ),
@@ -435,14 +406,10 @@ fn software_item(s: &Software, n: usize) -> Value {
 }
 
 /// `GET /api/Software`.
-pub async fn software(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    req: Req,
-) -> ApiResult {
-    c.require(&["Software.Read.All"])?;
-    let q = Query::parse(req.query.as_deref(), &SOFTWARE)?;
-    let data = caller_data(&state, &c)?;
+pub async fn software(call: Call<Mde>) -> ApiResult {
+    call.require(&["Software.Read.All"])?;
+    let q = Query::parse(call.req.query.as_deref(), &SOFTWARE)?;
+    let data = call.data()?;
     let d = read(&data);
     let counts = exposure(&d);
     let items: Vec<Value> = CATALOG
@@ -451,10 +418,10 @@ pub async fn software(
         .filter(|(_, n)| **n > 0)
         .map(|(s, n)| software_item(s, *n))
         .collect();
-    let page_size = state.emu.defender().settings().page_size;
+    let page_size = call.state.emu.defender().settings().page_size;
     let mut page = q.run(items.iter().map(Cow::Borrowed), page_size);
     page.items = page.items.drain(..).map(|v| q.project(v)).collect();
-    Ok(json(StatusCode::OK, &collection(&req, "Software", page)))
+    Ok(call.page("Software", page))
 }
 
 /// The catalog entries on one device of the tenant, or MDE's 404.
@@ -465,14 +432,9 @@ fn device_software(d: &TenantData, id: &str) -> Result<Vec<usize>, MdeError> {
 }
 
 /// `GET /api/machines/{id}/software`.
-pub async fn machine_software(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(&["Software.Read.All"])?;
-    let data = caller_data(&state, &c)?;
+pub async fn machine_software(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
+    call.require(&["Software.Read.All"])?;
+    let data = call.data()?;
     let d = read(&data);
     let mine = device_software(&d, &id)?;
     let counts = exposure(&d);
@@ -483,7 +445,7 @@ pub async fn machine_software(
     Ok(json(
         StatusCode::OK,
         &collection(
-            &req,
+            &call.req,
             "Software",
             super::query::Page {
                 items,
@@ -495,23 +457,18 @@ pub async fn machine_software(
 }
 
 /// `GET /api/machines/{id}/vulnerabilities` (its own quota: 50/min, 1,500/hour).
-pub async fn machine_vulnerabilities(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(&["Vulnerability.Read.All"])?;
-    state.emu.defender().throttle().admit_method(
-        c.tenant,
-        c.app,
+pub async fn machine_vulnerabilities(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
+    call.require(&["Vulnerability.Read.All"])?;
+    call.state.emu.defender().throttle().admit_method(
+        call.caller.tenant,
+        call.caller.app,
         "machines/{id}/vulnerabilities",
         crate::request::throttle::Limits {
             per_minute: 50,
             per_hour: 1500,
         },
     )?;
-    let data = caller_data(&state, &c)?;
+    let data = call.data()?;
     let d = read(&data);
     let mine = device_software(&d, &id)?;
     let counts = exposure(&d);
@@ -522,7 +479,7 @@ pub async fn machine_vulnerabilities(
     Ok(json(
         StatusCode::OK,
         &collection(
-            &req,
+            &call.req,
             "Vulnerabilities",
             super::query::Page {
                 items,
@@ -535,13 +492,9 @@ pub async fn machine_vulnerabilities(
 
 /// `GET /api/configurationScore`: the share of devices in a healthy state, scaled to
 /// MDE's 0–1000 (an emulator formula).
-pub async fn configuration_score(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    req: Req,
-) -> ApiResult {
-    c.require(&["Score.Read.All"])?;
-    let data = caller_data(&state, &c)?;
+pub async fn configuration_score(call: Call<Mde>) -> ApiResult {
+    call.require(&["Score.Read.All"])?;
+    let data = call.data()?;
     let d = read(&data);
     let n = d.machines.len().max(1) as f64;
     let good = d
@@ -553,7 +506,7 @@ pub async fn configuration_score(
     Ok(json(
         StatusCode::OK,
         &entity(
-            &req,
+            &call.req,
             "ConfigurationScore/$entity",
             json!({"time": ts7(OffsetDateTime::now_utc()), "score": score}),
         ),
@@ -643,14 +596,10 @@ fn vulnerability_items(s: &Software, n: usize) -> Vec<Value> {
 }
 
 /// `GET /api/vulnerabilities`.
-pub async fn vulnerabilities(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    req: Req,
-) -> ApiResult {
-    c.require(&["Vulnerability.Read.All"])?;
-    let q = Query::parse(req.query.as_deref(), &VULNERABILITIES)?;
-    let data = caller_data(&state, &c)?;
+pub async fn vulnerabilities(call: Call<Mde>) -> ApiResult {
+    call.require(&["Vulnerability.Read.All"])?;
+    let q = Query::parse(call.req.query.as_deref(), &VULNERABILITIES)?;
+    let data = call.data()?;
     let d = read(&data);
     let counts = exposure(&d);
     let items: Vec<Value> = CATALOG
@@ -658,11 +607,8 @@ pub async fn vulnerabilities(
         .zip(&counts)
         .flat_map(|(s, n)| vulnerability_items(s, *n))
         .collect();
-    let page_size = state.emu.defender().settings().page_size;
+    let page_size = call.state.emu.defender().settings().page_size;
     let mut page = q.run(items.iter().map(Cow::Borrowed), page_size);
     page.items = page.items.drain(..).map(|v| q.project(v)).collect();
-    Ok(json(
-        StatusCode::OK,
-        &collection(&req, "Vulnerabilities", page),
-    ))
+    Ok(call.page("Vulnerabilities", page))
 }

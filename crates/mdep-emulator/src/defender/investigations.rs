@@ -5,7 +5,7 @@
 use super::data::TenantData;
 use super::generate::ts0;
 use super::query::{EntitySet, Field, Kind, MAX_TOP};
-use crate::collection::set::{Collection, Get};
+use crate::collection::set::Get;
 use crate::request::call::Call;
 use crate::request::mde::Mde;
 use serde_json::{Value, json};
@@ -83,21 +83,13 @@ fn investigations(d: &TenantData) -> Vec<Value> {
         .collect()
 }
 
+crate::entity_set! {
 /// `GET /api/investigations` and `GET /api/investigations/{id}` (the investigation id
 /// or its triggering alert's id).
-#[derive(Debug)]
-pub struct Investigations;
-
-impl Collection for Investigations {
-    type Api = Mde;
-    const SET: &'static EntitySet = &INVESTIGATIONS;
-    const CONTEXT: &'static str = "Investigations";
-    const KIND: &'static str = "Investigation";
-    const READ: &'static [&'static str] = super::alerts::READ;
-
-    fn items<'a>(_: &Call<Mde>, d: &'a TenantData) -> Vec<Cow<'a, Value>> {
-        investigations(d).into_iter().map(Cow::Owned).collect()
-    }
+Investigations: Mde = &INVESTIGATIONS, "Investigations", "Investigation", super::alerts::READ;
+fn items(_, d) {
+    investigations(d).into_iter().map(Cow::Owned).collect()
+}
 }
 
 impl Get for Investigations {

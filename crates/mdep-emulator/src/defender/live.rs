@@ -8,12 +8,11 @@ use super::data::action_view;
 use super::data::{read, write};
 use super::generate::{self, ActionFields};
 use crate::AppState;
-use crate::request::auth::Caller;
-use crate::request::auth::caller_data;
-use crate::request::envelope::{Req, entity};
+use crate::request::call::Call;
+use crate::request::envelope::entity;
 use crate::request::error::{MdeError, truncate};
+use crate::request::mde::Mde;
 use crate::request::mde::{ApiResult, body_object, json};
-use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -33,17 +32,11 @@ const COMMANDS: &[(&str, &str)] = &[
 ];
 
 /// `POST /api/machines/{id}/runliveresponse`.
-pub async fn run(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-    body: Bytes,
-) -> ApiResult {
-    c.require(&["Machine.LiveResponse"])?;
-    state.emu.defender().throttle().admit_method(
-        c.tenant,
-        c.app,
+pub async fn run(call: Call<Mde>, Path(id): Path<String>, body: Bytes) -> ApiResult {
+    call.require(&["Machine.LiveResponse"])?;
+    call.state.emu.defender().throttle().admit_method(
+        call.caller.tenant,
+        call.caller.app,
         "runliveresponse",
         crate::request::throttle::Limits {
             per_minute: 10,
@@ -97,8 +90,8 @@ pub async fn run(
             "command": {"type": kind, "params": params},
         }));
     }
-    let data = caller_data(&state, &c)?;
-    let settings = state.emu.defender().settings();
+    let data = call.data()?;
+    let settings = call.state.emu.defender().settings();
     let now = OffsetDateTime::now_utc();
     let mut d = write(&data);
     let i = super::machines::find(&d, &id)?;
@@ -123,7 +116,7 @@ pub async fn run(
             ),
         ));
     }
-    let requestor = c.app.to_string();
+    let requestor = call.caller.app.to_string();
     let mut a = generate::action_json(ActionFields {
         id: Uuid::new_v4(),
         kind: "LiveResponse",
@@ -138,11 +131,11 @@ pub async fn run(
         file: None,
     });
     a["commands"] = Value::Array(commands);
-    d.add_action(&state.emu, a.clone())?;
+    d.add_action(&call.state.emu, a.clone())?;
     let v = action_view(&a, now, settings.action_seconds).into_owned();
     Ok(json(
         StatusCode::CREATED,
-        &entity(&req, "MachineActions/$entity", v),
+        &entity(&call.req, "MachineActions/$entity", v),
     ))
 }
 
@@ -155,13 +148,8 @@ fn signature(state: &AppState, tenant: Uuid, action: &str, index: usize, expiry:
 }
 
 /// `GET /api/machineactions/{id}/GetLiveResponseResultDownloadLink(index=N)`.
-pub async fn result_link(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path((id, op)): Path<(String, String)>,
-    req: Req,
-) -> ApiResult {
-    c.require(super::machines::READ)?;
+pub async fn result_link(call: Call<Mde>, Path((id, op)): Path<(String, String)>) -> ApiResult {
+    call.require(super::machines::READ)?;
     let index = op
         .strip_prefix("GetLiveResponseResultDownloadLink(index=")
         .and_then(|r| r.strip_suffix(')'))
@@ -169,8 +157,8 @@ pub async fn result_link(
         .trim()
         .parse::<usize>()
         .map_err(|_| MdeError::bad("InvalidInput", "Invalid input index: a command index."))?;
-    let data = caller_data(&state, &c)?;
-    let settings = state.emu.defender().settings();
+    let data = call.data()?;
+    let settings = call.state.emu.defender().settings();
     let d = read(&data);
     let a = d
         .actions
@@ -205,15 +193,12 @@ pub async fn result_link(
     }
     let expiry = OffsetDateTime::now_utc().unix_timestamp() + LINK_SECONDS;
     let action_id = a["id"].as_str().unwrap_or_default();
-    let sig = signature(&state, c.tenant, action_id, index, expiry);
+    let sig = signature(&call.state, call.caller.tenant, action_id, index, expiry);
     let url = format!(
         "{}/live-response/{}/{action_id}/{index}?se={expiry}&sig={sig}",
-        req.origin, c.tenant
+        call.req.origin, call.caller.tenant
     );
-    Ok(json(
-        StatusCode::OK,
-        &entity(&req, "Edm.String", json!({ "value": url })),
-    ))
+    Ok(call.ok("Edm.String", json!({ "value": url })))
 }
 
 /// `GET /live-response/{tenant}/{action}/{index}?se=…&sig=…`: a command's result, for

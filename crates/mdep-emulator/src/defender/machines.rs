@@ -2,20 +2,16 @@
 //! find by tag (`mde-api.md` §4.4).
 
 use super::data::{TenantData, read, write};
-use crate::collection::set::{Collection, Get};
+use crate::collection::set::Get;
 use crate::request::call::Call;
 use crate::request::mde::Mde;
 
 use super::query::{EntitySet, Field, Kind, Query};
-use crate::AppState;
-use crate::request::auth::Caller;
-use crate::request::auth::caller_data;
-use crate::request::envelope::{Req, collection, entity};
+use crate::request::envelope::{Req, collection};
 use crate::request::error::MdeError;
 use crate::request::mde::{ApiResult, body_object, json};
-use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
@@ -124,20 +120,12 @@ pub static MACHINES: EntitySet = EntitySet {
     max_top: super::query::MAX_TOP,
 };
 
+crate::entity_set! {
 /// `GET /api/machines` and `GET /api/machines/{id}` (the device id or its computer name).
-#[derive(Debug)]
-pub struct Machines;
-
-impl Collection for Machines {
-    type Api = Mde;
-    const SET: &'static EntitySet = &MACHINES;
-    const CONTEXT: &'static str = "Machines";
-    const KIND: &'static str = "Machine";
-    const READ: &'static [&'static str] = READ;
-
-    fn items<'a>(_: &Call<Mde>, d: &'a TenantData) -> Vec<Cow<'a, Value>> {
-        d.machines.iter().map(Cow::Borrowed).collect()
-    }
+Machines: Mde = &MACHINES, "Machines", "Machine", READ;
+fn items(_, d) {
+    d.machines.iter().map(Cow::Borrowed).collect()
+}
 }
 
 impl Get for Machines {
@@ -153,14 +141,9 @@ pub fn find(d: &super::data::TenantData, id: &str) -> Result<usize, MdeError> {
 }
 
 /// `GET /api/machines/{id}/logonusers`.
-pub async fn logon_users(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(&["User.Read.All"])?;
-    let data = caller_data(&state, &c)?;
+pub async fn logon_users(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
+    call.require(&["User.Read.All"])?;
+    let data = call.data()?;
     let d = read(&data);
     let i = find(&d, &id)?;
     let mid = d.machines[i]["id"]
@@ -176,7 +159,7 @@ pub async fn logon_users(
     Ok(json(
         StatusCode::OK,
         &collection(
-            &req,
+            &call.req,
             "Users",
             super::query::Page {
                 items: users,
@@ -188,20 +171,15 @@ pub async fn logon_users(
 }
 
 /// `GET /api/machines/{id}/alerts`.
-pub async fn alerts(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(super::alerts::READ)?;
-    let q = Query::parse(req.query.as_deref(), &super::alerts::ALERTS)?;
-    let data = caller_data(&state, &c)?;
-    let page_size = state.emu.defender().settings().page_size;
+pub async fn alerts(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
+    call.require(super::alerts::READ)?;
+    let q = Query::parse(call.req.query.as_deref(), &super::alerts::ALERTS)?;
+    let data = call.data()?;
+    let page_size = call.state.emu.defender().settings().page_size;
     let d = read(&data);
     let i = find(&d, &id)?;
     let mid = d.machines[i]["id"].clone();
-    let body = super::alerts::list_from(&req, &d, &q, page_size, |a| a["machineId"] == mid);
+    let body = super::alerts::list_from(&call.req, &d, &q, page_size, |a| a["machineId"] == mid);
     Ok(crate::request::mde::json_text(StatusCode::OK, body))
 }
 
@@ -246,25 +224,16 @@ fn set_tag(m: &mut Value, value: &str, add: bool) {
 }
 
 /// `POST /api/machines/{id}/tags` with `{"Value": "…", "Action": "Add"|"Remove"}`.
-pub async fn tags(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-    body: Bytes,
-) -> ApiResult {
-    c.require(WRITE)?;
+pub async fn tags(call: Call<Mde>, Path(id): Path<String>, body: Bytes) -> ApiResult {
+    call.require(WRITE)?;
     let body = body_object(&body)?;
     let (value, add) = tag_change(&body)?;
-    let data = caller_data(&state, &c)?;
+    let data = call.data()?;
     let mut d = write(&data);
     let i = find(&d, &id)?;
     set_tag(&mut d.machines[i], value, add);
-    d.persist_machine(&state.emu, i)?;
-    Ok(json(
-        StatusCode::OK,
-        &entity(&req, "Machines/$entity", d.machines[i].clone()),
-    ))
+    d.persist_machine(&call.state.emu, i)?;
+    Ok(call.ok("Machines/$entity", d.machines[i].clone()))
 }
 
 /// Most machines one `AddOrRemoveTagForMultipleMachines` takes.
@@ -272,13 +241,8 @@ pub const MAX_MACHINES: usize = 500;
 
 /// `POST /api/machines/AddOrRemoveTagForMultipleMachines` with `Value`, `Action` and
 /// `MachineIds` (1 to 500); all or nothing; 200 with the machines.
-pub async fn tags_for_many(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    req: Req,
-    body: Bytes,
-) -> ApiResult {
-    c.require(WRITE)?;
+pub async fn tags_for_many(call: Call<Mde>, body: Bytes) -> ApiResult {
+    call.require(WRITE)?;
     let body = body_object(&body)?;
     let (value, add) = tag_change(&body)?;
     let ids: Vec<&str> = match body.get("MachineIds") {
@@ -305,7 +269,7 @@ pub async fn tags_for_many(
             ),
         ));
     }
-    let data = caller_data(&state, &c)?;
+    let data = call.data()?;
     let mut d = write(&data);
     let idx: Vec<usize> = ids
         .iter()
@@ -314,13 +278,13 @@ pub async fn tags_for_many(
     let mut items = Vec::with_capacity(idx.len());
     for i in idx {
         set_tag(&mut d.machines[i], value, add);
-        d.persist_machine(&state.emu, i)?;
+        d.persist_machine(&call.state.emu, i)?;
         items.push(d.machines[i].clone());
     }
     Ok(json(
         StatusCode::OK,
         &collection(
-            &req,
+            &call.req,
             "Machines",
             super::query::Page {
                 items,
@@ -350,14 +314,8 @@ fn device_value(v: &str) -> Result<&'static str, MdeError> {
 }
 
 /// `PATCH /api/machines/{id}`: `machineTags` (replaces the list) and `deviceValue`.
-pub async fn update(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-    body: Bytes,
-) -> ApiResult {
-    c.require(WRITE)?;
+pub async fn update(call: Call<Mde>, Path(id): Path<String>, body: Bytes) -> ApiResult {
+    call.require(WRITE)?;
     let body = body_object(&body)?;
     if let Some(k) = body
         .keys()
@@ -398,7 +356,7 @@ pub async fn update(
             "Request body is incorrect: give machineTags or deviceValue.",
         ));
     }
-    let data = caller_data(&state, &c)?;
+    let data = call.data()?;
     let mut d = write(&data);
     let i = find(&d, &id)?;
     if let Some(t) = tags {
@@ -407,47 +365,31 @@ pub async fn update(
     if let Some(v) = value {
         d.machines[i]["deviceValue"] = json!(v);
     }
-    d.persist_machine(&state.emu, i)?;
-    Ok(json(
-        StatusCode::OK,
-        &entity(&req, "Machines/$entity", d.machines[i].clone()),
-    ))
+    d.persist_machine(&call.state.emu, i)?;
+    Ok(call.ok("Machines/$entity", d.machines[i].clone()))
 }
 
 /// `POST /api/machines/{id}/setDeviceValue` with `{"DeviceValue": "Normal"|"Low"|"High"}`.
-pub async fn set_device_value(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-    body: Bytes,
-) -> ApiResult {
-    c.require(WRITE)?;
+pub async fn set_device_value(call: Call<Mde>, Path(id): Path<String>, body: Bytes) -> ApiResult {
+    call.require(WRITE)?;
     let body = body_object(&body)?;
     let v = crate::request::mde::str_param(&body, "DeviceValue")?
         .ok_or_else(|| MdeError::missing("DeviceValue"))?;
     let v = device_value(v)?;
-    let data = caller_data(&state, &c)?;
+    let data = call.data()?;
     let mut d = write(&data);
     let i = find(&d, &id)?;
     d.machines[i]["deviceValue"] = json!(v);
-    d.persist_machine(&state.emu, i)?;
-    Ok(json(
-        StatusCode::OK,
-        &entity(&req, "Machines/$entity", d.machines[i].clone()),
-    ))
+    d.persist_machine(&call.state.emu, i)?;
+    Ok(call.ok("Machines/$entity", d.machines[i].clone()))
 }
 
 /// `GET /api/machines/findbytag?tag=…&useStartsWithFilter=true|false`.
-pub async fn find_by_tag(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    req: Req,
-) -> ApiResult {
-    c.require(READ)?;
+pub async fn find_by_tag(call: Call<Mde>) -> ApiResult {
+    call.require(READ)?;
     let mut tag = None;
     let mut starts = false;
-    for (k, v) in form_urlencoded::parse(req.query.as_deref().unwrap_or("").as_bytes()) {
+    for (k, v) in form_urlencoded::parse(call.req.query.as_deref().unwrap_or("").as_bytes()) {
         match k.as_ref() {
             "tag" => tag = Some(v.into_owned()),
             "useStartsWithFilter" => {
@@ -468,7 +410,7 @@ pub async fn find_by_tag(
     let tag = tag
         .filter(|t| !t.is_empty())
         .ok_or_else(|| MdeError::missing("tag"))?;
-    let data = caller_data(&state, &c)?;
+    let data = call.data()?;
     let d = read(&data);
     let items: Vec<Value> = d
         .machines
@@ -489,7 +431,7 @@ pub async fn find_by_tag(
     Ok(json(
         StatusCode::OK,
         &collection(
-            &req,
+            &call.req,
             "Machines",
             super::query::Page {
                 items,
@@ -538,13 +480,8 @@ fn machines_of(d: &super::data::TenantData, hit: impl Fn(&Value) -> bool) -> Vec
 }
 
 /// `GET /api/files/{sha1}/machines`: devices whose alerts name the file (SHA-1 only).
-pub async fn file_machines(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(sha1): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(READ)?;
+pub async fn file_machines(call: Call<Mde>, Path(sha1): Path<String>) -> ApiResult {
+    call.require(READ)?;
     if sha1.len() != 40 || !sha1.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(MdeError::bad(
             "InvalidHashValue",
@@ -554,7 +491,7 @@ pub async fn file_machines(
             ),
         ));
     }
-    let data = caller_data(&state, &c)?;
+    let data = call.data()?;
     let d = read(&data);
     let ids = machines_of(&d, |e| {
         e["sha1"]
@@ -563,19 +500,14 @@ pub async fn file_machines(
     });
     Ok(json(
         StatusCode::OK,
-        &machines_page(&req, &d, &ids, usize::MAX),
+        &machines_page(&call.req, &d, &ids, usize::MAX),
     ))
 }
 
 /// `GET /api/domains/{domain}/machines`: devices whose alerts name the domain (at most
 /// 500).
-pub async fn domain_machines(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(host): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(READ)?;
+pub async fn domain_machines(call: Call<Mde>, Path(host): Path<String>) -> ApiResult {
+    call.require(READ)?;
     let lower = host.to_ascii_lowercase();
     if !crate::directory::valid_domain(&lower) {
         return Err(MdeError::bad(
@@ -586,7 +518,7 @@ pub async fn domain_machines(
             ),
         ));
     }
-    let data = caller_data(&state, &c)?;
+    let data = call.data()?;
     let d = read(&data);
     let ids = machines_of(&d, |e| {
         e["url"].as_str().is_some_and(|u| {
@@ -596,20 +528,18 @@ pub async fn domain_machines(
                 .is_some_and(|h| h.eq_ignore_ascii_case(&lower))
         })
     });
-    Ok(json(StatusCode::OK, &machines_page(&req, &d, &ids, 500)))
+    Ok(json(
+        StatusCode::OK,
+        &machines_page(&call.req, &d, &ids, 500),
+    ))
 }
 
 /// `GET /api/users/{name}/machines`: devices the user logged on to (`name` is the user
 /// name, not the UPN).
-pub async fn user_machines(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(name): Path<String>,
-    req: Req,
-) -> ApiResult {
+pub async fn user_machines(call: Call<Mde>, Path(name): Path<String>) -> ApiResult {
     // The page lists only Machine.ReadWrite.All (mde-api.md §4.10).
-    c.require(WRITE)?;
-    let data = caller_data(&state, &c)?;
+    call.require(WRITE)?;
+    let data = call.data()?;
     let d = read(&data);
     let ids: Vec<String> = d
         .machines
@@ -631,19 +561,14 @@ pub async fn user_machines(
         .collect();
     Ok(json(
         StatusCode::OK,
-        &machines_page(&req, &d, &ids, usize::MAX),
+        &machines_page(&call.req, &d, &ids, usize::MAX),
     ))
 }
 
 /// `GET /api/alerts/{id}/machine`: the machine an alert is on.
-pub async fn of_alert(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    req: Req,
-) -> ApiResult {
-    c.require(READ)?;
-    let data = caller_data(&state, &c)?;
+pub async fn of_alert(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
+    call.require(READ)?;
+    let data = call.data()?;
     let d = read(&data);
     let i = d
         .alert_index(&id)
@@ -652,8 +577,5 @@ pub async fn of_alert(
     let m = d
         .machine_index(mid)
         .ok_or_else(|| MdeError::not_found("Machine", mid))?;
-    Ok(json(
-        StatusCode::OK,
-        &entity(&req, "Machines/$entity", d.machines[m].clone()),
-    ))
+    Ok(call.ok("Machines/$entity", d.machines[m].clone()))
 }

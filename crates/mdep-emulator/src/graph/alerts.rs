@@ -4,7 +4,7 @@
 //! update of `/api/alerts/{id}` and the other way round.
 
 use crate::collection::body::Fields;
-use crate::collection::set::{Collection, Get, Patch};
+use crate::collection::set::{Get, Patch};
 use crate::defender::data::TenantData;
 use crate::defender::query::{EntitySet, Field, Kind, Page};
 use crate::request::call::Call;
@@ -388,22 +388,14 @@ pub fn to_graph(d: &TenantData, i: usize) -> Value {
     })
 }
 
+crate::entity_set! {
 /// Graph's `alerts_v2`: the tenant's MDE alerts in Graph's schema.
-#[derive(Debug)]
-pub struct AlertsV2;
-
-impl Collection for AlertsV2 {
-    type Api = Graph;
-    const SET: &'static EntitySet = &ALERTS_V2;
-    const CONTEXT: &'static str = "security/alerts_v2";
-    const KIND: &'static str = "Alert";
-    const READ: &'static [&'static str] = READ;
-
-    fn items<'a>(_: &Call<Graph>, d: &'a TenantData) -> Vec<Cow<'a, Value>> {
-        (0..d.alerts.len())
-            .map(|i| Cow::Owned(to_graph(d, i)))
-            .collect()
-    }
+AlertsV2: Graph = &ALERTS_V2, "security/alerts_v2", "Alert", READ;
+fn items(_, d) {
+    (0..d.alerts.len())
+        .map(|i| Cow::Owned(to_graph(d, i)))
+        .collect()
+}
 }
 
 impl Get for AlertsV2 {

@@ -10,7 +10,7 @@
 
 use super::alerts::{self, SEVERITIES};
 use crate::collection::body::Fields;
-use crate::collection::set::{Collection, Get, Patch};
+use crate::collection::set::{Get, Patch};
 use crate::defender::data::{TenantData, read};
 use crate::defender::query::{EntitySet, Field, Kind, Query};
 use crate::request::api::Api;
@@ -243,57 +243,49 @@ fn with_alerts(d: &TenantData, mut inc: Value, idx: &[usize]) -> Value {
     inc
 }
 
-/// Graph's `incidents`: the tenant's alerts grouped by incident.
-#[derive(Debug)]
-pub struct Incidents;
-
 /// Whether the query string expands `alerts` (checked by [`split_expand`] before).
 fn expands(raw: Option<&str>) -> bool {
     split_expand(raw).is_ok_and(|(_, expand)| expand)
 }
 
-impl Collection for Incidents {
-    type Api = Graph;
-    const SET: &'static EntitySet = &INCIDENTS;
-    const CONTEXT: &'static str = "security/incidents";
-    const KIND: &'static str = "Incident";
-    const READ: &'static [&'static str] = READ;
+crate::entity_set! {
+/// Graph's `incidents`: the tenant's alerts grouped by incident.
+Incidents: Graph = &INCIDENTS, "security/incidents", "Incident", READ;
+fn items(_, d) {
+    groups(d)
+        .iter()
+        .map(|(id, idx)| Cow::Owned(build(d, id, idx)))
+        .collect()
+}
 
-    fn items<'a>(_: &Call<Graph>, d: &'a TenantData) -> Vec<Cow<'a, Value>> {
-        groups(d)
-            .iter()
-            .map(|(id, idx)| Cow::Owned(build(d, id, idx)))
-            .collect()
-    }
+fn query(raw: Option<&str>) -> Result<Query, GraphError> {
+    let (rest, _) = split_expand(raw)?;
+    Ok(Query::parse(rest.as_deref(), &INCIDENTS)?)
+}
 
-    fn query(raw: Option<&str>) -> Result<Query, GraphError> {
-        let (rest, _) = split_expand(raw)?;
-        Ok(Query::parse(rest.as_deref(), &INCIDENTS)?)
+/// With `$expand=alerts`, each incident of the page embeds its alerts, and the next
+/// link keeps the option.
+fn list(call: &Call<Graph>, d: &TenantData, q: &Query) -> String {
+    let gs = groups(d);
+    let items = gs.iter().map(|(id, idx)| Cow::Owned(build(d, id, idx)));
+    let mut page = q.run(items, call.page_size(&INCIDENTS));
+    if expands(call.req.query.as_deref()) {
+        let items = std::mem::take(&mut page.items);
+        page.items = items
+            .into_iter()
+            .map(|inc| {
+                let idx = inc["id"]
+                    .as_str()
+                    .and_then(|id| gs.iter().find(|(g, _)| g == id))
+                    .map(|(_, idx)| idx.as_slice())
+                    .unwrap_or_default();
+                with_alerts(d, inc, idx)
+            })
+            .collect();
+        page.next = page.next.map(|n| format!("{n}&%24expand=alerts"));
     }
-
-    /// With `$expand=alerts`, each incident of the page embeds its alerts, and the next
-    /// link keeps the option.
-    fn list(call: &Call<Graph>, d: &TenantData, q: &Query) -> String {
-        let gs = groups(d);
-        let items = gs.iter().map(|(id, idx)| Cow::Owned(build(d, id, idx)));
-        let mut page = q.run(items, call.page_size(&INCIDENTS));
-        if expands(call.req.query.as_deref()) {
-            let items = std::mem::take(&mut page.items);
-            page.items = items
-                .into_iter()
-                .map(|inc| {
-                    let idx = inc["id"]
-                        .as_str()
-                        .and_then(|id| gs.iter().find(|(g, _)| g == id))
-                        .map(|(_, idx)| idx.as_slice())
-                        .unwrap_or_default();
-                    with_alerts(d, inc, idx)
-                })
-                .collect();
-            page.next = page.next.map(|n| format!("{n}&%24expand=alerts"));
-        }
-        call.req.page(Self::CONTEXT, &page)
-    }
+    call.req.page(Self::CONTEXT, &page)
+}
 }
 
 impl Get for Incidents {

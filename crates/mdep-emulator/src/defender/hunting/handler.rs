@@ -4,31 +4,29 @@
 use super::kql;
 use super::ops::run;
 use super::value::{bad, cell};
-use crate::AppState;
 use crate::defender::data::read;
-use crate::request::auth::{Caller, caller_data};
+use crate::request::call::Call;
 use crate::request::error::MdeError;
+use crate::request::mde::Mde;
 use crate::request::mde::{ApiResult, body_object, json};
-use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 /// `POST /api/advancedqueries/run` with `{"Query": "…"}`.
-pub async fn run_query(
-    State(state): State<AppState>,
-    Extension(c): Extension<Caller>,
-    body: Bytes,
-) -> ApiResult {
-    c.require(&["AdvancedQuery.Read.All"])?;
-    let settings = state.emu.defender().settings();
-    state
+pub async fn run_query(call: Call<Mde>, body: Bytes) -> ApiResult {
+    call.require(&["AdvancedQuery.Read.All"])?;
+    let settings = call.state.emu.defender().settings();
+    call.state
         .emu
         .defender()
         .hunting_throttle()
-        .admit(c.tenant, uuid::Uuid::nil(), settings.hunting_limits)
+        .admit(
+            call.caller.tenant,
+            uuid::Uuid::nil(),
+            settings.hunting_limits,
+        )
         .map_err(|mut e| {
             e.message = e.message.replace(
                 "for this application in this tenant",
@@ -41,7 +39,7 @@ pub async fn run_query(
         .ok_or_else(|| MdeError::missing("Query"))?;
     let started = std::time::Instant::now();
     let parsed = kql::parse(query).map_err(|e| bad(e.to_string()))?;
-    let data = caller_data(&state, &c)?;
+    let data = call.data()?;
     let now = OffsetDateTime::now_utc().unix_timestamp_nanos();
     let t = run(&parsed, &read(&data), now)?;
     let schema: Vec<Value> = t
