@@ -184,15 +184,7 @@ async fn act(
         "StopAndQuarantineFile" => {
             let sha1 = crate::request::mde::str_param(&body, "Sha1")?
                 .ok_or_else(|| MdeError::missing("Sha1"))?;
-            if sha1.len() != 40 || !sha1.chars().all(|c| c.is_ascii_hexdigit()) {
-                return Err(MdeError::bad(
-                    "InvalidHashValue",
-                    format!(
-                        "Hash value {} is invalid: Sha1 must be 40 hexadecimal characters.",
-                        crate::request::error::truncate(sha1)
-                    ),
-                ));
-            }
+            super::params::hash(sha1, &[40], "Sha1 must be 40 hexadecimal characters.")?;
             (
                 None,
                 Some(

@@ -463,27 +463,16 @@ fn related(state: AppState, c: Caller, kind: &str, id: String, req: Req) -> ApiR
         }
         "ips" => {
             c.require(READ)?;
-            if id.parse::<std::net::IpAddr>().is_err() {
-                return Err(MdeError::bad(
-                    "InvalidIpAddress",
-                    format!(
-                        "IP address {} is invalid.",
-                        crate::request::error::truncate(&id)
-                    ),
-                ));
-            }
+            super::params::ip(&id)?;
             Box::new(move |e: &Value| e["ipAddress"].as_str() == Some(wanted.as_str()))
         }
         "domains" => {
             // The domain-alerts page lists only Alert.ReadWrite.All (mde-api.md §4.10).
             c.require(WRITE)?;
             Box::new(move |e: &Value| {
-                e["url"].as_str().is_some_and(|u| {
-                    let h = u.split("://").last().unwrap_or(u);
-                    h.split(['/', ':'])
-                        .next()
-                        .is_some_and(|h| h.eq_ignore_ascii_case(&wanted))
-                })
+                e["url"]
+                    .as_str()
+                    .is_some_and(|u| super::params::on_domain(u, &wanted))
             })
         }
         "users" => {
@@ -573,13 +562,7 @@ pub async fn domains(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
         .iter()
         .filter_map(|e| e["url"].as_str())
         .map(|u| {
-            let host = u
-                .split("://")
-                .last()
-                .unwrap_or(u)
-                .split(['/', ':'])
-                .next()
-                .unwrap_or(u);
+            let host = super::params::url_host(u);
             json!({"host": host})
         })
         .collect();

@@ -27,22 +27,10 @@ fn evidence(d: &TenantData) -> impl Iterator<Item = (usize, &Value)> {
     })
 }
 
-fn is_hex(s: &str) -> bool {
-    s.chars().all(|c| c.is_ascii_hexdigit())
-}
-
 /// `GET /api/files/{id}`: `id` is a SHA-1 or SHA-256 seen in the tenant's evidence.
 pub async fn file(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
     call.require(&["File.Read.All"])?;
-    if !(is_hex(&id) && (id.len() == 40 || id.len() == 64)) {
-        return Err(MdeError::bad(
-            "InvalidHashValue",
-            format!(
-                "Hash value {} is invalid: give a SHA-1 or SHA-256.",
-                truncate(&id)
-            ),
-        ));
-    }
+    super::params::hash(&id, &[40, 64], "give a SHA-1 or SHA-256.")?;
     let data = call.data()?;
     let d = read(&data);
     let key = if id.len() == 40 { "sha1" } else { "sha256" };
@@ -95,15 +83,7 @@ fn span_of<'a>(times: impl Iterator<Item = &'a str>) -> (Value, Value) {
 pub async fn file_stats(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
     call.require(&["File.Read.All"])?;
     look_back(&call.req)?;
-    if !(is_hex(&id) && (id.len() == 40 || id.len() == 64)) {
-        return Err(MdeError::bad(
-            "InvalidHashValue",
-            format!(
-                "Hash value {} is invalid: give a SHA-1 or SHA-256.",
-                truncate(&id)
-            ),
-        ));
-    }
+    super::params::hash(&id, &[40, 64], "give a SHA-1 or SHA-256.")?;
     let data = call.data()?;
     let d = read(&data);
     let key = if id.len() == 40 { "sha1" } else { "sha256" };
@@ -160,12 +140,7 @@ pub async fn file_stats(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
 pub async fn ip_stats(call: Call<Mde>, Path(ip): Path<String>) -> ApiResult {
     call.require(&["Ip.Read.All"])?;
     look_back(&call.req)?;
-    if ip.parse::<std::net::IpAddr>().is_err() {
-        return Err(MdeError::bad(
-            "InvalidIpAddress",
-            format!("IP address {} is invalid.", truncate(&ip)),
-        ));
-    }
+    super::params::ip(&ip)?;
     let data = call.data()?;
     let d = read(&data);
     let hits: Vec<(usize, &Value)> = evidence(&d)
@@ -206,23 +181,14 @@ pub async fn ip_stats(call: Call<Mde>, Path(ip): Path<String>) -> ApiResult {
 pub async fn domain_stats(call: Call<Mde>, Path(host): Path<String>) -> ApiResult {
     call.require(&["Url.Read.All"])?;
     look_back(&call.req)?;
-    let lower = host.to_ascii_lowercase();
-    if !crate::directory::valid_domain(&lower) {
-        return Err(MdeError::bad(
-            "InvalidDomainName",
-            format!("Domain name {} is invalid.", truncate(&host)),
-        ));
-    }
+    let lower = super::params::domain(&host)?;
     let data = call.data()?;
     let d = read(&data);
     let hits: Vec<(usize, &Value)> = evidence(&d)
         .filter(|(_, e)| {
-            e["url"].as_str().is_some_and(|u| {
-                let h = u.split("://").last().unwrap_or(u);
-                h.split(['/', ':'])
-                    .next()
-                    .is_some_and(|h| h.eq_ignore_ascii_case(&lower))
-            })
+            e["url"]
+                .as_str()
+                .is_some_and(|u| super::params::on_domain(u, &lower))
         })
         .collect();
     let mut machines: Vec<&Value> = hits

@@ -482,15 +482,7 @@ fn machines_of(d: &super::data::TenantData, hit: impl Fn(&Value) -> bool) -> Vec
 /// `GET /api/files/{sha1}/machines`: devices whose alerts name the file (SHA-1 only).
 pub async fn file_machines(call: Call<Mde>, Path(sha1): Path<String>) -> ApiResult {
     call.require(READ)?;
-    if sha1.len() != 40 || !sha1.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(MdeError::bad(
-            "InvalidHashValue",
-            format!(
-                "Hash value {} is invalid: this method takes a SHA-1.",
-                crate::request::error::truncate(&sha1)
-            ),
-        ));
-    }
+    super::params::hash(&sha1, &[40], "this method takes a SHA-1.")?;
     let data = call.data()?;
     let d = read(&data);
     let ids = machines_of(&d, |e| {
@@ -508,25 +500,13 @@ pub async fn file_machines(call: Call<Mde>, Path(sha1): Path<String>) -> ApiResu
 /// 500).
 pub async fn domain_machines(call: Call<Mde>, Path(host): Path<String>) -> ApiResult {
     call.require(READ)?;
-    let lower = host.to_ascii_lowercase();
-    if !crate::directory::valid_domain(&lower) {
-        return Err(MdeError::bad(
-            "InvalidDomainName",
-            format!(
-                "Domain name {} is invalid.",
-                crate::request::error::truncate(&host)
-            ),
-        ));
-    }
+    let lower = super::params::domain(&host)?;
     let data = call.data()?;
     let d = read(&data);
     let ids = machines_of(&d, |e| {
-        e["url"].as_str().is_some_and(|u| {
-            let h = u.split("://").last().unwrap_or(u);
-            h.split(['/', ':'])
-                .next()
-                .is_some_and(|h| h.eq_ignore_ascii_case(&lower))
-        })
+        e["url"]
+            .as_str()
+            .is_some_and(|u| super::params::on_domain(u, &lower))
     });
     Ok(json(
         StatusCode::OK,

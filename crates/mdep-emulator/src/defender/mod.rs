@@ -20,6 +20,7 @@ pub mod intel;
 pub mod investigations;
 pub mod live;
 pub mod machines;
+pub mod params;
 pub mod query;
 
 pub use crate::request::faults;
