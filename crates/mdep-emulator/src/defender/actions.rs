@@ -11,15 +11,12 @@ use crate::request::mde::Mde;
 
 use super::generate::{self, ActionFields};
 use super::query::{EntitySet, Field, Kind};
-use crate::AppState;
-use crate::request::auth::Caller;
 use crate::request::auth::caller_data;
-use crate::request::envelope::{Req, entity};
+use crate::request::envelope::entity;
 use crate::request::error::MdeError;
 use crate::request::mde::{ApiResult, body_object, json};
-use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -156,14 +153,13 @@ fn scope_param(
     }
 }
 
-async fn act(
-    state: AppState,
-    c: Caller,
-    id: String,
-    req: Req,
-    body: Bytes,
-    spec: Spec,
-) -> ApiResult {
+async fn act(call: Call<Mde>, id: String, body: Bytes, spec: Spec) -> ApiResult {
+    let Call {
+        state,
+        caller: c,
+        req,
+        ..
+    } = call;
     c.require(spec.roles)?;
     let body = body_object(&body)?;
     let comment = comment(&body)?;
@@ -215,15 +211,13 @@ async fn act(
             format!("OS Platform {os} isn't supported for this action."),
         ));
     }
-    let active = d.actions.iter().any(|a| {
-        a["machineId"] == machine_id.as_str()
-            && a["type"] == spec.kind
-            && matches!(
-                action_view(a, now, settings.action_seconds)["status"].as_str(),
-                Some("Pending" | "InProgress")
-            )
-    });
-    if active {
+    if super::data::action_running(
+        &d.actions,
+        &machine_id,
+        spec.kind,
+        now,
+        settings.action_seconds,
+    ) {
         return Err(MdeError::bad(
             "ActiveRequestAlreadyExists",
             format!(
@@ -257,14 +251,8 @@ async fn act(
 macro_rules! action {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $roles:expr) => {
         $(#[$doc])*
-        pub async fn $name(
-            State(state): State<AppState>,
-            Extension(c): Extension<Caller>,
-            Path(id): Path<String>,
-            req: Req,
-            body: Bytes,
-        ) -> ApiResult {
-            act(state, c, id, req, body, Spec { kind: $kind, roles: $roles }).await
+        pub async fn $name(call: Call<Mde>, Path(id): Path<String>, body: Bytes) -> ApiResult {
+            act(call, id, body, Spec { kind: $kind, roles: $roles }).await
         }
     };
 }

@@ -7,15 +7,12 @@ use crate::request::call::Call;
 use crate::request::mde::Mde;
 
 use super::query::{EntitySet, Field, Kind, Query};
-use crate::AppState;
-use crate::request::auth::Caller;
 use crate::request::auth::caller_data;
 use crate::request::envelope::{Req, collection};
 use crate::request::error::MdeError;
 use crate::request::mde::{ApiResult, body_object, json};
-use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::{Map, Value, json};
@@ -194,6 +191,16 @@ fn find(d: &super::data::TenantData, id: &str) -> Result<usize, MdeError> {
         .ok_or_else(|| MdeError::not_found("Alert", id))
 }
 
+/// Sets MDE alert `a`'s status; `resolvedTime` is `now` when resolved, else null.
+pub fn set_status(a: &mut Value, status: &str, now: &str) {
+    a["status"] = json!(status);
+    a["resolvedTime"] = if status == "Resolved" {
+        json!(now)
+    } else {
+        Value::Null
+    };
+}
+
 const CLASSIFICATIONS: &[(&str, &[&str])] = &[
     (
         "TruePositive",
@@ -311,12 +318,7 @@ impl<'a> Change<'a> {
 
     fn apply(&self, a: &mut Value, who: &str, now: &str) {
         if let Some(s) = self.status {
-            a["status"] = json!(s);
-            a["resolvedTime"] = if s == "Resolved" {
-                json!(now)
-            } else {
-                Value::Null
-            };
+            set_status(a, s, now);
         }
         if let Some(x) = self.assigned {
             a["assignedTo"] = json!(x);
@@ -418,13 +420,8 @@ pub async fn batch_update(call: Call<Mde>, body: Bytes) -> ApiResult {
 macro_rules! related {
     ($(#[$doc:meta])* $name:ident, $kind:literal) => {
         $(#[$doc])*
-        pub async fn $name(
-            State(state): State<AppState>,
-            Extension(c): Extension<Caller>,
-            Path(id): Path<String>,
-            req: Req,
-        ) -> ApiResult {
-            related(state, c, $kind, id, req)
+        pub async fn $name(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
+            related(call, $kind, id)
         }
     };
 }
@@ -447,7 +444,13 @@ related!(
 );
 
 /// Alerts whose evidence names the file, IP, domain or user.
-fn related(state: AppState, c: Caller, kind: &str, id: String, req: Req) -> ApiResult {
+fn related(call: Call<Mde>, kind: &str, id: String) -> ApiResult {
+    let Call {
+        state,
+        caller: c,
+        req,
+        ..
+    } = call;
     let wanted = id.to_ascii_lowercase();
     let matches: Box<dyn Fn(&Value) -> bool> = match kind {
         "files" => {

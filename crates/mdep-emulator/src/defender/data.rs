@@ -309,6 +309,25 @@ fn parse_ts(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &Rfc3339).ok()
 }
 
+/// Whether machine `machine_id` has an action of type `kind` still Pending or
+/// InProgress as of `now` (MDE refuses a second one: `ActiveRequestAlreadyExists`).
+pub fn action_running(
+    actions: &[Value],
+    machine_id: &str,
+    kind: &str,
+    now: OffsetDateTime,
+    seconds: u32,
+) -> bool {
+    actions.iter().any(|a| {
+        a["machineId"] == machine_id
+            && a["type"] == kind
+            && matches!(
+                action_view(a, now, seconds)["status"].as_str(),
+                Some("Pending" | "InProgress")
+            )
+    })
+}
+
 /// A machine action as of `now`: an action the emulator created moves from Pending to
 /// InProgress at half of `seconds` and to Succeeded at `seconds`.
 pub fn action_view(a: &Value, now: OffsetDateTime, seconds: u32) -> Cow<'_, Value> {

@@ -7,7 +7,7 @@ use super::data::read;
 use super::generate::{self, Rng, ts0, ts7};
 use super::query::{EntitySet, Field, Kind, Query};
 use crate::request::call::Call;
-use crate::request::envelope::{Req, collection, entity};
+use crate::request::envelope::{Req, entity};
 use crate::request::error::{MdeError, truncate};
 use crate::request::mde::Mde;
 use crate::request::mde::{ApiResult, json};
@@ -408,18 +408,7 @@ pub async fn machine_software(call: Call<Mde>, Path(id): Path<String>) -> ApiRes
         .into_iter()
         .map(|k| software_item(&CATALOG[k], counts[k]))
         .collect();
-    Ok(json(
-        StatusCode::OK,
-        &collection(
-            &call.req,
-            "Software",
-            super::query::Page {
-                items,
-                count: None,
-                next: None,
-            },
-        ),
-    ))
+    Ok(call.all("Software", items))
 }
 
 /// `GET /api/machines/{id}/vulnerabilities` (its own quota: 50/min, 1,500/hour).
@@ -442,18 +431,7 @@ pub async fn machine_vulnerabilities(call: Call<Mde>, Path(id): Path<String>) ->
         .into_iter()
         .flat_map(|k| vulnerability_items(&CATALOG[k], counts[k]))
         .collect();
-    Ok(json(
-        StatusCode::OK,
-        &collection(
-            &call.req,
-            "Vulnerabilities",
-            super::query::Page {
-                items,
-                count: None,
-                next: None,
-            },
-        ),
-    ))
+    Ok(call.all("Vulnerabilities", items))
 }
 
 /// `GET /api/configurationScore`: the share of devices in a healthy state, scaled to

@@ -100,15 +100,13 @@ pub async fn run(call: Call<Mde>, Path(id): Path<String>, body: Bytes) -> ApiRes
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let busy = d.actions.iter().any(|a| {
-        a["machineId"] == machine_id.as_str()
-            && a["type"] == "LiveResponse"
-            && matches!(
-                action_view(a, now, settings.action_seconds)["status"].as_str(),
-                Some("Pending" | "InProgress")
-            )
-    });
-    if busy {
+    if super::data::action_running(
+        &d.actions,
+        &machine_id,
+        "LiveResponse",
+        now,
+        settings.action_seconds,
+    ) {
         return Err(MdeError::bad(
             "ActiveRequestAlreadyExists",
             format!(

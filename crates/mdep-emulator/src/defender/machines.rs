@@ -281,18 +281,7 @@ pub async fn tags_for_many(call: Call<Mde>, body: Bytes) -> ApiResult {
         d.persist_machine(&call.state.emu, i)?;
         items.push(d.machines[i].clone());
     }
-    Ok(json(
-        StatusCode::OK,
-        &collection(
-            &call.req,
-            "Machines",
-            super::query::Page {
-                items,
-                count: None,
-                next: None,
-            },
-        ),
-    ))
+    Ok(call.all("Machines", items))
 }
 
 const DEVICE_VALUES: &[&str] = &["Normal", "Low", "High"];
@@ -428,18 +417,7 @@ pub async fn find_by_tag(call: Call<Mde>) -> ApiResult {
         })
         .cloned()
         .collect();
-    Ok(json(
-        StatusCode::OK,
-        &collection(
-            &call.req,
-            "Machines",
-            super::query::Page {
-                items,
-                count: None,
-                next: None,
-            },
-        ),
-    ))
+    Ok(call.all("Machines", items))
 }
 
 fn machines_page(req: &Req, d: &super::data::TenantData, ids: &[String], limit: usize) -> Value {

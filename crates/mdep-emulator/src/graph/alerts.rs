@@ -486,12 +486,7 @@ impl Change {
     /// Applies the change to MDE alert `a` (the shared store's form).
     pub fn apply(&self, a: &mut Value, now: &str) {
         if let Some(s) = self.status {
-            a["status"] = json!(s);
-            a["resolvedTime"] = if s == "Resolved" {
-                json!(now)
-            } else {
-                Value::Null
-            };
+            crate::defender::alerts::set_status(a, s, now);
         }
         if let Some(x) = &self.assigned {
             a["assignedTo"] = json!(x);

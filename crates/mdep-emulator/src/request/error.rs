@@ -18,6 +18,20 @@ pub struct MdeError {
     pub retry_after: Option<u64>,
 }
 
+/// What a 403 for missing application roles says (both APIs): the roles that would do,
+/// the token's, and `advice`.
+pub fn roles_message(accepted: &[&str], granted: &[String], advice: &str) -> String {
+    let granted = if granted.is_empty() {
+        "none".to_owned()
+    } else {
+        granted.join(", ")
+    };
+    format!(
+        "Missing application roles. API required roles: {}. Application roles: {granted}. {advice}",
+        accepted.join(" or ")
+    )
+}
+
 impl MdeError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
@@ -35,17 +49,13 @@ impl MdeError {
 
     /// 403 `Forbidden` for missing application roles.
     pub fn missing_roles(accepted: &[&str], granted: &[String]) -> Self {
-        let granted = if granted.is_empty() {
-            "none".to_owned()
-        } else {
-            granted.join(", ")
-        };
         Self::new(
             StatusCode::FORBIDDEN,
             "Forbidden",
-            format!(
-                "Missing application roles. API required roles: {}. Application roles: {granted}. Add the permission to the app and have the tenant's administrator consent again, then take a new token.",
-                accepted.join(" or ")
+            roles_message(
+                accepted,
+                granted,
+                "Add the permission to the app and have the tenant's administrator consent again, then take a new token.",
             ),
         )
     }

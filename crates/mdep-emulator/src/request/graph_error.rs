@@ -2,7 +2,7 @@
 //! `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`,
 //! with the `request-id` and `client-request-id` headers carrying the same ids.
 
-use super::error::{MdeError, truncate};
+use super::error::{MdeError, roles_message, truncate};
 use super::token::AuthError;
 use axum::extract::Request;
 use axum::http::HeaderMap;
@@ -43,17 +43,13 @@ impl GraphError {
 
     /// 403 `Forbidden` for missing application roles.
     pub fn missing_roles(accepted: &[&str], granted: &[String]) -> Self {
-        let granted = if granted.is_empty() {
-            "none".to_owned()
-        } else {
-            granted.join(", ")
-        };
         Self::new(
             StatusCode::FORBIDDEN,
             "Forbidden",
-            format!(
-                "Missing application roles. API required roles: {}. Application roles: {granted}. Add the Microsoft Graph application permission to the app, have the tenant's administrator consent again, then take a new token.",
-                accepted.join(" or ")
+            roles_message(
+                accepted,
+                granted,
+                "Add the Microsoft Graph application permission to the app, have the tenant's administrator consent again, then take a new token.",
             ),
         )
     }
