@@ -18,6 +18,22 @@ pub enum TokenVersion {
     V2,
 }
 
+/// The file's text, or [`ConfigError::Read`].
+fn read_text(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Makes [`ConfigError::Invalid`] errors about `path`.
+fn invalid_in(path: &Path) -> impl Fn(String) -> ConfigError + '_ {
+    move |message| ConfigError::Invalid {
+        path: path.to_owned(),
+        message,
+    }
+}
+
 /// The partner app.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -237,10 +253,7 @@ impl Config {
                 message: e.message().trim().to_owned(),
             }
         })?;
-        let invalid = |message: String| ConfigError::Invalid {
-            path: path.to_owned(),
-            message,
-        };
+        let invalid = invalid_in(path);
         let p = &config.partner;
         let sources = [
             p.secret_env.is_some(),
@@ -338,10 +351,7 @@ impl Config {
 
     /// Reads and checks a configuration file, warning about loose permissions.
     pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = read_text(path)?;
         let mut loaded = Self::parse(&text, path)?;
         #[cfg(unix)]
         {
@@ -407,10 +417,7 @@ impl Config {
     /// Reads the credential from where the config says it is.
     pub fn credential(&self, base: &Path) -> Result<ClientCredential, ConfigError> {
         let p = &self.partner;
-        let invalid = |message: String| ConfigError::Invalid {
-            path: base.to_owned(),
-            message,
-        };
+        let invalid = invalid_in(base);
         let rel = |f: &Path| {
             let f = expand(f);
             if f.is_relative() {
@@ -563,15 +570,9 @@ pub fn write_private(path: &Path, contents: &str) -> Result<(), ConfigError> {
 
 /// Adds a tenant to the file, keeping its comments and layout.
 pub fn add_tenant(path: &Path, entry: &TenantEntry) -> Result<(), ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text = read_text(path)?;
     let loaded = Config::parse(&text, path)?;
-    let invalid = |message: String| ConfigError::Invalid {
-        path: path.to_owned(),
-        message,
-    };
+    let invalid = invalid_in(path);
     if !valid_tenant(&entry.tenant) {
         return Err(invalid(format!(
             "'{}' is neither a tenant id (GUID) nor a domain",
@@ -631,15 +632,9 @@ pub fn add_tenant(path: &Path, entry: &TenantEntry) -> Result<(), ConfigError> {
 
 /// Removes a tenant by name, id or domain; returns the removed entry.
 pub fn remove_tenant(path: &Path, key: &str) -> Result<TenantEntry, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text = read_text(path)?;
     let loaded = Config::parse(&text, path)?;
-    let invalid = |message: String| ConfigError::Invalid {
-        path: path.to_owned(),
-        message,
-    };
+    let invalid = invalid_in(path);
     let entry = loaded
         .config
         .find_tenant(key)

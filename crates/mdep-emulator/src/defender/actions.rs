@@ -211,21 +211,18 @@ async fn act(call: Call<Mde>, id: String, body: Bytes, spec: Spec) -> ApiResult 
             format!("OS Platform {os} isn't supported for this action."),
         ));
     }
-    if super::data::action_running(
+    super::data::refuse_if_running(
         &d.actions,
         &machine_id,
         spec.kind,
-        now,
-        settings.action_seconds,
-    ) {
-        return Err(MdeError::bad(
-            "ActiveRequestAlreadyExists",
+        (now, settings.action_seconds),
+        || {
             format!(
                 "Action is already in progress: a {} action on machine {machine_id} has not completed yet. Wait for it (GET /api/machineactions/{{id}}) before sending another.",
                 spec.kind
-            ),
-        ));
-    }
+            )
+        },
+    )?;
     let requestor = c.app.to_string();
     let a = generate::action_json(ActionFields {
         id: Uuid::new_v4(),

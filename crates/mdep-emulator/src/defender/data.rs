@@ -309,23 +309,30 @@ fn parse_ts(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &Rfc3339).ok()
 }
 
-/// Whether machine `machine_id` has an action of type `kind` still Pending or
-/// InProgress as of `now` (MDE refuses a second one: `ActiveRequestAlreadyExists`).
-pub fn action_running(
+/// MDE's 400 `ActiveRequestAlreadyExists` saying `why` when machine `machine_id` has an
+/// action of type `kind` still Pending or InProgress as of `now`.
+pub fn refuse_if_running(
     actions: &[Value],
     machine_id: &str,
     kind: &str,
-    now: OffsetDateTime,
-    seconds: u32,
-) -> bool {
-    actions.iter().any(|a| {
+    (now, seconds): (OffsetDateTime, u32),
+    why: impl FnOnce() -> String,
+) -> Result<(), crate::request::error::MdeError> {
+    let running = actions.iter().any(|a| {
         a["machineId"] == machine_id
             && a["type"] == kind
             && matches!(
                 action_view(a, now, seconds)["status"].as_str(),
                 Some("Pending" | "InProgress")
             )
-    })
+    });
+    if running {
+        return Err(crate::request::error::MdeError::bad(
+            "ActiveRequestAlreadyExists",
+            why(),
+        ));
+    }
+    Ok(())
 }
 
 /// A machine action as of `now`: an action the emulator created moves from Pending to

@@ -100,20 +100,17 @@ pub async fn run(call: Call<Mde>, Path(id): Path<String>, body: Bytes) -> ApiRes
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    if super::data::action_running(
+    super::data::refuse_if_running(
         &d.actions,
         &machine_id,
         "LiveResponse",
-        now,
-        settings.action_seconds,
-    ) {
-        return Err(MdeError::bad(
-            "ActiveRequestAlreadyExists",
+        (now, settings.action_seconds),
+        || {
             format!(
                 "A live response session is already running on machine {machine_id}: one session per machine."
-            ),
-        ));
-    }
+            )
+        },
+    )?;
     let requestor = call.caller.app.to_string();
     let mut a = generate::action_json(ActionFields {
         id: Uuid::new_v4(),

@@ -134,9 +134,26 @@ pub(crate) fn schema_v1(pg: bool) -> Vec<String> {
     out
 }
 
-/// The migrations, in order: `(version, name, statements)`.
-pub(crate) fn migrations(pg: bool) -> Vec<(i64, &'static str, Vec<String>)> {
+/// One migration: `(version, name, statements)`.
+pub(crate) type Migration = (i64, &'static str, Vec<String>);
+
+/// The migrations, in order.
+pub(crate) fn migrations(pg: bool) -> Vec<Migration> {
     vec![(1, "tables, checkpoints, sync log and views", schema_v1(pg))]
+}
+
+/// The migrations a database at version `have` still needs; an error when it is newer
+/// than this mdep.
+pub(crate) fn pending(have: i64, pg: bool) -> Result<Vec<Migration>, crate::error::SyncError> {
+    if have > SCHEMA_VERSION {
+        return Err(crate::error::SyncError::Store(format!(
+            "the database has schema version {have}, newer than this mdep knows ({SCHEMA_VERSION}): upgrade mdep"
+        )));
+    }
+    Ok(migrations(pg)
+        .into_iter()
+        .filter(|(v, _, _)| *v > have)
+        .collect())
 }
 
 /// The newest schema version this build knows.

@@ -71,6 +71,23 @@ impl Location {
     }
 }
 
+/// Methods of [`Store`] that each backend answers alike: `fn name(params) -> T = (args);`
+/// becomes `pub async fn name(&self, params) -> Result<T, SyncError>` calling the
+/// backend's method of the same name.
+macro_rules! dispatch {
+    ($($(#[$doc:meta])* fn $name:ident($($p:ident: $t:ty),*) -> $ret:ty = ($($a:ident),*);)*) => {
+        $(
+            $(#[$doc])*
+            pub async fn $name(&self, $($p: $t),*) -> Result<$ret, SyncError> {
+                match self {
+                    Self::Sqlite(s) => s.$name($($a),*).await,
+                    Self::Postgres(p) => p.$name($($a),*).await,
+                }
+            }
+        )*
+    };
+}
+
 /// An open store.
 pub enum Store {
     /// SQLite.
@@ -80,6 +97,31 @@ pub enum Store {
 }
 
 impl Store {
+    dispatch! {
+        /// The schema version in the database.
+        fn schema_version() -> i64 = ();
+        /// Records a tenant's display name.
+        fn set_tenant(tenant: &str, name: &str) -> () = (tenant, name);
+        /// The checkpoint of a tenant × entity.
+        fn checkpoint(tenant: &str, e: Entity) -> Checkpoint = (tenant, e);
+        /// Upserts a page of rows and writes the checkpoint, in one transaction.
+        fn apply_page(
+            tenant: &str, e: Entity, items: Vec<Item>, cp: &Checkpoint
+        ) -> Counts = (tenant, e, items, cp);
+        /// Ends a pass: writes the checkpoint and, after a full pass, deletes the rows the
+        /// pass did not see, in one transaction. Returns the rows deleted.
+        fn finish_pass(
+            tenant: &str, e: Entity, cp: &Checkpoint, delete_unseen: Option<&str>
+        ) -> u64 = (tenant, e, cp, delete_unseen);
+        /// Writes the start of a tenant's run to `sync_log`; returns its id.
+        fn log_start(tenant: &str, worker: &str) -> i64 = (tenant, worker);
+        /// Writes the end of a tenant's run to `sync_log`.
+        fn log_finish(id: i64, entry: &LogEntry) -> () = (id, entry);
+        /// Runs one read-only statement: SQLite opens the file read-only with
+        /// `query_only`; PostgreSQL runs it in a `READ ONLY` transaction.
+        fn query(sql: &str, params: &[String]) -> Rows = (sql, params);
+    }
+
     /// Opens (creating a SQLite file and its directory if needed) and migrates.
     pub async fn open(loc: &Location) -> Result<Self, SyncError> {
         match loc {
@@ -98,59 +140,6 @@ impl Store {
         }
     }
 
-    /// The schema version in the database.
-    pub async fn schema_version(&self) -> Result<i64, SyncError> {
-        match self {
-            Self::Sqlite(s) => s.schema_version().await,
-            Self::Postgres(p) => p.schema_version().await,
-        }
-    }
-
-    /// Records a tenant's display name.
-    pub async fn set_tenant(&self, tenant: &str, name: &str) -> Result<(), SyncError> {
-        match self {
-            Self::Sqlite(s) => s.set_tenant(tenant, name).await,
-            Self::Postgres(p) => p.set_tenant(tenant, name).await,
-        }
-    }
-
-    /// The checkpoint of a tenant × entity.
-    pub async fn checkpoint(&self, tenant: &str, e: Entity) -> Result<Checkpoint, SyncError> {
-        match self {
-            Self::Sqlite(s) => s.checkpoint(tenant, e).await,
-            Self::Postgres(p) => p.checkpoint(tenant, e).await,
-        }
-    }
-
-    /// Upserts a page of rows and writes the checkpoint, in one transaction.
-    pub async fn apply_page(
-        &self,
-        tenant: &str,
-        e: Entity,
-        items: Vec<Item>,
-        cp: &Checkpoint,
-    ) -> Result<Counts, SyncError> {
-        match self {
-            Self::Sqlite(s) => s.apply_page(tenant, e, items, cp).await,
-            Self::Postgres(p) => p.apply_page(tenant, e, items, cp).await,
-        }
-    }
-
-    /// Ends a pass: writes the checkpoint and, after a full pass, deletes the rows the
-    /// pass did not see, in one transaction. Returns the rows deleted.
-    pub async fn finish_pass(
-        &self,
-        tenant: &str,
-        e: Entity,
-        cp: &Checkpoint,
-        delete_unseen: Option<&str>,
-    ) -> Result<u64, SyncError> {
-        match self {
-            Self::Sqlite(s) => s.finish_pass(tenant, e, cp, delete_unseen).await,
-            Self::Postgres(p) => p.finish_pass(tenant, e, cp, delete_unseen).await,
-        }
-    }
-
     /// Claims a tenant for this worker: `false` when another worker holds it. SQLite
     /// has one writer at a time and always grants; PostgreSQL takes a session advisory
     /// lock, which a dead worker's connection gives up as it closes.
@@ -166,31 +155,6 @@ impl Store {
         match self {
             Self::Sqlite(_) => Ok(()),
             Self::Postgres(p) => p.release(tenant).await,
-        }
-    }
-
-    /// Writes the start of a tenant's run to `sync_log`; returns its id.
-    pub async fn log_start(&self, tenant: &str, worker: &str) -> Result<i64, SyncError> {
-        match self {
-            Self::Sqlite(s) => s.log_start(tenant, worker).await,
-            Self::Postgres(p) => p.log_start(tenant, worker).await,
-        }
-    }
-
-    /// Writes the end of a tenant's run to `sync_log`.
-    pub async fn log_finish(&self, id: i64, entry: &LogEntry) -> Result<(), SyncError> {
-        match self {
-            Self::Sqlite(s) => s.log_finish(id, entry).await,
-            Self::Postgres(p) => p.log_finish(id, entry).await,
-        }
-    }
-
-    /// Runs one read-only statement: SQLite opens the file read-only with
-    /// `query_only`; PostgreSQL runs it in a `READ ONLY` transaction.
-    pub async fn query(&self, sql: &str, params: &[String]) -> Result<Rows, SyncError> {
-        match self {
-            Self::Sqlite(s) => s.query(sql, params).await,
-            Self::Postgres(p) => p.query(sql, params).await,
         }
     }
 

@@ -6,7 +6,7 @@
 //! the server offers it by default, `sslmode=verify-full&sslrootcert=ca.pem` to check the
 //! server's certificate and name.
 
-use super::common::{Checkpoint, Counts, LogEntry, Rows, SCHEMA_VERSION, migrations, redact_url};
+use super::common::{Checkpoint, Counts, LogEntry, Rows, pending, redact_url};
 use crate::entity::{ColKind, Entity, Item, fnv};
 use crate::error::SyncError;
 use serde_json::Value;
@@ -126,16 +126,7 @@ impl Pg {
             .await
             .map_err(db)?
             .get(0);
-        if have > SCHEMA_VERSION {
-            return Err(SyncError::Store(format!(
-                "the database has schema version {have}, newer than this mdep knows ({}): upgrade mdep",
-                SCHEMA_VERSION
-            )));
-        }
-        for (v, name, stmts) in migrations(true) {
-            if v <= have {
-                continue;
-            }
+        for (v, name, stmts) in pending(have, true)? {
             for s in stmts {
                 tx.batch_execute(&s)
                     .await

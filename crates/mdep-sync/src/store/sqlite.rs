@@ -1,7 +1,7 @@
 //! SQLite: one file in WAL mode, one connection behind a mutex (SQLite has one writer at
 //! a time anyway), every call on the blocking pool.
 
-use super::common::{Checkpoint, Counts, LogEntry, Rows, SCHEMA_VERSION, migrations, now_text};
+use super::common::{Checkpoint, Counts, LogEntry, Rows, now_text, pending};
 use crate::entity::{Entity, Item};
 use crate::error::SyncError;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -278,16 +278,7 @@ fn migrate(c: &mut Connection) -> Result<(), SyncError> {
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(db)?;
     let have = version(&tx)?;
-    if have > SCHEMA_VERSION {
-        return Err(SyncError::Store(format!(
-            "the database has schema version {have}, newer than this mdep knows ({}): upgrade mdep",
-            SCHEMA_VERSION
-        )));
-    }
-    for (v, name, stmts) in migrations(false) {
-        if v <= have {
-            continue;
-        }
+    for (v, name, stmts) in pending(have, false)? {
         for s in stmts {
             tx.execute(&s, [])
                 .map_err(|e| SyncError::Store(format!("migration {v}: {e}")))?;
