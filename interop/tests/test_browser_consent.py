@@ -31,6 +31,7 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -149,7 +150,9 @@ def browser(spki_list):
 
 
 def _wait(driver):
-    return WebDriverWait(driver, WAIT_S)
+    # A condition that reads the page while a form submission navigates away finds the
+    # old document's element stale: poll again rather than fail.
+    return WebDriverWait(driver, WAIT_S, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def sign_in(driver, user: str, password: str) -> None:
