@@ -59,6 +59,20 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// `chown postgres ARGS…` (the server runs as `postgres` when the tests run as root).
+fn chown_to_postgres(args: &[&Path]) {
+    let out = Command::new("chown")
+        .arg("postgres")
+        .args(args)
+        .output()
+        .expect("chown");
+    assert!(
+        out.status.success(),
+        "chown: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 impl Postgres {
     fn cmd(&self, program: &Path) -> Command {
         if self.as_postgres {
@@ -121,16 +135,7 @@ impl Postgres {
         let dir = tempfile::tempdir().expect("tmp");
         let as_postgres = is_root();
         if as_postgres {
-            let out = Command::new("chown")
-                .args(["-R", "postgres"])
-                .arg(dir.path())
-                .output()
-                .expect("chown");
-            assert!(
-                out.status.success(),
-                "chown: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            chown_to_postgres(&["-R".as_ref(), dir.path()]);
         }
         let data = dir.path().join("data");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -181,16 +186,7 @@ impl Postgres {
             )
             .expect("pg_hba");
             if pg.as_postgres {
-                let out = Command::new("chown")
-                    .arg("postgres")
-                    .args([&cert, &key, &pg.data.join("pg_hba.conf")])
-                    .output()
-                    .expect("chown");
-                assert!(
-                    out.status.success(),
-                    "chown: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                chown_to_postgres(&[&cert, &key, &pg.data.join("pg_hba.conf")]);
             }
             opts.push_str(" -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key");
         }

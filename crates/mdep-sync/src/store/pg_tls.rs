@@ -88,43 +88,41 @@ pub fn split(url: &str) -> Result<(String, TlsSettings), SyncError> {
         }
         Ok(true)
     };
-    let rest = if let Some((base, query)) = url.split_once('?').filter(|_| url.contains("://")) {
-        let mut kept = Vec::new();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
+    let decoded = |s: &str| {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let uri = url.contains("://");
+    let (base, options) = match url.split_once('?') {
+        Some((base, query)) if uri => (base, query),
+        _ if uri => (url, ""),
+        _ => ("", url),
+    };
+    let mut kept = Vec::new();
+    if uri {
+        for pair in options.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let decoded = |s: &str| {
-                form_urlencoded::parse(format!("x={s}").as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default()
-            };
             if !take(&decoded(k), &decoded(v))? {
                 kept.push(pair);
             }
         }
-        (base.to_owned(), kept.join("&"), '?', '&')
-    } else if url.contains("://") {
-        (url.to_owned(), String::new(), '?', '&')
     } else {
-        let mut kept = Vec::new();
-        for token in url.split_whitespace() {
+        for token in options.split_whitespace() {
             let (k, v) = token.split_once('=').unwrap_or((token, ""));
             if !take(k, v.trim_matches('\''))? {
                 kept.push(token);
             }
         }
-        (kept.join(" "), String::new(), ' ', ' ')
-    };
+    }
     let mode = mode.unwrap_or(SslMode::Prefer);
-    let (base, kept, first, sep) = rest;
-    let joined = if first == ' ' {
-        format!("{base} sslmode={}", mode.wire())
-            .trim_start()
-            .to_owned()
-    } else if kept.is_empty() {
-        format!("{base}{first}sslmode={}", mode.wire())
+    let wire = format!("sslmode={}", mode.wire());
+    kept.push(&wire);
+    let joined = if uri {
+        format!("{base}?{}", kept.join("&"))
     } else {
-        format!("{base}{first}{kept}{sep}sslmode={}", mode.wire())
+        kept.join(" ")
     };
     Ok((joined, TlsSettings { mode, root }))
 }
