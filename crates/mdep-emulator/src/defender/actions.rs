@@ -11,13 +11,15 @@ use crate::request::mde::Mde;
 
 use super::generate::{self, ActionFields};
 use super::query::{EntitySet, Field, Kind};
-use crate::request::auth::caller_data;
+use crate::AppState;
 use crate::request::envelope::entity;
 use crate::request::error::MdeError;
 use crate::request::mde::{ApiResult, body_object, json};
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::StatusCode;
+use axum::routing::post;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -101,12 +103,7 @@ impl Get for MachineActions {
     }
 
     fn find(call: &Call<Mde>, d: &TenantData, id: &str) -> Option<Value> {
-        let want = Uuid::try_parse(id).ok()?.to_string();
-        let a = d.actions.iter().find(|a| {
-            a["id"]
-                .as_str()
-                .is_some_and(|x| x.eq_ignore_ascii_case(&want))
-        })?;
+        let a = &d.actions[find(d, &Uuid::try_parse(id).ok()?.to_string()).ok()?];
         let seconds = call.defender().settings().action_seconds;
         Some(action_view(a, OffsetDateTime::now_utc(), seconds).into_owned())
     }
@@ -154,13 +151,7 @@ fn scope_param(
 }
 
 async fn act(call: Call<Mde>, id: String, body: Bytes, spec: Spec) -> ApiResult {
-    let Call {
-        state,
-        caller: c,
-        req,
-        ..
-    } = call;
-    c.require(spec.roles)?;
+    call.require(spec.roles)?;
     let body = body_object(&body)?;
     let comment = comment(&body)?;
     let (scope, file) = match spec.kind {
@@ -190,102 +181,145 @@ async fn act(call: Call<Mde>, id: String, body: Bytes, spec: Spec) -> ApiResult 
         }
         _ => (None, None),
     };
-    let data = caller_data(&state, &c)?;
-    let settings = state.emu.defender().settings();
+    let kind = spec.kind;
+    let new = NewAction {
+        kind,
+        scope,
+        comment: &comment,
+        file,
+        commands: None,
+    };
+    start(&call, &id, new, |machine, machine_id| {
+        let os = machine["osPlatform"].as_str().unwrap_or_default();
+        if kind == "Offboard" && !os.starts_with("Windows") {
+            return Err(MdeError::bad(
+                "OsPlatformNotSupported",
+                format!("OS Platform {os} isn't supported for this action."),
+            ));
+        }
+        Ok(format!(
+            "Action is already in progress: a {kind} action on machine {machine_id} has not completed yet. Wait for it (GET /api/machineactions/{{id}}) before sending another."
+        ))
+    })
+}
+
+/// What a new machine action holds besides its machine.
+pub(super) struct NewAction<'a> {
+    /// `type`.
+    pub kind: &'a str,
+    /// `scope` (isolation or scan type).
+    pub scope: Option<&'a str>,
+    /// `requestorComment`.
+    pub comment: &'a str,
+    /// `relatedFileInfo` (StopAndQuarantineFile).
+    pub file: Option<Value>,
+    /// Live response `commands`.
+    pub commands: Option<Vec<Value>>,
+}
+
+/// Creates a Pending machine action on machine `id` and answers 201 with its entity.
+/// `check` sees the machine and its id before anything is stored: it refuses the action
+/// or gives the message for a second one of the same type still running.
+pub(super) fn start(
+    call: &Call<Mde>,
+    id: &str,
+    new: NewAction<'_>,
+    check: impl FnOnce(&Value, &str) -> Result<String, MdeError>,
+) -> ApiResult {
+    let data = call.data()?;
+    let settings = call.state.emu.defender().settings();
     let now = OffsetDateTime::now_utc();
     let mut d = write(&data);
-    let i = super::machines::find(&d, &id)?;
+    let i = super::machines::find(&d, id)?;
     let machine = &d.machines[i];
     let machine_id = machine["id"].as_str().unwrap_or_default().to_owned();
     let dns = machine["computerDnsName"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let os = machine["osPlatform"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    if spec.kind == "Offboard" && !os.starts_with("Windows") {
-        return Err(MdeError::bad(
-            "OsPlatformNotSupported",
-            format!("OS Platform {os} isn't supported for this action."),
-        ));
-    }
+    let busy = check(machine, &machine_id)?;
     super::data::refuse_if_running(
         &d.actions,
         &machine_id,
-        spec.kind,
+        new.kind,
         (now, settings.action_seconds),
-        || {
-            format!(
-                "Action is already in progress: a {} action on machine {machine_id} has not completed yet. Wait for it (GET /api/machineactions/{{id}}) before sending another.",
-                spec.kind
-            )
-        },
+        || busy,
     )?;
-    let requestor = c.app.to_string();
-    let a = generate::action_json(ActionFields {
+    let requestor = call.caller.app.to_string();
+    let mut a = generate::action_json(ActionFields {
         id: Uuid::new_v4(),
-        kind: spec.kind,
-        scope,
+        kind: new.kind,
+        scope: new.scope,
         requestor: &requestor,
-        comment: &comment,
+        comment: new.comment,
         status: "Pending",
         machine_id: &machine_id,
         dns: &dns,
         created: now,
         updated: now,
-        file,
+        file: new.file,
     });
-    d.add_action(&state.emu, a.clone())?;
+    if let Some(commands) = new.commands {
+        a["commands"] = Value::Array(commands);
+    }
+    d.add_action(&call.state.emu, a.clone())?;
     let v = action_view(&a, now, settings.action_seconds).into_owned();
     Ok(json(
         StatusCode::CREATED,
-        &entity(&req, "MachineActions/$entity", v),
+        &entity(&call.req, "MachineActions/$entity", v),
     ))
 }
 
-macro_rules! action {
-    ($(#[$doc:meta])* $name:ident, $kind:literal, $roles:expr) => {
-        $(#[$doc])*
-        pub async fn $name(call: Call<Mde>, Path(id): Path<String>, body: Bytes) -> ApiResult {
-            act(call, id, body, Spec { kind: $kind, roles: $roles }).await
-        }
-    };
+/// Finds a machine action of the caller's tenant by its id (any case), or MDE's 404.
+pub fn find(d: &TenantData, id: &str) -> Result<usize, MdeError> {
+    d.actions
+        .iter()
+        .position(|a| a["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id)))
+        .ok_or_else(|| MdeError::not_found("MachineAction", id))
 }
 
-action!(
-    /// `POST /api/machines/{id}/isolate` (`Comment`, `IsolationType`).
-    isolate, "Isolate", &["Machine.Isolate"]
-);
-action!(
-    /// `POST /api/machines/{id}/unisolate` (`Comment`).
-    unisolate, "Unisolate", &["Machine.Isolate"]
-);
-action!(
-    /// `POST /api/machines/{id}/restrictCodeExecution` (`Comment`).
-    restrict, "RestrictCodeExecution", &["Machine.RestrictExecution"]
-);
-action!(
-    /// `POST /api/machines/{id}/unrestrictCodeExecution` (`Comment`).
-    unrestrict, "UnrestrictCodeExecution", &["Machine.RestrictExecution"]
-);
-action!(
-    /// `POST /api/machines/{id}/runAntiVirusScan` (`Comment`, `ScanType`).
-    scan, "RunAntiVirusScan", &["Machine.Scan"]
-);
-action!(
-    /// `POST /api/machines/{id}/collectInvestigationPackage` (`Comment`).
-    collect, "CollectInvestigationPackage", &["Machine.CollectForensics"]
-);
-action!(
-    /// `POST /api/machines/{id}/offboard` (`Comment`).
-    offboard, "Offboard", &["Machine.Offboard"]
-);
-action!(
-    /// `POST /api/machines/{id}/StopAndQuarantineFile` (`Comment`, `Sha1`).
-    stop_and_quarantine, "StopAndQuarantineFile", &["Machine.StopAndQuarantine"]
-);
+/// The response actions, each `POST /api/machines/{id}/<path>` with a `Comment`
+/// (`mde-api.md` §4.5): the path, the action's `type` and the roles that may send it.
+/// Isolate also takes `IsolationType`, RunAntiVirusScan `ScanType` and
+/// StopAndQuarantineFile `Sha1`.
+pub const RESPONSE_ACTIONS: [(&str, &str, &[&str]); 8] = [
+    ("isolate", "Isolate", &["Machine.Isolate"]),
+    ("unisolate", "Unisolate", &["Machine.Isolate"]),
+    (
+        "restrictCodeExecution",
+        "RestrictCodeExecution",
+        &["Machine.RestrictExecution"],
+    ),
+    (
+        "unrestrictCodeExecution",
+        "UnrestrictCodeExecution",
+        &["Machine.RestrictExecution"],
+    ),
+    ("runAntiVirusScan", "RunAntiVirusScan", &["Machine.Scan"]),
+    (
+        "collectInvestigationPackage",
+        "CollectInvestigationPackage",
+        &["Machine.CollectForensics"],
+    ),
+    ("offboard", "Offboard", &["Machine.Offboard"]),
+    (
+        "StopAndQuarantineFile",
+        "StopAndQuarantineFile",
+        &["Machine.StopAndQuarantine"],
+    ),
+];
+
+/// The routes of [`RESPONSE_ACTIONS`].
+pub fn routes() -> Router<AppState> {
+    RESPONSE_ACTIONS
+        .iter()
+        .fold(Router::new(), |router, &(path, kind, roles)| {
+            let handler = move |call: Call<Mde>, Path(id): Path<String>, body: Bytes| {
+                act(call, id, body, Spec { kind, roles })
+            };
+            router.route(&format!("/machines/{{id}}/{path}"), post(handler))
+        })
+}
 
 /// Roles that may cancel a machine action: any response action role.
 pub const CANCEL_ROLES: &[&str] = &[
@@ -314,16 +348,7 @@ pub async fn cancel(call: Call<Mde>, Path(id): Path<String>, body: Bytes) -> Api
     let settings = call.state.emu.defender().settings();
     let now = OffsetDateTime::now_utc();
     let mut d = write(&data);
-    let want = guid.to_string();
-    let i = d
-        .actions
-        .iter()
-        .position(|a| {
-            a["id"]
-                .as_str()
-                .is_some_and(|x| x.eq_ignore_ascii_case(&want))
-        })
-        .ok_or_else(|| MdeError::not_found("MachineAction", &id))?;
+    let i = find(&d, &guid.to_string())?;
     let current = action_view(&d.actions[i], now, settings.action_seconds).into_owned();
     if !matches!(current["status"].as_str(), Some("Pending" | "InProgress")) {
         return Err(MdeError::bad(

@@ -365,40 +365,9 @@ pub const MAX_BATCH: usize = 500;
 /// `POST /api/alerts/batchUpdate`: `alertIds` and the fields of an update; all or none.
 pub async fn batch_update(call: Call<Mde>, body: Bytes) -> ApiResult {
     call.require(WRITE)?;
-    call.state.emu.defender().throttle().admit_method(
-        call.caller.tenant,
-        call.caller.app,
-        "alerts/batchUpdate",
-        crate::request::throttle::Limits {
-            per_minute: 10,
-            per_hour: 500,
-        },
-    )?;
+    call.admit_method("alerts/batchUpdate", 10, 500)?;
     let body = body_object(&body)?;
-    let ids: Vec<&str> = match body.get("alertIds") {
-        Some(Value::Array(xs)) => xs
-            .iter()
-            .map(Value::as_str)
-            .collect::<Option<_>>()
-            .ok_or_else(|| {
-                MdeError::invalid_body("Request body is incorrect: 'alertIds' must be strings.")
-            })?,
-        Some(_) => {
-            return Err(MdeError::invalid_body(
-                "Request body is incorrect: 'alertIds' must be an array.",
-            ));
-        }
-        None => return Err(MdeError::missing("alertIds")),
-    };
-    if ids.is_empty() || ids.len() > MAX_BATCH {
-        return Err(MdeError::bad(
-            "MaximumBatchSizeExceeded",
-            format!(
-                "Maximum batch size exceeded. Received: {}, allowed: {MAX_BATCH}.",
-                ids.len()
-            ),
-        ));
-    }
+    let ids = super::params::batch_ids(&body, "alertIds", MAX_BATCH, false)?;
     let change = Change::parse(&body, &["alertIds"])?;
     let data = call.data()?;
     let mut d = write(&data);

@@ -12,7 +12,6 @@ use crate::request::auth::Caller;
 use crate::request::call::Call;
 use crate::request::error::{MdeError, truncate};
 use crate::request::mde::{ApiResult, body_object, json};
-use crate::request::throttle::Limits;
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::StatusCode;
@@ -361,34 +360,9 @@ pub async fn submit(call: Call<Mde>, body: Bytes) -> ApiResult {
 /// minute).
 pub async fn import(call: Call<Mde>, body: Bytes) -> ApiResult {
     call.require(ROLES)?;
-    call.state.emu.defender().throttle().admit_method(
-        call.caller.tenant,
-        call.caller.app,
-        "indicators/import",
-        Limits {
-            per_minute: 30,
-            per_hour: 1500,
-        },
-    )?;
+    call.admit_method("indicators/import", 30, 1500)?;
     let body = body_object(&body)?;
-    let list = match body.get("Indicators") {
-        Some(Value::Array(xs)) => xs,
-        Some(_) => {
-            return Err(MdeError::invalid_body(
-                "Request body is incorrect: 'Indicators' must be an array.",
-            ));
-        }
-        None => return Err(MdeError::missing("Indicators")),
-    };
-    if list.is_empty() || list.len() > MAX_IMPORT {
-        return Err(MdeError::bad(
-            "MaximumBatchSizeExceeded",
-            format!(
-                "Maximum batch size exceeded. Received: {}, allowed: {MAX_IMPORT}.",
-                list.len()
-            ),
-        ));
-    }
+    let list = super::params::batch(&body, "Indicators", MAX_IMPORT)?;
     let data = call.data()?;
     let mut d = write(&data);
     let mut out = Vec::with_capacity(list.len());
@@ -427,44 +401,9 @@ pub async fn delete(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
 /// 404 when one is not found (nothing is deleted then).
 pub async fn batch_delete(call: Call<Mde>, body: Bytes) -> ApiResult {
     call.require(ROLES)?;
-    call.state.emu.defender().throttle().admit_method(
-        call.caller.tenant,
-        call.caller.app,
-        "indicators/BatchDelete",
-        Limits {
-            per_minute: 30,
-            per_hour: 1500,
-        },
-    )?;
+    call.admit_method("indicators/BatchDelete", 30, 1500)?;
     let body = body_object(&body)?;
-    let ids: Vec<String> = match body.get("IndicatorIds") {
-        Some(Value::Array(xs)) => xs
-            .iter()
-            .map(|x| match x {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
-            .collect::<Option<_>>()
-            .ok_or_else(|| {
-                MdeError::invalid_body("Request body is incorrect: 'IndicatorIds' must be ids.")
-            })?,
-        Some(_) => {
-            return Err(MdeError::invalid_body(
-                "Request body is incorrect: 'IndicatorIds' must be an array.",
-            ));
-        }
-        None => return Err(MdeError::missing("IndicatorIds")),
-    };
-    if ids.is_empty() || ids.len() > MAX_IMPORT {
-        return Err(MdeError::bad(
-            "MaximumBatchSizeExceeded",
-            format!(
-                "Maximum batch size exceeded. Received: {}, allowed: {MAX_IMPORT}.",
-                ids.len()
-            ),
-        ));
-    }
+    let ids = super::params::batch_ids(&body, "IndicatorIds", MAX_IMPORT, true)?;
     let data = call.data()?;
     let mut d = write(&data);
     for id in &ids {

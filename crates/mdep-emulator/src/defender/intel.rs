@@ -414,15 +414,7 @@ pub async fn machine_software(call: Call<Mde>, Path(id): Path<String>) -> ApiRes
 /// `GET /api/machines/{id}/vulnerabilities` (its own quota: 50/min, 1,500/hour).
 pub async fn machine_vulnerabilities(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
     call.require(&["Vulnerability.Read.All"])?;
-    call.state.emu.defender().throttle().admit_method(
-        call.caller.tenant,
-        call.caller.app,
-        "machines/{id}/vulnerabilities",
-        crate::request::throttle::Limits {
-            per_minute: 50,
-            per_hour: 1500,
-        },
-    )?;
+    call.admit_method("machines/{id}/vulnerabilities", 50, 1500)?;
     let data = call.data()?;
     let d = read(&data);
     let mine = device_software(&d, &id)?;

@@ -4,15 +4,13 @@
 //! `GET /api/machineactions/{id}/GetLiveResponseResultDownloadLink(index=N)` hands out a
 //! signed link, valid 30 minutes, to a command's result served by the emulator.
 
-use super::data::action_view;
-use super::data::{read, write};
-use super::generate::{self, ActionFields};
+use super::actions::{NewAction, start};
+use super::data::{action_view, read};
 use crate::AppState;
 use crate::request::call::Call;
-use crate::request::envelope::entity;
 use crate::request::error::{MdeError, truncate};
 use crate::request::mde::Mde;
-use crate::request::mde::{ApiResult, body_object, json};
+use crate::request::mde::{ApiResult, body_object};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -34,15 +32,7 @@ const COMMANDS: &[(&str, &str)] = &[
 /// `POST /api/machines/{id}/runliveresponse`.
 pub async fn run(call: Call<Mde>, Path(id): Path<String>, body: Bytes) -> ApiResult {
     call.require(&["Machine.LiveResponse"])?;
-    call.state.emu.defender().throttle().admit_method(
-        call.caller.tenant,
-        call.caller.app,
-        "runliveresponse",
-        crate::request::throttle::Limits {
-            per_minute: 10,
-            per_hour: 1500,
-        },
-    )?;
+    call.admit_method("runliveresponse", 10, 1500)?;
     let body = body_object(&body)?;
     let comment = match crate::request::mde::str_param(&body, "Comment")? {
         Some(t) if !t.trim().is_empty() => t.to_owned(),
@@ -90,48 +80,18 @@ pub async fn run(call: Call<Mde>, Path(id): Path<String>, body: Bytes) -> ApiRes
             "command": {"type": kind, "params": params},
         }));
     }
-    let data = call.data()?;
-    let settings = call.state.emu.defender().settings();
-    let now = OffsetDateTime::now_utc();
-    let mut d = write(&data);
-    let i = super::machines::find(&d, &id)?;
-    let machine_id = d.machines[i]["id"].as_str().unwrap_or_default().to_owned();
-    let dns = d.machines[i]["computerDnsName"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    super::data::refuse_if_running(
-        &d.actions,
-        &machine_id,
-        "LiveResponse",
-        (now, settings.action_seconds),
-        || {
-            format!(
-                "A live response session is already running on machine {machine_id}: one session per machine."
-            )
-        },
-    )?;
-    let requestor = call.caller.app.to_string();
-    let mut a = generate::action_json(ActionFields {
-        id: Uuid::new_v4(),
+    let new = NewAction {
         kind: "LiveResponse",
         scope: None,
-        requestor: &requestor,
         comment: &comment,
-        status: "Pending",
-        machine_id: &machine_id,
-        dns: &dns,
-        created: now,
-        updated: now,
         file: None,
-    });
-    a["commands"] = Value::Array(commands);
-    d.add_action(&call.state.emu, a.clone())?;
-    let v = action_view(&a, now, settings.action_seconds).into_owned();
-    Ok(json(
-        StatusCode::CREATED,
-        &entity(&call.req, "MachineActions/$entity", v),
-    ))
+        commands: Some(commands),
+    };
+    start(&call, &id, new, |_, machine_id| {
+        Ok(format!(
+            "A live response session is already running on machine {machine_id}: one session per machine."
+        ))
+    })
 }
 
 fn signature(state: &AppState, tenant: Uuid, action: &str, index: usize, expiry: i64) -> String {
@@ -155,15 +115,7 @@ pub async fn result_link(call: Call<Mde>, Path((id, op)): Path<(String, String)>
     let data = call.data()?;
     let settings = call.state.emu.defender().settings();
     let d = read(&data);
-    let a = d
-        .actions
-        .iter()
-        .find(|a| {
-            a["id"]
-                .as_str()
-                .is_some_and(|x| x.eq_ignore_ascii_case(&id))
-        })
-        .ok_or_else(|| MdeError::not_found("MachineAction", &id))?;
+    let a = &d.actions[super::actions::find(&d, &id)?];
     let a = action_view(a, OffsetDateTime::now_utc(), settings.action_seconds);
     if a["type"] != "LiveResponse" {
         return Err(MdeError::bad(

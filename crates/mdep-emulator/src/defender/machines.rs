@@ -245,30 +245,7 @@ pub async fn tags_for_many(call: Call<Mde>, body: Bytes) -> ApiResult {
     call.require(WRITE)?;
     let body = body_object(&body)?;
     let (value, add) = tag_change(&body)?;
-    let ids: Vec<&str> = match body.get("MachineIds") {
-        Some(Value::Array(xs)) => xs
-            .iter()
-            .map(Value::as_str)
-            .collect::<Option<_>>()
-            .ok_or_else(|| {
-                MdeError::invalid_body("Request body is incorrect: 'MachineIds' must be strings.")
-            })?,
-        Some(_) => {
-            return Err(MdeError::invalid_body(
-                "Request body is incorrect: 'MachineIds' must be an array.",
-            ));
-        }
-        None => return Err(MdeError::missing("MachineIds")),
-    };
-    if ids.is_empty() || ids.len() > MAX_MACHINES {
-        return Err(MdeError::bad(
-            "MaximumBatchSizeExceeded",
-            format!(
-                "Maximum batch size exceeded. Received: {}, allowed: {MAX_MACHINES}.",
-                ids.len()
-            ),
-        ));
-    }
+    let ids = super::params::batch_ids(&body, "MachineIds", MAX_MACHINES, false)?;
     let data = call.data()?;
     let mut d = write(&data);
     let idx: Vec<usize> = ids

@@ -64,26 +64,7 @@ fn api(state: AppState) -> Router<AppState> {
         .route("/machines/{id}/logonusers", get(machines::logon_users))
         .route("/machines/{id}/alerts", get(machines::alerts))
         .route("/machines/{id}/tags", post(machines::tags))
-        .route("/machines/{id}/isolate", post(actions::isolate))
-        .route("/machines/{id}/unisolate", post(actions::unisolate))
-        .route(
-            "/machines/{id}/restrictCodeExecution",
-            post(actions::restrict),
-        )
-        .route(
-            "/machines/{id}/unrestrictCodeExecution",
-            post(actions::unrestrict),
-        )
-        .route("/machines/{id}/runAntiVirusScan", post(actions::scan))
-        .route(
-            "/machines/{id}/collectInvestigationPackage",
-            post(actions::collect),
-        )
-        .route("/machines/{id}/offboard", post(actions::offboard))
-        .route(
-            "/machines/{id}/StopAndQuarantineFile",
-            post(actions::stop_and_quarantine),
-        )
+        .merge(actions::routes())
         .route("/machineactions", get(list::<actions::MachineActions>))
         .route(
             "/machineactions/{id}",

@@ -107,3 +107,24 @@ impl<A: Api> Call<A> {
         odata_response(StatusCode::OK, body, A::JSON)
     }
 }
+
+impl Call<super::mde::Mde> {
+    /// Admits a call to an MDE endpoint with a quota of its own (`scope`), besides the
+    /// app's: `per_minute` and `per_hour` calls per tenant and app.
+    pub fn admit_method(
+        &self,
+        scope: &'static str,
+        per_minute: u32,
+        per_hour: u32,
+    ) -> Result<(), crate::request::error::MdeError> {
+        self.defender().throttle().admit_method(
+            self.caller.tenant,
+            self.caller.app,
+            scope,
+            super::throttle::Limits {
+                per_minute,
+                per_hour,
+            },
+        )
+    }
+}
