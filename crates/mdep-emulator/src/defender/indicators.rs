@@ -362,7 +362,7 @@ pub async fn import(call: Call<Mde>, body: Bytes) -> ApiResult {
     call.require(ROLES)?;
     call.admit_method("indicators/import", 30, 1500)?;
     let body = body_object(&body)?;
-    let list = super::params::batch(&body, "Indicators", MAX_IMPORT)?;
+    let list = crate::request::mde::batch(&body, "Indicators", MAX_IMPORT, "objects", Some)?;
     let data = call.data()?;
     let mut d = write(&data);
     let mut out = Vec::with_capacity(list.len());

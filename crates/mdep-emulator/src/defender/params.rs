@@ -52,54 +52,18 @@ pub fn on_domain(u: &str, lower: &str) -> bool {
     url_host(u).eq_ignore_ascii_case(lower)
 }
 
-/// The array `key` of a batch body, 1 to `max` items; else MDE's 400
-/// (`MaximumBatchSizeExceeded` for an empty or too long one).
-pub fn batch<'a>(
-    body: &'a Map<String, Value>,
-    key: &str,
-    max: usize,
-) -> Result<&'a [Value], MdeError> {
-    let list = match body.get(key) {
-        Some(Value::Array(xs)) => xs,
-        Some(_) => {
-            return Err(MdeError::invalid_body(format!(
-                "Request body is incorrect: '{key}' must be an array."
-            )));
-        }
-        None => return Err(MdeError::missing(key)),
-    };
-    if list.is_empty() || list.len() > max {
-        return Err(MdeError::bad(
-            "MaximumBatchSizeExceeded",
-            format!(
-                "Maximum batch size exceeded. Received: {}, allowed: {max}.",
-                list.len()
-            ),
-        ));
-    }
-    Ok(list)
-}
-
-/// The ids of a batch body's array `key` ([`batch`]): strings, and numbers too when
-/// `numbers` (indicator ids are numbers in MDE's answers).
+/// The ids of a batch body's array `key`, 1 to `max` of them: strings, and numbers too
+/// when `numbers` (indicator ids are numbers in MDE's answers).
 pub fn batch_ids(
     body: &Map<String, Value>,
     key: &str,
     max: usize,
     numbers: bool,
 ) -> Result<Vec<String>, MdeError> {
-    batch(body, key, max)?
-        .iter()
-        .map(|x| match x {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) if numbers => Some(n.to_string()),
-            _ => None,
-        })
-        .collect::<Option<_>>()
-        .ok_or_else(|| {
-            let what = if numbers { "ids" } else { "strings" };
-            MdeError::invalid_body(format!(
-                "Request body is incorrect: '{key}' must be {what}."
-            ))
-        })
+    let what = if numbers { "ids" } else { "strings" };
+    crate::request::mde::batch(body, key, max, what, |x| match x {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) if numbers => Some(n.to_string()),
+        _ => None,
+    })
 }
