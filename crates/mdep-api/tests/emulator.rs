@@ -3,7 +3,7 @@
 //! injection, the limiter across a 50-tenant fan-out, and response actions.
 
 use futures_util::TryStreamExt;
-use mdep_api::entity::{Alert, Machine, MachineAction};
+use mdep_api::entity::{Alert, AlertUpdate, Machine, MachineAction};
 use mdep_api::{
     ActionOutcome, ApiError, Client, ClientOptions, GraphClient, Limits, Query, ResponseAction,
     Tenant,
@@ -167,6 +167,27 @@ impl Emu {
             .iter()
             .filter(|c| {
                 c["status"] == status && c["route"].as_str().is_some_and(|r| r.starts_with("/api"))
+            })
+            .map(|c| c["count"].as_u64().expect("count"))
+            .sum()
+    }
+
+    /// Requests the emulator answered 2xx on `method route` (the route as matched, e.g.
+    /// `/api/alerts/{id}`), whether or not the answer reached the client.
+    async fn handled(&self, method: &str, route: &str) -> u64 {
+        let v = self
+            .admin(reqwest::Method::GET, "/_emulator/counters", None)
+            .await;
+        v["counters"]
+            .as_array()
+            .expect("counters")
+            .iter()
+            .filter(|c| {
+                c["method"] == method
+                    && c["route"] == route
+                    && c["status"]
+                        .as_u64()
+                        .is_some_and(|s| (200..300).contains(&s))
             })
             .map(|c| c["count"].as_u64().expect("count"))
             .sum()
@@ -1026,5 +1047,182 @@ async fn graph_calls_ride_out_injected_faults_and_report_lasting_ones_in_graphs_
         message.contains("503 ServiceNotAvailable") && message.contains("(request-id "),
         "{message}"
     );
+    emu.stop().await;
+}
+
+/// Isolations of `machine` the service holds.
+async fn isolations(c: &Client, t: &Tenant, machine: &str) -> usize {
+    let q = Query::new()
+        .filter_str(&format!("machineId eq '{machine}' and type eq 'Isolate'"))
+        .expect("filter");
+    let found: Vec<MachineAction> = c
+        .machine_actions(t, &q)
+        .try_collect()
+        .await
+        .expect("actions");
+    found.len()
+}
+
+/// Indicators with this value the service holds.
+async fn indicators_of(c: &Client, t: &Tenant, value: &str) -> usize {
+    let q = Query::new()
+        .filter_str(&format!("indicatorValue eq '{value}'"))
+        .expect("filter");
+    let found: Vec<mdep_api::entity::Indicator> =
+        c.indicators(t, &q).try_collect().await.expect("indicators");
+    found.len()
+}
+
+fn indicator(value: &str) -> Value {
+    json!({"indicatorValue": value, "indicatorType": "IpAddress", "action": "Block", "title": "t", "description": "d"})
+}
+
+fn times_commented(a: &Alert, text: &str) -> usize {
+    a.comments.iter().filter(|c| c["comment"] == text).count()
+}
+
+/// The isolation, the indicator and the alert update each carried out once however their
+/// answers are lost, read from the emulator's counters and state.
+async fn one_of_each(emu: &Emu, c: &Client, t: &Tenant, m: &str, a: &str, tag: &str) {
+    let isolate = ResponseAction::Isolate {
+        isolation_type: "Full".into(),
+    };
+    let out = c.respond(t, m, &isolate, tag).await.expect("isolate");
+    assert!(matches!(out, ActionOutcome::Recovered(_)), "{tag}: {out:?}");
+    assert_eq!(
+        emu.handled("POST", "/api/machines/{id}/isolate").await,
+        1,
+        "{tag}"
+    );
+    assert_eq!(isolations(c, t, m).await, 1, "{tag}");
+
+    // An upsert: sent again, still one indicator.
+    let value = format!("203.0.113.{}", tag.len());
+    let made = c
+        .submit_indicator(t, &indicator(&value))
+        .await
+        .expect("indicator");
+    assert_eq!(made.indicator_value.as_deref(), Some(value.as_str()));
+    assert_eq!(
+        emu.handled("POST", "/api/indicators").await,
+        2,
+        "{tag}: sent twice"
+    );
+    assert_eq!(indicators_of(c, t, &value).await, 1, "{tag}");
+
+    // The alert is read instead of patched again: one PATCH, one comment.
+    let update = AlertUpdate {
+        status: Some("InProgress".into()),
+        comment: Some(tag.into()),
+        ..AlertUpdate::default()
+    };
+    let after = c.update_alert(t, a, &update).await.expect("update");
+    assert_eq!(after.status.as_deref(), Some("InProgress"));
+    assert_eq!(times_commented(&after, tag), 1, "{tag}");
+    assert_eq!(emu.handled("PATCH", "/api/alerts/{id}").await, 1, "{tag}");
+    assert_eq!(
+        times_commented(&c.alert(t, a).await.expect("alert"), tag),
+        1
+    );
+}
+
+async fn reset_counters(emu: &Emu) {
+    emu.admin(reqwest::Method::DELETE, "/_emulator/counters", None)
+        .await;
+}
+
+async fn first_machine_and_alert(c: &Client, t: &Tenant) -> (String, String) {
+    let machines: Vec<Machine> = c
+        .machines(t, &Query::new())
+        .try_collect()
+        .await
+        .expect("machines");
+    let alerts = all_alerts(c, t, &Query::new()).await.expect("alerts");
+    (machines[0].id.clone(), alerts[0].id.clone())
+}
+
+#[tokio::test]
+async fn answers_lost_after_the_request_was_carried_out_duplicate_nothing() {
+    let emu = Emu::start(&scenario(1, 3, 4, UNLIMITED)).await;
+    let c = emu.client(|_| {});
+    let t = customer(0);
+    let (m, a) = first_machine_and_alert(&c, &t).await;
+    for path in [
+        "/api/machines/*/isolate",
+        "/api/indicators",
+        "/api/alerts/*",
+    ] {
+        emu.fault(json!({"path": path, "drop_after": true, "count": 1}))
+            .await;
+    }
+    reset_counters(&emu).await;
+    one_of_each(&emu, &c, &t, &m, &a, "answer dropped").await;
+
+    // A call that cannot be checked or repeated safely ends in a clear error.
+    emu.fault(json!({"path": "/api/alerts/batchUpdate", "drop_after": true, "count": 1}))
+        .await;
+    let update = AlertUpdate {
+        comment: Some("batch".into()),
+        ..AlertUpdate::default()
+    };
+    let err = c
+        .batch_update_alerts(&t, std::slice::from_ref(&a), &update)
+        .await
+        .expect_err("lost");
+    assert!(matches!(err, ApiError::Uncertain { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("may have been carried out"),
+        "{err}"
+    );
+    assert_eq!(emu.handled("POST", "/api/alerts/batchUpdate").await, 1);
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn stalled_bodies_are_waited_for_and_past_the_timeout_resent_only_where_safe() {
+    let emu = Emu::start(&scenario(1, 3, 4, UNLIMITED)).await;
+    let c = emu.client_with_timeout(Duration::from_secs(1));
+    let t = customer(0);
+    let (m, a) = first_machine_and_alert(&c, &t).await;
+    let retries = |c: &Client| {
+        c.counters()
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+
+    // A stall shorter than the timeout: waited for.
+    emu.fault(json!({"path": "/api/alerts", "slow_body_ms": 300, "count": 1}))
+        .await;
+    assert_eq!(
+        all_alerts(&c, &t, &Query::new())
+            .await
+            .expect("alerts")
+            .len(),
+        4
+    );
+    assert_eq!(retries(&c), 0);
+    // Longer: a read is sent again.
+    emu.fault(json!({"path": "/api/alerts", "slow_body_ms": 3000, "count": 1}))
+        .await;
+    assert_eq!(
+        all_alerts(&c, &t, &Query::new())
+            .await
+            .expect("alerts")
+            .len(),
+        4
+    );
+    assert_eq!(retries(&c), 1);
+
+    // Changes: carried out once each.
+    for path in [
+        "/api/machines/*/isolate",
+        "/api/indicators",
+        "/api/alerts/*",
+    ] {
+        emu.fault(json!({"path": path, "slow_body_ms": 3000, "count": 1}))
+            .await;
+    }
+    reset_counters(&emu).await;
+    one_of_each(&emu, &c, &t, &m, &a, "answer stalled").await;
     emu.stop().await;
 }

@@ -1,5 +1,15 @@
 //! The MDE calls that change something (`mde-api.md` §4.3–4.6): alert updates one by
 //! one or in a batch, device tags, cancelling a machine action, and custom indicators.
+//!
+//! What happens when an answer is lost (a 5xx, a timeout, a dropped connection after the
+//! request was sent) differs per call, so that none is carried out twice:
+//! - `POST /api/indicators` and `/api/indicators/import` submit *or update* by
+//!   `indicatorValue` (§4.6): sent again, the indicator is the same one.
+//! - `PATCH /api/alerts/{id}`: setting a field twice is harmless but a `comment` would be
+//!   added twice, so the alert is read first; when it already shows the update, that is
+//!   the answer, and the PATCH is sent again only when it does not.
+//! - Batch updates, tags and cancelling end in [`ApiError::Uncertain`]: the caller
+//!   decides (a batch can hold comments; a second cancel is refused).
 
 use crate::entity::{
     Alert, AlertUpdate, Collection, ImportResult, Indicator, Machine, MachineAction,
@@ -19,8 +29,28 @@ fn update_body(update: &AlertUpdate) -> Result<Value, ApiError> {
     serde_json::to_value(update).map_err(|e| ApiError::Invalid(e.to_string()))
 }
 
+/// Whether `alert` shows `update`: every field it sets has that value (as MDE echoes
+/// them, whatever the case), and its comment is among the alert's comments.
+pub(crate) fn shows(alert: &Alert, update: &AlertUpdate) -> bool {
+    let same = |want: &Option<String>, have: &Option<String>| {
+        want.as_ref()
+            .is_none_or(|w| have.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(w)))
+    };
+    same(&update.status, &alert.status)
+        && same(&update.assigned_to, &alert.assigned_to)
+        && same(&update.classification, &alert.classification)
+        && same(&update.determination, &alert.determination)
+        && update.comment.as_ref().is_none_or(|c| {
+            alert
+                .comments
+                .iter()
+                .any(|x| x["comment"].as_str() == Some(c))
+        })
+}
+
 impl Client {
-    /// `PATCH /api/alerts/{id}`.
+    /// `PATCH /api/alerts/{id}`; when the answer is lost, the alert as it is if it shows
+    /// the update, else the update sent again (see the module).
     pub async fn update_alert(
         &self,
         t: &Tenant,
@@ -28,8 +58,26 @@ impl Client {
         update: &AlertUpdate,
     ) -> Result<Alert, ApiError> {
         let path = format!("/api/alerts/{}", path_segment(id));
-        self.send_json(t, Method::PATCH, &path, &update_body(update)?)
-            .await
+        let body = update_body(update)?;
+        let policy = self.options().retry;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (tenant, message) = match self.send_json(t, Method::PATCH, &path, &body).await {
+                Err(ApiError::Uncertain { tenant, message }) => (tenant, message),
+                done => return done,
+            };
+            let now = self.alert(t, id).await?;
+            if shows(&now, update) {
+                tracing::info!(tenant = %t.name, alert = %now.id, "the answer was lost but the alert shows the update; not sending it again");
+                return Ok(now);
+            }
+            if attempt >= policy.max_attempts {
+                return Err(ApiError::Uncertain { tenant, message });
+            }
+            tracing::info!(tenant = %t.name, %message, "the alert does not show the update; sending it again");
+            tokio::time::sleep(policy.backoff(attempt)).await;
+        }
     }
 
     /// `POST /api/alerts/batchUpdate` (10 calls a minute).
@@ -73,13 +121,15 @@ impl Client {
             .await
     }
 
-    /// `POST /api/indicators` (submit or update).
+    /// `POST /api/indicators` (submit or update by `indicatorValue`: sent again when the
+    /// answer is lost).
     pub async fn submit_indicator(&self, t: &Tenant, body: &Value) -> Result<Indicator, ApiError> {
-        self.send_json(t, Method::POST, "/api/indicators", body)
+        self.send_json_repeatable(t, Method::POST, "/api/indicators", body)
             .await
     }
 
-    /// `POST /api/indicators/import`, in batches of 500 (MDE's limit).
+    /// `POST /api/indicators/import`, in batches of 500 (MDE's limit); each batch submits
+    /// or updates, so it is sent again when its answer is lost.
     pub async fn import_indicators(
         &self,
         t: &Tenant,
@@ -89,7 +139,7 @@ impl Client {
         for batch in indicators.chunks(IMPORT_BATCH) {
             let body = json!({ "Indicators": batch });
             let page: Collection<ImportResult> = self
-                .send_json(t, Method::POST, "/api/indicators/import", &body)
+                .send_json_repeatable(t, Method::POST, "/api/indicators/import", &body)
                 .await?;
             out.extend(page.value);
         }

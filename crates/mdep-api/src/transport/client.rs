@@ -1,7 +1,8 @@
 //! One call for one tenant, in either dialect: the tenant's token for the client's
 //! resource, the client-side limit, and the retry policy (429 honours `Retry-After`;
 //! 5xx, timeouts and dropped connections back off exponentially with jitter; a 401 is
-//! retried once with a fresh token; a POST is never resent blindly).
+//! retried once with a fresh token; a POST or PATCH is never resent blindly once it may
+//! have been carried out, unless its caller says sending it again is harmless).
 
 use super::decode::{decode, error};
 use super::limit::{Bucket, Limiter};
@@ -49,6 +50,9 @@ struct Call<'a> {
     url: String,
     body: Option<&'a Value>,
     bucket: Bucket,
+    /// Sending it again after it may have been carried out changes nothing more (an
+    /// upsert): it is resent like a GET.
+    repeatable: bool,
 }
 
 /// What one attempt came to.
@@ -145,6 +149,7 @@ impl Client {
                 url: url.to_owned(),
                 body: None,
                 bucket: Bucket::General,
+                repeatable: true,
             },
         )
         .await
@@ -166,9 +171,37 @@ impl Client {
                 url: self.url(path, &[]),
                 body,
                 bucket: Bucket::of_path(path),
+                repeatable: false,
             },
         )
         .await
+    }
+
+    /// POST/PATCH a JSON body whose second arrival changes nothing the first did not
+    /// (an upsert such as `POST /api/indicators`), and decode the answer: after a 5xx,
+    /// a timeout or a lost answer it is sent again like a GET, where [`Client::send_json`]
+    /// stops with [`ApiError::Uncertain`].
+    pub async fn send_json_repeatable<T: DeserializeOwned>(
+        &self,
+        t: &Tenant,
+        method: Method,
+        path: &str,
+        body: &Value,
+    ) -> Result<T, ApiError> {
+        let url = self.url(path, &[]);
+        let bytes = self
+            .call(
+                t,
+                Call {
+                    method,
+                    url: url.clone(),
+                    body: Some(body),
+                    bucket: Bucket::of_path(path),
+                    repeatable: true,
+                },
+            )
+            .await?;
+        decode(t, &url, &bytes)
     }
 
     /// POST/PATCH a JSON body and decode the answer.
@@ -204,7 +237,7 @@ impl Client {
         let inner = &self.inner;
         let policy = inner.opts.retry;
         // A hunting query is a POST that only reads: safe to send again.
-        let idempotent = is_idempotent(&c.method) || c.bucket == Bucket::Hunting;
+        let idempotent = is_idempotent(&c.method) || c.bucket == Bucket::Hunting || c.repeatable;
         let (mut failures, mut throttled) = (0u32, 0u32);
         let mut refreshed = false;
         loop {

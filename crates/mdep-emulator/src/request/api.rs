@@ -50,6 +50,16 @@ pub trait Api: Send + Sync + 'static {
     /// 404 or 400 for a path under the API that no route serves.
     fn unknown(path: &str) -> Self::Error;
 
+    /// 400 for a path with a segment that is not percent-encoded UTF-8 (`%ZZ`, `%FF`).
+    fn malformed_path(segment: &str) -> Self::Error;
+
+    /// 413 for a body larger than `limit` bytes.
+    fn too_large(limit: usize) -> Self::Error;
+
+    /// Another refusal of the request as sent, before a handler looked at it (an
+    /// extractor's rejection: `status` and what it said).
+    fn rejected(status: axum::http::StatusCode, message: &str) -> Self::Error;
+
     /// Counts the call against the quota that applies to it, or refuses it (429).
     fn admit(defender: &DefenderState, caller: &Caller, path: &str) -> Result<(), Self::Error>;
 

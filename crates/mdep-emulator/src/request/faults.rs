@@ -1,6 +1,8 @@
 //! Fault injection for testing clients: a share of the requests matching a path pattern
-//! (and a tenant) answered 500, 503 or 429 with `Retry-After`, delayed, or cut off
-//! mid-response. Faults come from the scenario (`[[faults]]`) and the admin API
+//! (and a tenant) answered 500, 503 or 429 with `Retry-After`, delayed, cut off before
+//! they are handled (`drop`), handled and then cut off so the answer is lost
+//! (`drop_after`), or handled and answered with a body that stalls (`slow_body_ms`).
+//! Faults come from the scenario (`[[faults]]`) and the admin API
 //! (`/_emulator/faults`); admin routes are never faulted. [`super::inject`] applies them.
 
 use serde::{Deserialize, Serialize};
@@ -27,9 +29,17 @@ pub struct FaultSpec {
     /// Added latency in milliseconds (alone, or before the status).
     #[serde(default)]
     pub latency_ms: Option<u64>,
-    /// Cut the connection after the response head.
+    /// Cut the connection after the response head, without handling the request.
     #[serde(default)]
     pub drop: bool,
+    /// Handle the request (its effect happens), then cut the connection after the
+    /// response head: the answer is lost.
+    #[serde(default)]
+    pub drop_after: bool,
+    /// Handle the request, send the response head and the first half of the body, then
+    /// stall this many milliseconds before the rest.
+    #[serde(default)]
+    pub slow_body_ms: Option<u64>,
     /// Share of matching requests affected, 0 to 1 (spread evenly: 0.5 is every second).
     #[serde(default = "whole")]
     pub share: f64,
@@ -54,17 +64,32 @@ impl FaultSpec {
         {
             return Err(format!("status must be 429, 500 or 503, not {s}"));
         }
-        if self.status.is_some() && self.drop {
-            return Err("a fault either answers with a status or drops the connection".into());
-        }
-        if self.status.is_none() && !self.drop && self.latency_ms.is_none() {
-            return Err("give status, drop or latency_ms".into());
+        let kinds = [
+            self.status.is_some(),
+            self.drop,
+            self.drop_after,
+            self.slow_body_ms.is_some(),
+        ];
+        match kinds.iter().filter(|k| **k).count() {
+            0 if self.latency_ms.is_none() => {
+                return Err("give status, drop, drop_after, slow_body_ms or latency_ms".into());
+            }
+            0 | 1 => {}
+            _ => {
+                return Err(
+                    "give one of status, drop, drop_after and slow_body_ms (latency_ms goes with any)"
+                        .into(),
+                );
+            }
         }
         if !(0.0..=1.0).contains(&self.share) || self.share.is_nan() {
             return Err(format!("share must be 0 to 1, not {}", self.share));
         }
         if self.latency_ms.is_some_and(|l| l > 600_000) {
             return Err("latency_ms must be at most 600000".into());
+        }
+        if self.slow_body_ms.is_some_and(|l| l == 0 || l > 600_000) {
+            return Err("slow_body_ms must be 1 to 600000".into());
         }
         if self.path.is_empty() || !self.path.starts_with(['/', '*']) {
             return Err(format!("path '{}' must start with / or *", self.path));
@@ -120,8 +145,12 @@ pub struct Action {
     pub latency_ms: u64,
     /// Then answer with this status and `Retry-After`.
     pub status: Option<(u16, Option<u64>)>,
-    /// Or cut the connection.
+    /// Or cut the connection without handling the request.
     pub drop: bool,
+    /// Or handle the request and cut the connection after the answer's head.
+    pub drop_after: bool,
+    /// Or handle the request and stall this long in the middle of the answer's body.
+    pub slow_body_ms: Option<u64>,
 }
 
 impl Faults {
@@ -193,6 +222,8 @@ impl Faults {
                         (s, ra)
                     }),
                     drop: f.spec.drop,
+                    drop_after: f.spec.drop_after,
+                    slow_body_ms: f.spec.slow_body_ms,
                 });
             }
         }
@@ -212,6 +243,8 @@ mod tests {
             retry_after: Some(2),
             latency_ms: None,
             drop: false,
+            drop_after: false,
+            slow_body_ms: None,
             share: 1.0,
             count: None,
         }
@@ -280,8 +313,49 @@ mod tests {
                 ..spec("*")
             },
             spec("api"),
+            FaultSpec {
+                drop_after: true,
+                ..spec("*")
+            },
+            FaultSpec {
+                status: None,
+                drop: true,
+                drop_after: true,
+                ..spec("*")
+            },
+            FaultSpec {
+                status: None,
+                drop_after: true,
+                slow_body_ms: Some(10),
+                ..spec("*")
+            },
+            FaultSpec {
+                status: None,
+                slow_body_ms: Some(0),
+                ..spec("*")
+            },
+            FaultSpec {
+                status: None,
+                slow_body_ms: Some(600_001),
+                ..spec("*")
+            },
         ] {
             assert!(bad.validate().is_err(), "{bad:?}");
+        }
+        for good in [
+            FaultSpec {
+                status: None,
+                drop_after: true,
+                ..spec("*")
+            },
+            FaultSpec {
+                status: None,
+                slow_body_ms: Some(200),
+                latency_ms: Some(5),
+                ..spec("*")
+            },
+        ] {
+            assert!(good.validate().is_ok(), "{good:?}");
         }
     }
 }

@@ -73,6 +73,28 @@ impl Api for Graph {
         ))
     }
 
+    fn malformed_path(segment: &str) -> GraphError {
+        GraphError::bad_request(format!(
+            "Bad Request - Invalid URL: the segment '{}' is not percent-encoded UTF-8.",
+            truncate(segment)
+        ))
+    }
+
+    /// Graph lists 413 among its statuses (`graph-security.md` §2.7) without a code for
+    /// it; the code is the status's name, as Graph's other codes here are
+    /// (`BadRequest`, `NotFound`, `TooManyRequests`).
+    fn too_large(limit: usize) -> GraphError {
+        GraphError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            format!("The request body is larger than {limit} bytes, the most the API reads."),
+        )
+    }
+
+    fn rejected(status: StatusCode, message: &str) -> GraphError {
+        GraphError::new(status, "BadRequest", format!("{}.", truncate(message)))
+    }
+
     /// Hunting counts per tenant; everything else per tenant and app.
     fn admit(defender: &DefenderState, caller: &Caller, path: &str) -> Result<(), GraphError> {
         let settings = defender.settings();

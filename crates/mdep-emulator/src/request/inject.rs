@@ -1,7 +1,8 @@
 //! The fault-injection middleware: applies the faults in force ([`super::faults`]) to
 //! every non-admin request, answering in the envelope of the API the path belongs to
 //! (MDE's body on `/api`, Graph's on `/v1.0` and `/beta`, an OAuth-style body on the
-//! Entra endpoints).
+//! Entra endpoints). `drop_after` and `slow_body_ms` let the request be handled first and
+//! then spoil its answer: the head goes out, then the connection is cut or the body stalls.
 
 use super::error::MdeError;
 use super::faults::Action;
@@ -11,6 +12,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use uuid::Uuid;
 
 /// The tenant a request is for, for targeting: the (unverified) `tid` of a Bearer token
@@ -69,9 +71,45 @@ pub async fn inject(State(state): State<AppState>, req: Request, next: Next) -> 
     resp
 }
 
+/// The handler's answer with its body replaced by `body` (the head as it was, without a
+/// `Content-Length` that would no longer hold).
+async fn reshape(
+    resp: Response,
+    body: impl FnOnce(axum::body::Bytes) -> axum::body::Body,
+) -> Response {
+    let (mut parts, inner) = resp.into_parts();
+    let bytes = axum::body::to_bytes(inner, usize::MAX)
+        .await
+        .unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, body(bytes))
+}
+
+/// `bytes` in two halves with a stall of `ms` between them (before any byte when there
+/// is only one).
+fn stalled_body(bytes: axum::body::Bytes, ms: u64) -> axum::body::Body {
+    let half = bytes.len() / 2;
+    let (first, rest) = (bytes.slice(..half), bytes.slice(half..));
+    let chunks =
+        futures_util::stream::iter([(first, 0), (rest, ms)]).then(|(b, wait)| async move {
+            if wait > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+            }
+            Ok::<_, std::io::Error>(b)
+        });
+    axum::body::Body::from_stream(chunks)
+}
+
 async fn respond(action: Action, path: &str, req: Request, next: Next) -> Response {
     if action.latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(action.latency_ms)).await;
+    }
+    if action.drop_after {
+        // Handled (its effect stays), answer lost.
+        return reshape(next.run(req).await, |_| broken_body()).await;
+    }
+    if let Some(ms) = action.slow_body_ms {
+        return reshape(next.run(req).await, |b| stalled_body(b, ms)).await;
     }
     if action.drop {
         let mut resp = Response::new(broken_body());

@@ -75,6 +75,33 @@ impl Api for Mde {
         MdeError::not_found("Resource", path)
     }
 
+    /// `BadRequest`, MDE's general 400 (`mde-api.md` §6.3).
+    fn malformed_path(segment: &str) -> MdeError {
+        MdeError::bad_request(format!(
+            "The request URL is invalid: path segment '{}' is not percent-encoded UTF-8.",
+            truncate(segment)
+        ))
+    }
+
+    /// MDE documents no code for an oversized body; its body errors are
+    /// `InvalidRequestBody` (`mde-api.md` §6.3, `samples/errors_invalid_request_body.json`),
+    /// with HTTP's 413.
+    fn too_large(limit: usize) -> MdeError {
+        MdeError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            ..MdeError::invalid_body(format!(
+                "Request body is incorrect: it is larger than {limit} bytes, the most the API reads."
+            ))
+        }
+    }
+
+    fn rejected(status: StatusCode, message: &str) -> MdeError {
+        MdeError {
+            status,
+            ..MdeError::bad_request(format!("Bad request: {}.", truncate(message)))
+        }
+    }
+
     fn admit(defender: &DefenderState, caller: &Caller, _path: &str) -> Result<(), MdeError> {
         defender
             .throttle()

@@ -1,5 +1,6 @@
 //! Fault injection from the admin API and the scenario: statuses with `Retry-After`,
-//! latency, dropped connections, targeted by path and tenant, counted.
+//! latency, dropped connections (before and after the request is handled), stalled
+//! bodies, targeted by path and tenant, counted.
 
 use super::*;
 use http_body_util::BodyExt;
@@ -195,5 +196,213 @@ async fn quotas_reset_through_the_admin_api() {
     assert_eq!(
         e.api("GET", "/api/alerts", Some(&t), None).await.status,
         200
+    );
+}
+
+/// Answers the counters hold for `method route` with `status`.
+async fn answered(e: &Emu, method: &str, route: &str, status: u16) -> u64 {
+    let c = e.admin("GET", "/_emulator/counters", None).await.json();
+    c["counters"]
+        .as_array()
+        .expect("counters")
+        .iter()
+        .filter(|x| x["method"] == method && x["route"] == route && x["status"] == status)
+        .map(|x| x["count"].as_u64().expect("count"))
+        .sum()
+}
+
+/// Sends a request and returns its status and whether its body arrived whole.
+async fn head_and_body(e: &Emu, method: &str, path: &str, token: &str, body: Value) -> (u16, bool) {
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "api.securitycenter.localhost")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("req");
+    let resp = e.app.clone().oneshot(req).await.expect("response head");
+    let status = resp.status().as_u16();
+    (status, resp.into_body().collect().await.is_ok())
+}
+
+#[tokio::test]
+async fn drop_after_carries_the_request_out_and_loses_the_answer() {
+    let e = demu();
+    let t = e.token(CONTOSO).await;
+    let machines = e.api("GET", "/api/machines", Some(&t), None).await.json();
+    let m = first(&machines)["id"].as_str().expect("machine").to_owned();
+    let alerts = e.api("GET", "/api/alerts", Some(&t), None).await.json();
+    let a = first(&alerts)["id"].as_str().expect("alert").to_owned();
+    for path in [
+        "/api/machines/*/isolate",
+        "/api/indicators",
+        "/api/alerts/*",
+    ] {
+        let r = e
+            .admin(
+                "POST",
+                "/_emulator/faults",
+                Some(json!({"path": path, "drop_after": true, "count": 1})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        assert_eq!(r.json()["drop_after"], true);
+    }
+    assert_eq!(
+        e.admin("DELETE", "/_emulator/counters", None).await.status,
+        204
+    );
+
+    // Each answer's head comes with the handler's status, its body is cut off.
+    let isolate = json!({"Comment": "lost", "IsolationType": "Full"});
+    let path = format!("/api/machines/{m}/isolate");
+    assert_eq!(
+        head_and_body(&e, "POST", &path, &t, isolate).await,
+        (201, false)
+    );
+    let indicator = json!({"indicatorValue": "203.0.113.9", "indicatorType": "IpAddress", "action": "Block", "title": "t", "description": "d"});
+    assert_eq!(
+        head_and_body(&e, "POST", "/api/indicators", &t, indicator).await,
+        (200, false)
+    );
+    let update = json!({"status": "InProgress", "comment": "answer lost"});
+    let path = format!("/api/alerts/{a}");
+    assert_eq!(
+        head_and_body(&e, "PATCH", &path, &t, update).await,
+        (200, false)
+    );
+
+    // What they asked for happened, once.
+    let q = format!("/api/machineactions?$filter=machineId eq '{m}' and type eq 'Isolate'");
+    let actions = e.api("GET", &q, Some(&t), None).await.json();
+    assert_eq!(
+        actions["value"].as_array().map(Vec::len),
+        Some(1),
+        "{actions}"
+    );
+    let q = "/api/indicators?$filter=indicatorValue eq '203.0.113.9'";
+    let found = e.api("GET", q, Some(&t), None).await.json();
+    assert_eq!(found["value"].as_array().map(Vec::len), Some(1), "{found}");
+    let alert = e
+        .api("GET", &format!("/api/alerts/{a}"), Some(&t), None)
+        .await
+        .json();
+    assert_eq!(alert["status"], "InProgress");
+    let comments = alert["comments"].as_array().expect("comments");
+    assert_eq!(
+        comments
+            .iter()
+            .filter(|c| c["comment"] == "answer lost")
+            .count(),
+        1
+    );
+    // Counted once each, with the status the handler gave.
+    assert_eq!(
+        answered(&e, "POST", "/api/machines/{id}/isolate", 201).await,
+        1
+    );
+    assert_eq!(answered(&e, "POST", "/api/indicators", 200).await, 1);
+    assert_eq!(answered(&e, "PATCH", "/api/alerts/{id}", 200).await, 1);
+    // Spent: the next answers arrive whole.
+    let path = format!("/api/alerts/{a}");
+    assert_eq!(
+        head_and_body(&e, "PATCH", &path, &t, json!({"status": "Resolved"})).await,
+        (200, true)
+    );
+}
+
+#[tokio::test]
+async fn slow_body_sends_the_head_then_stalls_mid_body() {
+    let e = demu();
+    let t = e.token(CONTOSO).await;
+    let whole = e.api("GET", "/api/machines", Some(&t), None).await.json();
+    e.admin(
+        "POST",
+        "/_emulator/faults",
+        Some(json!({"path": "/api/machines", "slow_body_ms": 300, "count": 1})),
+    )
+    .await;
+    let req = Request::get("/api/machines")
+        .header("host", "api.securitycenter.localhost")
+        .header("authorization", format!("Bearer {t}"))
+        .body(Body::empty())
+        .expect("req");
+    let start = std::time::Instant::now();
+    let resp = e.app.clone().oneshot(req).await.expect("response head");
+    assert_eq!(resp.status(), 200);
+    let stall = std::time::Duration::from_millis(300);
+    let mut body = resp.into_body();
+    let part = body
+        .frame()
+        .await
+        .expect("a frame")
+        .expect("data")
+        .into_data()
+        .expect("data");
+    assert!(
+        !part.is_empty() && start.elapsed() < stall,
+        "half the body at once"
+    );
+    let rest = body.collect().await.expect("the rest").to_bytes();
+    assert!(start.elapsed() >= stall, "then the stall");
+    let mut all = part.to_vec();
+    all.extend_from_slice(&rest);
+    let v: Value = serde_json::from_slice(&all).expect("the whole answer");
+    assert_eq!(v, whole);
+    let start = std::time::Instant::now();
+    assert_eq!(
+        e.api("GET", "/api/machines", Some(&t), None).await.status,
+        200
+    );
+    assert!(start.elapsed() < stall, "spent after one");
+
+    // One fault kind at a time; a stall is 1 ms to 10 minutes.
+    for bad in [
+        json!({"drop_after": true, "status": 503}),
+        json!({"drop_after": true, "drop": true}),
+        json!({"slow_body_ms": 100, "drop_after": true}),
+        json!({"slow_body_ms": 100, "status": 429}),
+        json!({"slow_body_ms": 0}),
+        json!({"slow_body_ms": 600_001}),
+        json!({"drop_after": "yes"}),
+    ] {
+        let r = e
+            .admin("POST", "/_emulator/faults", Some(bad.clone()))
+            .await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+    }
+    let ok = json!({"slow_body_ms": 50, "latency_ms": 10, "path": "/api/alerts*"});
+    assert_eq!(
+        e.admin("POST", "/_emulator/faults", Some(ok)).await.status,
+        201
+    );
+}
+
+#[tokio::test]
+async fn drop_after_and_slow_body_from_the_scenario() {
+    let text = scenario("mde_calls_per_minute = 1000")
+        + "\n[[faults]]\npath = \"/api/alerts/*\"\ndrop_after = true\ncount = 1\n\n[[faults]]\npath = \"/api/machines\"\nslow_body_ms = 20\n";
+    let e = emu_from(&text);
+    let t = e.token(CONTOSO).await;
+    let listed = e.admin("GET", "/_emulator/faults", None).await.json();
+    assert_eq!(listed["faults"][0]["drop_after"], true, "{listed}");
+    assert_eq!(listed["faults"][1]["slow_body_ms"], 20, "{listed}");
+    let alerts = e.api("GET", "/api/alerts", Some(&t), None).await.json();
+    let a = first(&alerts)["id"].as_str().expect("alert").to_owned();
+    let path = format!("/api/alerts/{a}");
+    assert_eq!(
+        head_and_body(&e, "PATCH", &path, &t, json!({"status": "Resolved"})).await,
+        (200, false)
+    );
+    let alert = e.api("GET", &path, Some(&t), None).await.json();
+    assert_eq!(alert["status"], "Resolved", "carried out");
+    let bad = scenario("") + "\n[[faults]]\ndrop_after = true\ndrop = true\n";
+    let err = mdep_emulator::scenario::Scenario::parse(&bad, std::path::Path::new("f.toml"))
+        .expect_err("two kinds")
+        .to_string();
+    assert!(
+        err.starts_with("f.toml:") && err.contains("give one of"),
+        "{err}"
     );
 }

@@ -7,6 +7,7 @@ mod common;
 mod actions;
 mod api;
 mod auth;
+mod bodies;
 mod faults;
 mod fidelity;
 mod fuzz;
