@@ -113,8 +113,31 @@ impl ApiError {
         }
     }
 
+    /// True when the service refused because the tenant's licence leaves the feature out:
+    /// MDE's 403 `DisabledFeature` ("Tenant feature isn't enabled", `mde-api.md` §6.3), or
+    /// a Graph 403 whose message speaks of a licence or of what a product does not
+    /// include (Graph's 403 "might not have a required license", `graph-security.md`
+    /// §2.7). Advanced hunting is not included in Defender for Business nor in Plan 1.
+    pub fn is_unlicensed(&self) -> bool {
+        match self {
+            Self::Mde { status, code, .. } => *status == 403 && code == "DisabledFeature",
+            Self::Graph {
+                status, message, ..
+            } => {
+                let m = message.to_ascii_lowercase();
+                *status == 403 && (m.contains("licen") || m.contains("not included in"))
+            }
+            _ => false,
+        }
+    }
+
     /// A hint a person can act on, when there is one.
     pub fn hint(&self) -> Option<&'static str> {
+        if self.is_unlicensed() {
+            return Some(
+                "the tenant's Defender licence does not include this feature (advanced hunting needs Defender for Endpoint Plan 2, not Plan 1 or Defender for Business); nothing to change in mdep or the app's permissions",
+            );
+        }
         if let Self::Graph { code, status, .. } = self {
             return match (code.as_str(), *status) {
                 ("Forbidden" | "Authorization_RequestDenied", _) | (_, 403) => Some(

@@ -129,6 +129,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         devices: 0,
         alerts: 0,
         seed: 0,
+        licence: Default::default(),
     })?;
     let mut customers = vec![
         Customer {
@@ -168,6 +169,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             devices: c.devices,
             alerts: c.alerts,
             seed: 7 + i as u64,
+            licence: Default::default(),
         })?;
         c.id = t.id.to_string();
     }

@@ -117,6 +117,10 @@ pub enum TenantCommand {
         /// Generator seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// The tenant's Defender licence: mde-p2, mde-p1 or defender-for-business (no
+        /// advanced hunting in the last two).
+        #[arg(long, default_value = "mde-p2")]
+        licence: mdep_model::Licence,
         #[command(flatten)]
         conn: Conn,
     },
@@ -338,9 +342,10 @@ pub async fn run(cmd: EmulatorCommand) -> Result<()> {
             devices,
             alerts,
             seed,
+            licence,
             conn,
         }) => {
-            let body = json!({"id": id, "name": name, "domain": domain, "admin": {"user": admin_user, "password": admin_password}, "devices": devices, "alerts": alerts, "seed": seed});
+            let body = json!({"id": id, "name": name, "domain": domain, "admin": {"user": admin_user, "password": admin_password}, "devices": devices, "alerts": alerts, "seed": seed, "licence": licence});
             print(admin(&conn, "POST", "/_emulator/tenants", Some(strip_nulls(body))).await?)
         }
         EmulatorCommand::Tenant(TenantCommand::AddAlerts {

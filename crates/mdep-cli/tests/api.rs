@@ -18,8 +18,9 @@ fn tenant_id(i: usize) -> String {
     format!("00000000-0000-4000-8000-{i:012}")
 }
 
-/// Three consented customers with 8 devices and 20 alerts each, one that never consented.
-fn scenario() -> String {
+/// Three consented customers with 8 devices and 20 alerts each, one that never consented;
+/// `licences` gives some customers a licence other than Plan 2.
+fn scenario(licences: &[(usize, &str)]) -> String {
     let mut s = format!(
         "[emulator]\nadmin_key = \"cli-api-test-admin-key-0123456\"\nmde_page_size = 3\nmachine_action_seconds = 1\n\
          mde_calls_per_minute = 100000\nmde_calls_per_hour = 1000000\n\n\
@@ -28,8 +29,13 @@ fn scenario() -> String {
     );
     for i in 0..3 {
         s.push_str(&format!(
-            "\n[[tenants]]\nid = \"{}\"\nname = \"Customer{i}\"\ndomain = \"customer{i}.onmicrosoft.com\"\nadmin = {{ user = \"admin@customer{i}.onmicrosoft.com\", password = \"p\" }}\ndevices = 8\nalerts = 20\nseed = {i}\n",
-            tenant_id(i)
+            "\n[[tenants]]\nid = \"{}\"\nname = \"Customer{i}\"\ndomain = \"customer{i}.onmicrosoft.com\"\nadmin = {{ user = \"admin@customer{i}.onmicrosoft.com\", password = \"p\" }}\ndevices = 8\nalerts = 20\nseed = {i}\n{}",
+            tenant_id(i),
+            licences
+                .iter()
+                .find(|(n, _)| *n == i)
+                .map(|(_, l)| format!("licence = \"{l}\"\n"))
+                .unwrap_or_default()
         ));
     }
     s.push_str(&format!(
@@ -83,10 +89,14 @@ impl Out {
 
 impl Env {
     fn new() -> Self {
+        Self::with_licences(&[])
+    }
+
+    fn with_licences(licences: &[(usize, &str)]) -> Self {
         let tmp = tempfile::tempdir().expect("tmp");
         let state = tmp.path().join("state");
         let scenario_file = tmp.path().join("scenario.toml");
-        std::fs::write(&scenario_file, scenario()).expect("scenario");
+        std::fs::write(&scenario_file, scenario(licences)).expect("scenario");
         let server = start(
             &state,
             &["--scenario", scenario_file.to_str().expect("utf8")],
@@ -820,6 +830,50 @@ fn hunt_uses_graph_and_the_legacy_endpoint_warns_after_its_retirement() {
     ]);
     assert_ne!(bad.code, 0);
     assert!(bad.stderr.contains("--timespan"), "{}", bad.stderr);
+}
+
+#[test]
+fn a_tenant_whose_licence_has_no_hunting_is_reported_and_the_others_answer() {
+    let env = Env::with_licences(&[(1, "defender-for-business")]);
+    let q = "AlertInfo | project AlertId";
+    for api in ["graph", "mde"] {
+        let out = env
+            .run_env(
+                &["hunt", q, "--tag", "ok", "--api", api, "-o", "jsonl"],
+                &[("MDEP_NOW", "2027-01-01T00:00:00Z")],
+            )
+            .ok();
+        let rows = out.lines();
+        assert_eq!(rows.len(), 40, "{api}: Customer0 and Customer2 answer");
+        assert!(rows.iter().all(|r| r["tenant"] != "Customer1"), "{api}");
+        assert!(
+            out.stderr
+                .contains("Customer1: skipped: advanced hunting is not included")
+                && out.stderr.contains("Microsoft Defender for Business")
+                && out.stderr.contains("Customer0: 20 rows"),
+            "{api}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("failed"), "{}", out.stderr);
+    }
+    let one = env
+        .run(&["hunt", q, "--tenant", "Customer1", "-o", "jsonl"])
+        .ok();
+    assert_eq!(one.stdout, "", "no rows");
+    assert!(one.stderr.contains("Customer1: skipped"), "{}", one.stderr);
+    // A real failure next to it still fails the run (exit code 3).
+    let mixed = env.run(&["hunt", q, "--all-tenants", "-o", "jsonl"]);
+    assert_eq!(mixed.code, 3, "{}", mixed.stderr);
+    assert!(
+        mixed.stderr.contains("Woodgrove: failed"),
+        "{}",
+        mixed.stderr
+    );
+    assert!(
+        mixed.stderr.contains("Customer1: skipped"),
+        "{}",
+        mixed.stderr
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! Pure data and rules; [`crate::state`] persists every change.
 
 use crate::crypto::{self, SecretHasher};
+use mdep_model::Licence;
 use mdep_model::permissions::{self, WINDOWS_DEFENDER_ATP_APP_ID};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -30,6 +31,9 @@ pub struct Tenant {
     /// Seed of the Defender data generator.
     #[serde(default)]
     pub seed: u64,
+    /// The Defender product the tenant is licensed for (advanced hunting or not).
+    #[serde(default)]
+    pub licence: Licence,
     /// Object id of WindowsDefenderATP's service principal in this tenant.
     pub defender_sp_object_id: Uuid,
     /// When the tenant was created.
@@ -189,6 +193,9 @@ pub struct NewTenant {
     /// Generator seed.
     #[serde(default)]
     pub seed: u64,
+    /// Licence (`mde-p2` when absent).
+    #[serde(default)]
+    pub licence: Licence,
 }
 
 /// The administrator of a new tenant.
@@ -499,6 +506,7 @@ impl Directory {
             devices: req.devices,
             alerts: req.alerts,
             seed: req.seed,
+            licence: req.licence,
             defender_sp_object_id: Uuid::new_v4(),
             created: OffsetDateTime::now_utc(),
         };

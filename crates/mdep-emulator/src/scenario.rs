@@ -84,6 +84,7 @@ struct TenantEntry {
     alerts: u32,
     #[serde(default)]
     seed: u64,
+    licence: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -353,6 +354,10 @@ impl Scenario {
                 devices: entry.devices,
                 alerts: entry.alerts,
                 seed: entry.seed,
+                licence: match &entry.licence {
+                    Some(l) => l.get_ref().parse().map_err(|m: String| at(l.span(), m))?,
+                    None => Default::default(),
+                },
             };
             let span = match (&entry.domain, &req.domain) {
                 (Some(d), _) => d.span(),

@@ -53,15 +53,50 @@ pub fn now() -> time::OffsetDateTime {
         .unwrap_or_else(time::OffsetDateTime::now_utc)
 }
 
-/// A tenant's answer: the schema's column names and the rows.
-type Answer = (Vec<String>, Vec<Map<String, Value>>);
+/// A tenant's answer: the schema's column names and the rows, or why the tenant was
+/// skipped (its licence has no advanced hunting: reported, not a failure).
+enum Answer {
+    Rows(Vec<String>, Vec<Map<String, Value>>),
+    Unlicensed(String),
+}
+
+impl Answer {
+    fn of(
+        r: Result<(Vec<String>, Vec<Map<String, Value>>), mdep_api::ApiError>,
+    ) -> Result<Self, mdep_api::ApiError> {
+        match r {
+            Ok((schema, rows)) => Ok(Answer::Rows(schema, rows)),
+            Err(e) if e.is_unlicensed() => Ok(Answer::Unlicensed(e.to_string())),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn rows(&self) -> &[Map<String, Value>] {
+        match self {
+            Answer::Rows(_, rows) => rows,
+            Answer::Unlicensed(_) => &[],
+        }
+    }
+
+    fn summary(&self) -> String {
+        match self {
+            Answer::Rows(_, rows) => format!("{} rows", rows.len()),
+            Answer::Unlicensed(why) => format!(
+                "skipped: advanced hunting is not included in this tenant's licence (Defender for Business and Plan 1 have none) [{why}]"
+            ),
+        }
+    }
+}
 
 /// The columns of the first tenant that answered.
 fn schema_columns(results: &[TenantResult<Answer>]) -> Columns {
     results
         .iter()
-        .find_map(|r| r.result.as_ref().ok())
-        .map(|(schema, _)| schema.iter().map(|c| (c.clone(), c.clone())).collect())
+        .find_map(|r| match r.result.as_ref() {
+            Ok(Answer::Rows(schema, _)) => Some(schema),
+            _ => None,
+        })
+        .map(|schema| schema.iter().map(|c| (c.clone(), c.clone())).collect())
         .unwrap_or_default()
 }
 
@@ -86,7 +121,7 @@ pub async fn run(args: HuntArgs, g: &Global) -> Result<()> {
         let (c, gc, q) = (api.client.clone(), api.graph.clone(), query.clone());
         let (which, ts) = (args.api, args.timespan.clone());
         async move {
-            match which {
+            Answer::of(match which {
                 ApiChoice::Mde => c.hunt(&t, &q).await.map(|h| {
                     let names = h.schema.into_iter().map(|c| c.name);
                     (names.collect::<Vec<_>>(), h.results)
@@ -95,11 +130,11 @@ pub async fn run(args: HuntArgs, g: &Global) -> Result<()> {
                     let names = h.schema.into_iter().map(|c| c.name);
                     (names.collect::<Vec<_>>(), h.results)
                 }),
-            }
+            })
         }
     };
-    let rows = |(_, rows): &Answer| Ok(rows.iter().cloned().map(Value::Object).collect());
-    let what = |(_, rows): &Answer| format!("{} rows", rows.len());
+    let rows = |a: &Answer| Ok(a.rows().iter().cloned().map(Value::Object).collect());
+    let what = Answer::summary;
     call(
         &api,
         &args.targets,

@@ -25,11 +25,19 @@ enum Event {
 /// failed, and exit code 3 when any failed.
 pub fn summarize<T>(results: &[TenantResult<T>], what: impl Fn(&T) -> String) -> Result<()> {
     let failed = results.iter().filter(|r| r.result.is_err()).count();
-    if results.len() > 1 || failed > 0 {
-        for r in results {
-            match &r.result {
-                Ok(v) => eprintln!("{}: {}", r.tenant.name, what(v)),
-                Err(e) => report_failure(&r.tenant.name, e),
+    let lines: Vec<Option<String>> = results
+        .iter()
+        .map(|r| r.result.as_ref().ok().map(&what))
+        .collect();
+    // A tenant skipped (`skipped: …`, e.g. no advanced hunting in its licence) is said
+    // even when it is the only one.
+    let skipped = lines.iter().flatten().any(|l| l.starts_with("skipped:"));
+    if results.len() > 1 || failed > 0 || skipped {
+        for (r, line) in results.iter().zip(lines) {
+            match (&r.result, line) {
+                (Err(e), _) => report_failure(&r.tenant.name, e),
+                (Ok(_), Some(line)) => eprintln!("{}: {line}", r.tenant.name),
+                (Ok(_), None) => {}
             }
         }
     }

@@ -114,6 +114,10 @@ pub async fn run(
     body: Bytes,
 ) -> GraphResult {
     require(&c, ROLES)?;
+    if let Some((_, message)) = hunting::unlicensed(&state, c.tenant) {
+        // Graph documents 403 as "… might not have a required license" (graph-security.md §2.7).
+        return Err(GraphError::new(StatusCode::FORBIDDEN, "Forbidden", message));
+    }
     let body = body_object(&body)?;
     let query = param(&body, "Query")?
         .filter(|q| !q.trim().is_empty())

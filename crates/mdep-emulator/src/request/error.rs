@@ -79,6 +79,11 @@ impl MdeError {
         Self::new(StatusCode::BAD_REQUEST, "BadRequest", message)
     }
 
+    /// 403 `DisabledFeature` ("Tenant feature isn't enabled", `mde-api.md` §6.3).
+    pub fn disabled_feature(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "DisabledFeature", message)
+    }
+
     /// 400 `InvalidRequestBody`.
     pub fn invalid_body(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "InvalidRequestBody", message)

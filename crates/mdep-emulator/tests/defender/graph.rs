@@ -940,3 +940,94 @@ fn scenario_keys_graph_permissions_refuse_what_is_not_graphs() {
         .to_string();
     assert!(err.contains("list it under graph_permissions"), "{err}");
 }
+
+#[tokio::test]
+async fn hunting_is_refused_where_the_licence_leaves_it_out_on_both_apis() {
+    for (licence, product) in [
+        ("defender-for-business", "Microsoft Defender for Business"),
+        ("mde-p1", "Microsoft Defender for Endpoint Plan 1"),
+    ] {
+        let text = scenario("mde_calls_per_minute = 100000").replace(
+            "name = \"Woodgrove\"",
+            &format!("name = \"Woodgrove\"\nlicence = \"{licence}\""),
+        );
+        let e = emu_from(&text);
+        let q = json!({"Query": "AlertInfo | count"});
+        // MDE: 403 DisabledFeature ("Tenant feature isn't enabled", mde-api.md §6.3).
+        let g = e
+            .graph_token_with(
+                WOODGROVE,
+                &[
+                    "AdvancedQuery.Read.All",
+                    "ThreatHunting.Read.All",
+                    "Alert.Read.All",
+                ],
+            )
+            .await;
+        let t = e.token(WOODGROVE).await;
+        let r = e
+            .api(
+                "POST",
+                "/api/advancedqueries/run",
+                Some(&t),
+                Some(q.clone()),
+            )
+            .await;
+        let m = r.mde_error(403, "DisabledFeature");
+        assert!(m.contains("not included in") && m.contains(product), "{m}");
+        // Graph: 403 Forbidden in Graph's envelope, naming the product.
+        let r = e
+            .graph(
+                "POST",
+                "/v1.0/security/runHuntingQuery",
+                Some(&g),
+                Some(q.clone()),
+            )
+            .await;
+        let m = r.graph_error(403, "Forbidden");
+        assert!(m.contains("not included in") && m.contains(product), "{m}");
+        // The roles are checked first: no role, the role's 403.
+        let t = e.token_with(WOODGROVE, &["Alert.Read.All"]).await;
+        let r = e
+            .api(
+                "POST",
+                "/api/advancedqueries/run",
+                Some(&t),
+                Some(q.clone()),
+            )
+            .await;
+        assert!(
+            r.mde_error(403, "Forbidden")
+                .contains("AdvancedQuery.Read.All")
+        );
+        // A Plan 2 tenant (the default) of the same emulator hunts.
+        let g = e.graph_token(CONTOSO).await;
+        let r = e
+            .graph("POST", "/v1.0/security/runHuntingQuery", Some(&g), Some(q))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        // Other endpoints are not affected by the licence.
+        let t = e.token_with(WOODGROVE, &["Alert.Read.All"]).await;
+        let r = e.api("GET", "/api/alerts", Some(&t), None).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+}
+
+#[test]
+fn an_unknown_licence_is_refused_where_it_stands() {
+    let text = scenario("").replace(
+        "name = \"Woodgrove\"",
+        "name = \"Woodgrove\"\nlicence = \"e5\"",
+    );
+    let err = mdep_emulator::scenario::Scenario::parse(&text, std::path::Path::new("s.toml"))
+        .and_then(|s| {
+            let state = mdep_emulator::Emulator::open(None, s.open_options()).expect("emulator");
+            s.apply(&state).map(|_| ())
+        })
+        .expect_err("refused");
+    let m = err.to_string();
+    assert!(
+        m.contains("s.toml:") && m.contains("unknown licence 'e5'"),
+        "{m}"
+    );
+}
