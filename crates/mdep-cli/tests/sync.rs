@@ -515,6 +515,58 @@ fn first_run_equals_the_emulator_then_changes_are_picked_up_incrementally() {
     let (new, updated, _, errors) = totals(&third);
     assert_eq!((new, updated, errors), (6, 1, 0), "{}", third.stdout);
     env.assert_converged(&db);
+
+    // A tag added to a device does not move its lastSeen: the incremental run still
+    // picks it up (issue: tag-only changes), and only that device is read again.
+    let device = truth
+        .keys()
+        .find(|(e, t, _)| e == "machines" && t == "Customer0")
+        .expect("a device")
+        .2
+        .clone();
+    let body = env.state.join("tag.json");
+    std::fs::write(&body, r#"{"Value": "sync-test-tag", "Action": "Add"}"#).expect("body");
+    env.run(&[
+        "api",
+        "POST",
+        &format!("/api/machines/{device}/tags"),
+        "--body",
+        body.to_str().expect("utf8"),
+        "--tenant",
+        "Customer0",
+    ])
+    .ok();
+    let before = env.requests("/api/machines");
+    let fourth = env.sync(&db, &[]).ok();
+    let (new, updated, _, errors) = totals(&fourth);
+    assert_eq!((new, updated, errors), (0, 1, 0), "{}", fourth.stdout);
+    let machine_calls = env.requests("/api/machines") - before;
+    assert!(
+        machine_calls <= 3 * 3 + 1,
+        "per tenant: the overlap window, one page of ids and tags; one device read again: {machine_calls} calls"
+    );
+    let tags = env
+        .run(&[
+            "db",
+            "sql",
+            &format!(
+                "SELECT machine_tags FROM machines WHERE id = '{device}' AND tenant = '{}'",
+                tenant_id(0)
+            ),
+            "--db",
+            &db,
+            "-o",
+            "jsonl",
+        ])
+        .ok();
+    assert!(
+        tags.lines()[0]["machine_tags"]
+            .to_string()
+            .contains("sync-test-tag"),
+        "{}",
+        tags.stdout
+    );
+    env.assert_converged(&db);
     let resolved = env
         .run(&[
             "db",

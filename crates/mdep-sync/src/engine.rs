@@ -353,7 +353,8 @@ async fn sync_entity(
         }
     }
     let pass = cp.pass_id.take();
-    let delete = if cp.pass_full { pass } else { None };
+    let was_full = cp.pass_full;
+    let delete = if was_full { pass } else { None };
     cp.pass_full = false;
     cp.skip = 0;
     cp.last_complete = now();
@@ -361,6 +362,75 @@ async fn sync_entity(
         .finish_pass(key, e, &cp, delete.as_deref())
         .await
         .map_err(|err| (counts, err))?;
+    if e == Entity::Machines && !was_full {
+        counts += sweep_tags(client, store, t, key, &cp)
+            .await
+            .map_err(|err| (counts, err))?;
+    }
+    Ok(counts)
+}
+
+/// After an incremental pass over machines. A tag added or removed does not move a
+/// device's `lastSeen`, so the keyset pass cannot see it: read every device's id and
+/// tags (`$select=id,machineTags`, 10,000 a page), then read again in full, and store,
+/// the devices whose tags differ from the stored ones.
+async fn sweep_tags(
+    client: &Client,
+    store: &Store,
+    t: &Tenant,
+    key: &str,
+    cp: &Checkpoint,
+) -> Result<Counts, SyncError> {
+    let e = Entity::Machines;
+    let stored = store
+        .query(
+            "SELECT id, machine_tags FROM machines WHERE tenant = $1",
+            &[key.to_owned()],
+        )
+        .await?;
+    let tags_of = |v: &Value| match v {
+        // SQLite gives the JSON column as text, PostgreSQL as JSON.
+        Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
+        other => other.clone(),
+    };
+    let stored: std::collections::HashMap<String, Value> = stored
+        .rows
+        .iter()
+        .filter_map(|r| Some((r.first()?.as_str()?.to_owned(), tags_of(r.get(1)?))))
+        .collect();
+    let q = Query::new().select(&["id", "machineTags"]).top(10_000);
+    let changed: Vec<String> = client
+        .list::<Value>(t, e.path(), &q)
+        .try_filter_map(|m| {
+            let id = m["id"].as_str().map(str::to_owned);
+            let tags = match &m["machineTags"] {
+                Value::Null => Value::Array(Vec::new()),
+                v => v.clone(),
+            };
+            let differs = id.as_ref().is_some_and(|id| match stored.get(id) {
+                Some(Value::Null) | None => tags != Value::Array(Vec::new()),
+                Some(old) => *old != tags,
+            });
+            async move { Ok(id.filter(|_| differs)) }
+        })
+        .try_collect()
+        .await
+        .map_err(SyncError::Api)?;
+    let mut counts = Counts::default();
+    for id in &changed {
+        // Through the list, so the row has the list's shape (no `@odata.context`).
+        let q = Query::new().filter(mdep_api::query::cmp_str("id", CompareOp::Eq, id));
+        let values: Vec<Value> = client
+            .list::<Value>(t, e.path(), &q)
+            .try_collect()
+            .await
+            .map_err(SyncError::Api)?;
+        let items: Vec<Item> = values
+            .iter()
+            .filter_map(|v| Item::from_json(e, v))
+            .collect();
+        counts += store.apply_page(key, e, items, cp).await?;
+    }
     Ok(counts)
 }
 

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 /// `POST /api/advancedqueries/run` with `{"Query": "…"}`.
 pub async fn run_query(call: Call<Mde>, body: Bytes) -> ApiResult {
     call.require(&["AdvancedQuery.Read.All"])?;
-    if let Some((_, message)) = super::unlicensed(&call.state, call.caller.tenant) {
+    if let Some((_, message)) = super::licence::unlicensed(&call.state, call.caller.tenant) {
         return Err(MdeError::disabled_feature(message));
     }
     let settings = call.state.emu.defender().settings();
