@@ -69,6 +69,7 @@ struct EmulatorSection {
     graph_calls_per_minute: Option<Spanned<u32>>,
     graph_hunting_calls_per_minute: Option<Spanned<u32>>,
     tenants_in_memory: Option<Spanned<u32>>,
+    clock: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -335,6 +336,22 @@ impl Scenario {
                 "tenants_in_memory" => defender.tenants_in_memory = n as usize,
                 _ => defender.action_seconds = n,
             }
+        }
+        if let Some(c) = &file.emulator.clock {
+            let parsed = time::OffsetDateTime::parse(
+                c.get_ref(),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .map_err(|_| {
+                at(
+                    c.span(),
+                    format!(
+                        "clock must be an RFC 3339 date-time such as 2026-11-01T00:00:00Z, not '{}'",
+                        c.get_ref()
+                    ),
+                )
+            })?;
+            defender.clock = Some(parsed);
         }
         for f in &file.faults {
             f.get_ref()

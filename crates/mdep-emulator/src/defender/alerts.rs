@@ -487,12 +487,11 @@ pub async fn files(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
     let mut seen = Vec::new();
     let mut out = Vec::new();
     for e in evidence_of(&d, i) {
-        if let (Some(sha1), Some(sha256)) = (e["sha1"].as_str(), e["sha256"].as_str())
+        if let (Some(sha1), Some(_)) = (e["sha1"].as_str(), e["sha256"].as_str())
             && !seen.contains(&sha1)
         {
             seen.push(sha1);
-            let name = e["fileName"].as_str().unwrap_or_default();
-            out.push(super::generate::file_profile(sha1, sha256, name));
+            out.push(super::generate::file_profile(e));
         }
     }
     Ok(json(StatusCode::OK, &list_value(&call.req, "Files", out)))

@@ -184,6 +184,7 @@ impl TenantData {
             devices: make_devices,
             alerts,
             seed,
+            anchor: now,
         });
         let stamp = json!(generate::ts7(now));
         let mut new_machines = Vec::new();

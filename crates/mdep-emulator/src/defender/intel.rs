@@ -38,11 +38,7 @@ pub async fn file(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
         .map(|(_, e)| e)
         .find(|e| e[key].as_str().is_some_and(|h| h.eq_ignore_ascii_case(&id)))
         .ok_or_else(|| MdeError::not_found("File", &id))?;
-    let profile = generate::file_profile(
-        e["sha1"].as_str().unwrap_or_default(),
-        e["sha256"].as_str().unwrap_or_default(),
-        e["fileName"].as_str().unwrap_or_default(),
-    );
+    let profile = generate::file_profile(e);
     Ok(call.ok("Files/$entity", profile))
 }
 
@@ -109,13 +105,7 @@ pub async fn file_stats(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
         .and_then(|(_, e)| e["sha1"].as_str())
         .unwrap_or(&id)
         .to_ascii_lowercase();
-    let global = hits.first().map(|(_, e)| {
-        generate::file_profile(
-            e["sha1"].as_str().unwrap_or_default(),
-            e["sha256"].as_str().unwrap_or_default(),
-            e["fileName"].as_str().unwrap_or_default(),
-        )
-    });
+    let global = hits.first().map(|(_, e)| generate::file_profile(e));
     let g = |k: &str| global.as_ref().map_or(Value::Null, |p| p[k].clone());
     Ok(json(
         StatusCode::OK,

@@ -19,6 +19,7 @@ fn tenant(dir: &mut Directory, name: &str) -> Tenant {
         devices: 0,
         alerts: 0,
         seed: 0,
+        licence: Default::default(),
     })
     .expect("tenant")
 }
@@ -119,6 +120,7 @@ fn refuses_bad_input() {
         devices: 0,
         alerts: 0,
         seed: 0,
+        licence: Default::default(),
     });
     assert!(matches!(dup, Err(DirectoryError::Conflict(_))));
     let foreign_admin = dir.create_tenant(NewTenant {
@@ -129,6 +131,7 @@ fn refuses_bad_input() {
         devices: 0,
         alerts: 0,
         seed: 0,
+        licence: Default::default(),
     });
     assert!(foreign_admin.is_err());
 }

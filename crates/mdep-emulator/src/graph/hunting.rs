@@ -125,7 +125,8 @@ pub async fn run(
     let now = OffsetDateTime::now_utc().unix_timestamp_nanos();
     let window = param(&body, "Timespan")?
         .map(|t| timespan(t, now))
-        .transpose()?;
+        .transpose()?
+        .unwrap_or_else(|| hunting::last_30_days(now));
     if let Some(w) = param(&body, "workspaceId")?
         && uuid::Uuid::try_parse(w).is_err()
     {
@@ -136,7 +137,7 @@ pub async fn run(
     }
     let parsed = kql::parse(query).map_err(|e| GraphError::from(hunting::bad(e.to_string())))?;
     let data = caller_data(&state, &c)?;
-    let t = hunting::run_in(&parsed, &read(&data), now, window)?;
+    let t = hunting::run_in(&parsed, &read(&data), now, Some(window))?;
     let schema: Vec<Value> = t
         .cols
         .iter()

@@ -31,6 +31,9 @@ pub struct DefenderSettings {
     /// Tenants whose data is kept in memory; past it the least recently used idle
     /// tenant's is dropped (its data is in the store, and is loaded again on its next call).
     pub tenants_in_memory: usize,
+    /// The instant new tenants' generated data lies before (scenario `clock`); when
+    /// absent, each tenant's creation time.
+    pub clock: Option<time::OffsetDateTime>,
 }
 
 impl Default for DefenderSettings {
@@ -55,6 +58,7 @@ impl Default for DefenderSettings {
             page_size: MAX_TOP,
             action_seconds: 60,
             tenants_in_memory: DEFAULT_TENANTS_IN_MEMORY,
+            clock: None,
         }
     }
 }

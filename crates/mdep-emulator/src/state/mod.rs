@@ -456,6 +456,7 @@ impl Backing for Emulator {
             devices: t.devices,
             alerts: t.alerts,
             seed: t.seed,
+            anchor: self.defender().settings().clock.unwrap_or(t.created),
         })
     }
 }

@@ -425,8 +425,13 @@ async fn malformed_bodies_are_400_never_500() {
 
 #[tokio::test]
 async fn same_seed_same_data_and_it_survives_a_restart() {
-    let a = demu();
-    let b = demu();
+    // The same seed and the same clock (data anchored to it, not to the tenants' creation).
+    let at = |_| {
+        emu_from(&scenario(
+            "clock = \"2026-11-01T00:00:00Z\"\nmde_calls_per_minute = 100000\nmde_calls_per_hour = 1000000",
+        ))
+    };
+    let (a, b) = (at(1), at(2));
     let ta = a.token(CONTOSO).await;
     let tb = b.token(CONTOSO).await;
     for path in [

@@ -323,16 +323,22 @@ async fn run_hunting_query_applies_timespan_and_refuses_bad_input() {
     let all = run(json!({"Query": "AlertInfo | count"})).await.json();
     let n = all["results"][0]["Count"].as_i64().expect("count");
     assert!(n > 0);
-    // The generated data lies before 2026-11-01; a window after it holds nothing, one
-    // around it holds everything.
-    let none = run(json!({"Query": "AlertInfo | count", "Timespan": "2026-11-02T00:00:00Z/P1D"}))
+    // The generated data lies in the 30 days before the tenant was made (just now): a
+    // window ending 31 days ago holds nothing, a wide one around now everything.
+    let day = |d: i64| {
+        (time::OffsetDateTime::now_utc() + time::Duration::days(d))
+            .replace_nanosecond(0)
+            .expect("ns")
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("format")
+    };
+    let none = run(json!({"Query": "AlertInfo | count", "Timespan": format!("P1D/{}", day(-31))}))
         .await
         .json();
     assert_eq!(none["results"][0]["Count"], 0, "{none}");
-    let wide =
-        run(json!({"Query": "AlertInfo | count", "Timespan": "P3650D/2026-11-02T00:00:00Z"}))
-            .await
-            .json();
+    let wide = run(json!({"Query": "AlertInfo | count", "Timespan": format!("P3650D/{}", day(1))}))
+        .await
+        .json();
     assert_eq!(wide["results"][0]["Count"], n, "{wide}");
     let m = run(json!({"Query": "AlertInfo | count", "Timespan": "last week"}))
         .await

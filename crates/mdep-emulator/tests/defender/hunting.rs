@@ -248,3 +248,63 @@ async fn response_matches_the_samples() {
     };
     assert_eq!(shape(&v["Stats"]), shape(&xdr["Stats"]));
 }
+
+#[tokio::test]
+async fn data_is_recent_so_ago_7d_finds_it_and_the_30_day_window_holds() {
+    let e = demu();
+    let t = e
+        .token_with(CONTOSO, &["AdvancedQuery.Read.All", "Alert.Read.All"])
+        .await;
+    // The alerts raised in the last 7 days, by the alerts API.
+    let alerts = e.api("GET", "/api/alerts", Some(&t), None).await.json();
+    let week_ago = time::OffsetDateTime::now_utc() - time::Duration::days(7);
+    let recent = alerts["value"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .filter(|a| {
+            let at = time::OffsetDateTime::parse(
+                a["alertCreationTime"].as_str().expect("time"),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .expect("time");
+            at > week_ago
+        })
+        .count();
+    assert!(recent > 0, "a fresh tenant has alerts from this week");
+    let q = "AlertInfo | where Timestamp > ago(7d) | count";
+    let v = hunt(&e, &t, q).await.json();
+    assert_eq!(rows(&v)[0]["Count"], recent, "{v}");
+
+    // Anchored to a fixed clock 40 days back, MDE's hunting sees nothing (data from the
+    // last 30 days only), while the alerts API still lists them.
+    let clock = (time::OffsetDateTime::now_utc() - time::Duration::days(40))
+        .replace_nanosecond(0)
+        .expect("ns")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format");
+    let old = emu_from(&scenario(&format!(
+        "clock = \"{clock}\"\nmde_calls_per_minute = 100000"
+    )));
+    let t = old
+        .token_with(CONTOSO, &["AdvancedQuery.Read.All", "Alert.Read.All"])
+        .await;
+    let v = hunt(&old, &t, "AlertInfo | count").await.json();
+    assert_eq!(rows(&v)[0]["Count"], 0, "{v}");
+    let listed = old.api("GET", "/api/alerts", Some(&t), None).await.json();
+    assert!(!listed["value"].as_array().expect("alerts").is_empty());
+}
+
+#[test]
+fn a_clock_that_is_not_a_date_is_refused_where_it_stands() {
+    let err = mdep_emulator::scenario::Scenario::parse(
+        &scenario("clock = \"yesterday\""),
+        std::path::Path::new("c.toml"),
+    )
+    .expect_err("refused");
+    let m = err.to_string();
+    assert!(
+        m.contains("c.toml:") && m.contains("clock must be an RFC 3339"),
+        "{m}"
+    );
+}

@@ -2,7 +2,7 @@
 
 use super::machines::Machine;
 use super::model::Recipe;
-use super::rng::{ANCHOR, Rng, ts7};
+use super::rng::{Rng, ts7};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -75,7 +75,7 @@ pub fn past_actions(rng: &mut Rng, recipe: &Recipe, machines: &[Machine]) -> Vec
     for _ in 0..(devices / 4).min(500) {
         let m = &machines[rng.below(devices as u64) as usize].json;
         let (kind, scope) = *rng.pick(KINDS);
-        let created = rng.before(ANCHOR, 86_400, 86_400 * 60);
+        let created = rng.before(recipe.anchor, 86_400, 86_400 * 60);
         let updated = created + time::Duration::seconds(20 + rng.below(300) as i64);
         let file = (kind == "StopAndQuarantineFile")
             .then(|| json!({"fileIdentifier": rng.hex(40), "fileIdentifierType": "Sha1"}));

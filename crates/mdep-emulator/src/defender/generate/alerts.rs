@@ -2,7 +2,7 @@
 
 use super::machines::Machine;
 use super::model::Recipe;
-use super::rng::{ANCHOR, Rng, ticks, ts7};
+use super::rng::{Rng, ticks, ts7};
 use super::users::People;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -168,7 +168,7 @@ pub fn alerts(
         let m = &machines[mi].json;
         let ki = rng.below(ALERT_KINDS.len() as u64) as usize;
         let kind = &ALERT_KINDS[ki];
-        let created = rng.before(ANCHOR, 60, 86_400 * 30);
+        let created = rng.before(recipe.anchor, 60, 86_400 * 30);
         let first = rng.before(created, 1, 300);
         let last = first + time::Duration::nanoseconds(rng.below(2_000_000_000) as i64 / 100 * 100);
         let updated = created

@@ -1,11 +1,20 @@
 //! File profiles for hashes seen in evidence.
 
-use super::rng::{ANCHOR, Rng, ts7};
+use super::rng::{Rng, ts7};
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
 /// A file profile for a hash seen in evidence (`samples/alerts_related_files.json`),
-/// derived from the hashes so it is stable.
-pub fn file_profile(sha1: &str, sha256: &str, name: &str) -> Value {
+/// derived from the hashes of a piece of evidence so it is stable, and last observed
+/// before the evidence was (its `evidenceCreationTime`).
+pub fn file_profile(evidence: &Value) -> Value {
+    let text = |k: &str| evidence[k].as_str().unwrap_or_default();
+    let (sha1, sha256, name) = (text("sha1"), text("sha256"), text("fileName"));
+    let anchor = OffsetDateTime::parse(
+        text("evidenceCreationTime"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap_or(super::rng::ANCHOR);
     let mut seed = 0u64;
     for b in sha1.bytes() {
         seed = seed.wrapping_mul(31).wrapping_add(u64::from(b));
@@ -13,8 +22,8 @@ pub fn file_profile(sha1: &str, sha256: &str, name: &str) -> Value {
     let mut rng = Rng::new(seed);
     let signed =
         name.eq_ignore_ascii_case("rundll32.exe") || name.eq_ignore_ascii_case("svchost.exe");
-    let first = rng.before(ANCHOR, 86_400 * 100, 86_400 * 900);
-    let last = rng.before(ANCHOR, 0, 86_400 * 10);
+    let first = rng.before(anchor, 86_400 * 100, 86_400 * 900);
+    let last = rng.before(anchor, 0, 86_400 * 10);
     json!({
         "sha1": sha1,
         "sha256": sha256,

@@ -1,6 +1,6 @@
 //! Indicators: MDE's shape, and those some other tool of the tenant made.
 
-use super::rng::{ANCHOR, Rng, ts7};
+use super::rng::{Rng, ts7};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -68,7 +68,7 @@ pub fn indicator_json(i: IndicatorFields<'_>) -> Value {
 }
 
 /// The indicators some other tool of the tenant made.
-pub fn tools_indicators(rng: &mut Rng) -> Vec<Value> {
+pub fn tools_indicators(rng: &mut Rng, anchor: time::OffsetDateTime) -> Vec<Value> {
     let mut out = Vec::new();
     let owner = rng.guid().to_string();
     let base = 900 + rng.below(100);
@@ -82,7 +82,7 @@ pub fn tools_indicators(rng: &mut Rng) -> Vec<Value> {
         ("FileSha256", rng.hex(64), "BlockAndRemediate"),
     ];
     for (i, (kind, value, action)) in samples.into_iter().enumerate() {
-        let created = rng.before(ANCHOR, 86_400, 86_400 * 90);
+        let created = rng.before(anchor, 86_400, 86_400 * 90);
         out.push(indicator_json(IndicatorFields {
             id: base + i as u64,
             value: &value,

@@ -1,6 +1,6 @@
 //! A tenant's machines.
 
-use super::rng::{ANCHOR, Rng, ts7};
+use super::rng::{Rng, ts7};
 use super::users::People;
 use serde_json::{Value, json};
 
@@ -31,7 +31,13 @@ pub struct Machine {
 
 /// `devices` machines of the domain called `label`, each with some of `people` logging
 /// on to it (noted on the users too).
-pub fn machines(rng: &mut Rng, devices: usize, label: &str, people: &mut People) -> Vec<Machine> {
+pub fn machines(
+    rng: &mut Rng,
+    devices: usize,
+    label: &str,
+    people: &mut People,
+    anchor: time::OffsetDateTime,
+) -> Vec<Machine> {
     let mut out = Vec::with_capacity(devices);
     for _ in 0..devices {
         let id = rng.hex(40);
@@ -43,8 +49,8 @@ pub fn machines(rng: &mut Rng, devices: usize, label: &str, people: &mut People)
             _ => "desktop",
         };
         let dns = format!("{prefix}-{}.{label}.local", rng.hex(6));
-        let first = rng.before(ANCHOR, 86_400 * 30, 86_400 * 400);
-        let last = rng.before(ANCHOR, 0, 86_400 * 3);
+        let first = rng.before(anchor, 86_400 * 30, 86_400 * 400);
+        let last = rng.before(anchor, 0, 86_400 * 3);
         let (group_id, group_name) = *rng.pick(GROUPS);
         let health = *rng.pick(&[
             "Active",

@@ -4,8 +4,8 @@
 //!
 //! Shapes, enums and formats follow `mde-api.md` §5 and `samples/`: 40-hex machine ids,
 //! GUID action ids, `da<ticks>_<n>` alert ids, times with 7-digit fractions. Every time
-//! lies before [`ANCHOR`], a fixed instant, so that data does not depend on the day it
-//! was made.
+//! lies before the recipe's `anchor` (the tenant's creation, or the scenario's `clock`),
+//! so a new tenant's data is recent and the same anchor and seed give the same data.
 //!
 //! Each part draws from one generator in a fixed order (users, machines, alerts,
 //! actions, indicators), so that order is part of the data.
@@ -35,8 +35,8 @@ pub fn generate(recipe: &Recipe) -> Generated {
         recipe.alerts.min(MAX_OBJECTS) as usize
     };
     let label = recipe.domain.split('.').next().unwrap_or("contoso");
-    let mut people = users::People::new(&mut rng, devices, label);
-    let machines = machines::machines(&mut rng, devices, label, &mut people);
+    let mut people = users::People::new(&mut rng, devices, label, recipe.anchor);
+    let machines = machines::machines(&mut rng, devices, label, &mut people, recipe.anchor);
     let logons = machines
         .iter()
         .map(|m| {
@@ -48,7 +48,7 @@ pub fn generate(recipe: &Recipe) -> Generated {
     let alerts = alerts::alerts(&mut rng, recipe, alerts, &machines, &people);
     let actions = actions::past_actions(&mut rng, recipe, &machines);
     let indicators = if devices > 0 {
-        indicators::tools_indicators(&mut rng)
+        indicators::tools_indicators(&mut rng, recipe.anchor)
     } else {
         Vec::new()
     };

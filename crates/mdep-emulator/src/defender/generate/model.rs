@@ -16,6 +16,9 @@ pub struct Recipe {
     pub alerts: u32,
     /// Seed.
     pub seed: u64,
+    /// Every generated time lies before it: the tenant's creation, or the scenario's
+    /// `clock`.
+    pub anchor: time::OffsetDateTime,
 }
 
 /// A tenant's Defender data.

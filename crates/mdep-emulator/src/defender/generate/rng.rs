@@ -5,7 +5,8 @@ use time::OffsetDateTime;
 use time::macros::{datetime, format_description};
 use uuid::Uuid;
 
-/// The instant generated data is anchored to: everything happened before it.
+/// A fixed anchor for generated data (scenario `clock` examples and tests); tenants'
+/// data is anchored to their creation time unless the scenario sets `clock`.
 pub const ANCHOR: OffsetDateTime = datetime!(2026-11-01 00:00:00 UTC);
 
 /// Largest device or alert count generated per tenant.

@@ -8,7 +8,56 @@ fn recipe(seed: u64) -> Recipe {
         devices: 20,
         alerts: 30,
         seed,
+        anchor: ANCHOR,
     }
+}
+
+#[test]
+fn every_time_lies_before_the_anchor_and_the_anchor_moves_them() {
+    let times = |g: &Generated| -> Vec<time::OffsetDateTime> {
+        let keys = [
+            "alertCreationTime",
+            "lastUpdateTime",
+            "lastSeen",
+            "firstSeen",
+            "creationDateTimeUtc",
+        ];
+        g.alerts
+            .iter()
+            .chain(&g.machines)
+            .chain(&g.actions)
+            .chain(&g.indicators)
+            .flat_map(|v| keys.iter().filter_map(move |k| v[*k].as_str()))
+            .map(|t| {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                    .expect("time")
+            })
+            .collect()
+    };
+    let a = generate(&recipe(3));
+    let later = ANCHOR + time::Duration::days(400);
+    let b = generate(&Recipe {
+        anchor: later,
+        ..recipe(3)
+    });
+    let (ta, tb) = (times(&a), times(&b));
+    assert!(ta.len() > 50, "{}", ta.len());
+    assert!(ta.iter().all(|t| *t < ANCHOR));
+    assert!(tb.iter().all(|t| *t < later));
+    // The same draws, shifted: the data is the same but for its times.
+    for (x, y) in ta.iter().zip(&tb) {
+        assert_eq!(*y - *x, time::Duration::days(400));
+    }
+    assert_eq!(a.machines[0]["id"], b.machines[0]["id"]);
+    // Recent: devices seen in the last 3 days, alerts within 30 days.
+    assert!(b.machines.iter().all(|m| {
+        let seen = time::OffsetDateTime::parse(
+            m["lastSeen"].as_str().expect("lastSeen"),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .expect("time");
+        later - seen <= time::Duration::days(3)
+    }));
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The users who log on to a tenant's machines.
 
-use super::rng::{ANCHOR, Rng, ts0};
+use super::rng::{Rng, ts0};
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
 const NAMES: &[&str] = &[
     "alex", "blair", "casey", "dana", "eli", "frankie", "gray", "harper", "jordan", "kai", "lee",
@@ -38,7 +39,7 @@ pub struct People {
 
 impl People {
     /// Users for `devices` machines of the domain called `label`.
-    pub fn new(rng: &mut Rng, devices: usize, label: &str) -> Self {
+    pub fn new(rng: &mut Rng, devices: usize, label: &str, anchor: OffsetDateTime) -> Self {
         let n_users = if devices == 0 { 0 } else { devices / 2 + 1 }.min(5000);
         let sid_base = format!(
             "S-1-5-21-{}-{}-{}",
@@ -54,8 +55,8 @@ impl People {
                 } else {
                     format!("{base}{}", i / NAMES.len())
                 };
-                let first = rng.before(ANCHOR, 86_400 * 60, 86_400 * 400);
-                let last = rng.before(ANCHOR, 0, 86_400 * 5);
+                let first = rng.before(anchor, 86_400 * 60, 86_400 * 400);
+                let last = rng.before(anchor, 0, 86_400 * 5);
                 let admin = rng.chance(10);
                 let logon = *rng.pick(&["Interactive", "Network", "RemoteInteractive"]);
                 User {

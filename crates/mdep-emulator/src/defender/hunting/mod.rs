@@ -17,5 +17,5 @@ mod value;
 pub use handler::run_query;
 pub use licence::unlicensed;
 
-pub use ops::{run, run_in};
+pub use ops::{last_30_days, run, run_in};
 pub use value::{MAX_ROWS, Table, Ty, V, bad, cell};

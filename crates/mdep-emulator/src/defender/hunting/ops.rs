@@ -42,7 +42,14 @@ fn agg_name(name: &Option<String>, a: &Agg) -> String {
 
 /// Runs a parsed query over a tenant's data.
 pub fn run(q: &kql::Query, d: &TenantData, now: i128) -> Result<Table, MdeError> {
-    run_in(q, d, now, None)
+    run_in(q, d, now, Some(last_30_days(now)))
+}
+
+/// `[now − 30 days, now]`: MDE's advanced hunting sees "data from the last 30 days only"
+/// (`mde-api.md`, run-advanced-query limits), and Graph's `Timespan` defaults to it
+/// (`graph-security.md`, runHuntingQuery parameters).
+pub fn last_30_days(now: i128) -> (i128, i128) {
+    (now - 30 * 86_400 * 1_000_000_000, now)
 }
 
 /// [`run`] over the rows whose `Timestamp` lies in `window` (`[from, to]`, Unix
