@@ -630,6 +630,37 @@ pub fn add_tenant(path: &Path, entry: &TenantEntry) -> Result<(), ConfigError> {
     write_private(path, &out)
 }
 
+/// Sets `region = "<name>"` in the file (replacing the key's value where it stands, or
+/// adding it among the top-level keys), keeping its comments and other keys.
+pub fn set_region(path: &Path, region: Region) -> Result<(), ConfigError> {
+    let text = read_text(path)?;
+    let loaded = Config::parse(&text, path)?;
+    let invalid = invalid_in(path);
+    if loaded.config.cloud != Cloud::Global {
+        return Err(invalid(format!(
+            "region applies to the global cloud only, not {}",
+            loaded.config.cloud
+        )));
+    }
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| invalid(e.to_string()))?;
+    match doc.get_mut("region").and_then(|i| i.as_value_mut()) {
+        Some(v) => {
+            // Keeps the comment after the value and the spacing around it.
+            let decor = v.decor().clone();
+            *v = region.name().into();
+            *v.decor_mut() = decor;
+        }
+        None => {
+            doc.insert("region", toml_edit::value(region.name()));
+        }
+    }
+    let out = doc.to_string();
+    Config::parse(&out, path)?;
+    write_private(path, &out)
+}
+
 /// Removes a tenant by name, id or domain; returns the removed entry.
 pub fn remove_tenant(path: &Path, key: &str) -> Result<TenantEntry, ConfigError> {
     let text = read_text(path)?;

@@ -456,7 +456,10 @@ async fn host_faults_apply_only_to_requests_for_that_host() {
         .header("authorization", format!("Bearer {t}"))
         .body(Body::empty())
         .expect("req");
-    assert_eq!(e.app.clone().oneshot(req).await.expect("resp").status(), 200);
+    assert_eq!(
+        e.app.clone().oneshot(req).await.expect("resp").status(),
+        200
+    );
 
     // Per-host faults from the admin API; the first that matches decides.
     e.admin("DELETE", "/_emulator/faults", None).await;
