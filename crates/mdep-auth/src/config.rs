@@ -505,6 +505,7 @@ pub fn template(client_id: Option<&str>) -> String {
 # Cloud: global, gcc, gcc-high or dod.
 cloud = "global"
 # A regional API host (global cloud): us, eu, uk, au, swa, ina, aea, api-us, api-eu, api-uk, api-au.
+# `mdep regions probe --write` sets the fastest from here.
 # region = "eu"
 # Token endpoint: v2 (/oauth2/v2.0/token, scope=<resource>/.default) or v1 (/oauth2/token, resource=).
 token_version = "v2"
