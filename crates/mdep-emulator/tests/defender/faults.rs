@@ -477,6 +477,25 @@ async fn host_faults_apply_only_to_requests_for_that_host() {
     let r = e.send(req).await;
     r.mde_error(503, "ServiceUnavailable");
     assert_eq!(probe(&e, "au.api.security.microsoft.com").await.0, 429);
+    // Graph's root under a faulted name answers in Graph's envelope.
+    e.admin(
+        "POST",
+        "/_emulator/faults",
+        Some(json!({"host": "graph.microsoft.com", "path": "/v1.0", "status": 503})),
+    )
+    .await;
+    let req = Request::get("/v1.0")
+        .header("host", "graph.microsoft.com")
+        .body(Body::empty())
+        .expect("req");
+    let r = e.send(req).await;
+    assert_eq!(r.status, 503);
+    assert_eq!(
+        r.json()["error"]["code"],
+        "ServiceNotAvailable",
+        "{}",
+        r.text()
+    );
     for bad in [
         json!({"host": "https://eu.api.security.microsoft.com", "latency_ms": 5}),
         json!({"host": "eu.api.security.microsoft.com:443", "latency_ms": 5}),
