@@ -6,6 +6,7 @@ pub mod fanout;
 pub mod graph;
 pub mod mde;
 pub mod query;
+pub mod regions;
 pub mod tenant;
 pub mod transport;
 mod wire;

@@ -505,6 +505,7 @@ pub fn template(client_id: Option<&str>) -> String {
 # Cloud: global, gcc, gcc-high or dod.
 cloud = "global"
 # A regional API host (global cloud): us, eu, uk, au, swa, ina, aea, api-us, api-eu, api-uk, api-au.
+# `mdep regions probe --write` sets the fastest from here.
 # region = "eu"
 # Token endpoint: v2 (/oauth2/v2.0/token, scope=<resource>/.default) or v1 (/oauth2/token, resource=).
 token_version = "v2"
@@ -623,6 +624,37 @@ pub fn add_tenant(path: &Path, entry: &TenantEntry) -> Result<(), ConfigError> {
             let mut arr = toml_edit::ArrayOfTables::new();
             arr.push(table);
             doc.insert("tenants", toml_edit::Item::ArrayOfTables(arr));
+        }
+    }
+    let out = doc.to_string();
+    Config::parse(&out, path)?;
+    write_private(path, &out)
+}
+
+/// Sets `region = "<name>"` in the file (replacing the key's value where it stands, or
+/// adding it among the top-level keys), keeping its comments and other keys.
+pub fn set_region(path: &Path, region: Region) -> Result<(), ConfigError> {
+    let text = read_text(path)?;
+    let loaded = Config::parse(&text, path)?;
+    let invalid = invalid_in(path);
+    if loaded.config.cloud != Cloud::Global {
+        return Err(invalid(format!(
+            "region applies to the global cloud only, not {}",
+            loaded.config.cloud
+        )));
+    }
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| invalid(e.to_string()))?;
+    match doc.get_mut("region").and_then(|i| i.as_value_mut()) {
+        Some(v) => {
+            // Keeps the comment after the value and the spacing around it.
+            let decor = v.decor().clone();
+            *v = region.name().into();
+            *v.decor_mut() = decor;
+        }
+        None => {
+            doc.insert("region", toml_edit::value(region.name()));
         }
     }
     let out = doc.to_string();

@@ -19,6 +19,16 @@ pub use validate::{Check, Expectations, ValidationError, Validator};
 /// An HTTP client for Entra calls: rustls, no redirects, a timeout, and an optional
 /// extra CA (the emulator's `ca.pem`) trusted alone.
 pub fn http_client(ca_file: Option<&std::path::Path>) -> Result<reqwest::Client, String> {
+    http_client_builder(ca_file)?
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// The builder [`http_client`] builds, for a caller that changes a setting first (the
+/// region probe's HTTP/1.1 and timeout).
+pub fn http_client_builder(
+    ca_file: Option<&std::path::Path>,
+) -> Result<reqwest::ClientBuilder, String> {
     let mut b = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(std::time::Duration::from_secs(30))
@@ -29,5 +39,5 @@ pub fn http_client(ca_file: Option<&std::path::Path>) -> Result<reqwest::Client,
             .map_err(|e| format!("ca_file {}: {e}", ca.display()))?;
         b = b.tls_certs_only([cert]);
     }
-    b.build().map_err(|e| e.to_string())
+    Ok(b)
 }

@@ -85,11 +85,20 @@ fn expand(p: &std::path::Path, base: &std::path::Path) -> PathBuf {
     }
 }
 
+/// The config's `ca_file`, `~/` expanded and relative to the config file.
+pub fn ca_file(loaded: &Loaded) -> Option<PathBuf> {
+    loaded
+        .config
+        .ca_file
+        .as_ref()
+        .map(|p| expand(p, &loaded.path))
+}
+
 impl Partner {
     pub fn open(g: &Global) -> Result<Self> {
         let loaded = g.load()?;
         let c = &loaded.config;
-        let ca = c.ca_file.as_ref().map(|p| expand(p, &loaded.path));
+        let ca = ca_file(&loaded);
         let http = mdep_auth::http_client(ca.as_deref()).map_err(anyhow::Error::msg)?;
         let credential = c.credential(&loaded.path)?;
         let mut opts = BrokerOptions::new(

@@ -9,7 +9,7 @@ mod run;
 mod sync_cmds;
 
 use clap::{Parser, Subcommand};
-use commands::{actions, alerts, api, hunt, incidents, indicators, machines};
+use commands::{actions, alerts, api, hunt, incidents, indicators, machines, regions};
 use run::select::Api;
 use std::process::ExitCode;
 
@@ -79,6 +79,9 @@ enum Command {
         after_help = "Examples:\n  mdep api GET '/api/alerts?$top=5' --tenant Contoso\n  mdep api POST /api/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07/tags --body tag.json --tenant Contoso"
     )]
     Api(api::RawArgs),
+    /// Regional API hosts: which answers fastest from here (`probe`, `--write` to use it).
+    #[command(subcommand)]
+    Regions(regions::RegionsCommand),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  mdep completions bash > /etc/bash_completion.d/mdep\n  mdep completions zsh > \"${fpath[1]}/_mdep\"\n  mdep completions fish > ~/.config/fish/completions/mdep.fish"
@@ -188,6 +191,7 @@ fn main() -> ExitCode {
             Command::Indicators(cmd) => indicators::run(cmd, &Api::open(&g)?, g.output).await,
             Command::Hunt(args) => hunt::run(args, &g).await,
             Command::Api(args) => api::run(args, &g).await,
+            Command::Regions(cmd) => regions::run(cmd, &g).await,
             Command::Sync(args) => sync_cmds::sync(args, &g).await,
             Command::Db(cmd) => sync_cmds::db(cmd, &g).await,
         }

@@ -174,6 +174,7 @@ pub async fn config(cmd: ConfigCommand, g: &Global) -> Result<()> {
             };
             let v = json!({
                 "path": l.path, "client_id": p.client_id, "credential": credential, "cloud": c.cloud.name(),
+                "region": c.region.map(mdep_model::Region::name),
                 "authority": c.authority(), "api_base": c.api_base(), "resource": c.resource(),
                 "graph_base": c.graph_base(), "graph_resource": c.graph_resource(),
                 "token_version": format!("{:?}", c.token_version).to_lowercase(),
@@ -185,7 +186,11 @@ pub async fn config(cmd: ConfigCommand, g: &Global) -> Result<()> {
                     for (k, val) in v.as_object().into_iter().flatten() {
                         println!(
                             "{k:<21} {}",
-                            val.as_str().map_or_else(|| val.to_string(), str::to_owned)
+                            match val {
+                                Value::String(s) => s.clone(),
+                                Value::Null => "-".to_owned(),
+                                other => other.to_string(),
+                            }
                         );
                     }
                     Ok(())

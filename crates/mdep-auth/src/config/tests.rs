@@ -200,6 +200,53 @@ fn tenants_are_added_and_removed_keeping_comments() {
 }
 
 #[test]
+fn region_is_set_keeping_comments_and_other_keys() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("config.toml");
+    write_private(&path, &template(None)).expect("write");
+    add_tenant(
+        &path,
+        &TenantEntry {
+            name: "Contoso".into(),
+            tenant: "contoso.onmicrosoft.com".into(),
+            tags: vec![],
+        },
+    )
+    .expect("add");
+    set_region(&path, Region::Eu).expect("set");
+    let l = Config::load(&path).expect("load");
+    assert_eq!(l.config.region, Some(Region::Eu));
+    assert_eq!(l.config.tenants.len(), 1, "other keys kept");
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert!(text.contains("# Point everything at the local emulator"));
+    assert!(text.contains("secret_env = \"MDEP_CLIENT_SECRET\""));
+    // A second pick replaces the value where it stands, with its comment.
+    let text = text.replace("region = \"eu\"", "region = \"eu\" # picked by hand");
+    write_private(&path, &text).expect("write");
+    set_region(&path, Region::LegacyUk).expect("set");
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("region =")).count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        text.contains("region = \"api-uk\" # picked by hand"),
+        "{text}"
+    );
+    assert_eq!(
+        Config::load(&path).expect("load").config.region,
+        Some(Region::LegacyUk)
+    );
+    let gov = text
+        .replace("cloud = \"global\"", "cloud = \"gcc\"")
+        .replace("region = \"api-uk\" # picked by hand\n", "");
+    write_private(&path, &gov).expect("write");
+    let err = set_region(&path, Region::Eu).expect_err("gcc has no regions");
+    assert!(err.to_string().contains("global cloud only"), "{err}");
+}
+
+#[test]
 fn credentials_come_from_env_or_file_never_the_config() {
     let dir = tempfile::tempdir().expect("tmp");
     let cfg = dir.path().join("config.toml");

@@ -8,3 +8,4 @@ pub mod hunt;
 pub mod incidents;
 pub mod indicators;
 pub mod machines;
+pub mod regions;

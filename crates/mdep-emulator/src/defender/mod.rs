@@ -29,7 +29,7 @@ pub use data::{read, write};
 
 use crate::AppState;
 use crate::collection::serve::{get_one, list};
-use crate::request::guard::{guard, unknown};
+use crate::request::guard::{fallback, guard};
 use crate::request::mde::Mde;
 use axum::Router;
 use axum::routing::{get, post};
@@ -117,7 +117,7 @@ fn api(state: AppState) -> Router<AppState> {
             state.clone(),
             guard::<Mde>,
         ))
-        .fallback(axum::routing::any(unknown::<Mde>).with_state(state))
+        .fallback(fallback::<Mde>(state))
 }
 
 /// The MDE routes under `/api` and `/api/v1.0`.

@@ -20,7 +20,7 @@ use crate::AppState;
 use crate::collection::serve::{get_one, list, update};
 use crate::request::graph::Graph;
 use crate::request::graph_error::envelope;
-use crate::request::guard::{guard, unknown};
+use crate::request::guard::{fallback, guard};
 use alerts::AlertsV2;
 use axum::Router;
 use axum::routing::{get, post};
@@ -48,7 +48,7 @@ fn api(state: AppState) -> Router<AppState> {
             state.clone(),
             guard::<Graph>,
         ))
-        .fallback(axum::routing::any(unknown::<Graph>).with_state(state))
+        .fallback(fallback::<Graph>(state))
         .layer(axum::middleware::from_fn(envelope))
 }
 

@@ -1,5 +1,5 @@
 //! Fault injection for testing clients: a share of the requests matching a path pattern
-//! (and a tenant) answered 500, 503 or 429 with `Retry-After`, delayed, cut off before
+//! (and a tenant, and a `Host`) answered 500, 503 or 429 with `Retry-After`, delayed, cut off before
 //! they are handled (`drop`), handled and then cut off so the answer is lost
 //! (`drop_after`), or handled and answered with a body that stalls (`slow_body_ms`).
 //! Faults come from the scenario (`[[faults]]`) and the admin API
@@ -20,6 +20,10 @@ pub struct FaultSpec {
     /// Entra routes).
     #[serde(default)]
     pub tenant: Option<Uuid>,
+    /// Only requests whose `Host` header (port aside, case-insensitive) is this name, so
+    /// one address can play several hosts (a latency per regional API host).
+    #[serde(default)]
+    pub host: Option<String>,
     /// Answer with this status: 500, 503 or 429.
     #[serde(default)]
     pub status: Option<u16>,
@@ -94,6 +98,17 @@ impl FaultSpec {
         if self.path.is_empty() || !self.path.starts_with(['/', '*']) {
             return Err(format!("path '{}' must start with / or *", self.path));
         }
+        if let Some(h) = &self.host
+            && (h.is_empty()
+                || h.len() > 253
+                || !h
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')))
+        {
+            return Err(format!(
+                "host '{h}' must be a host name alone, without scheme, port or path (eu.api.security.microsoft.com)"
+            ));
+        }
         Ok(())
     }
 }
@@ -136,6 +151,16 @@ pub fn glob(pattern: &str, text: &str) -> bool {
         }
     }
     rest.ends_with(last)
+}
+
+/// The name in a `Host` header or an authority, without its port (`[::1]:8443` gives
+/// `[::1]`).
+pub fn host_name(authority: &str) -> &str {
+    let a = authority.trim();
+    if a.starts_with('[') {
+        return a.find(']').map_or(a, |i| &a[..=i]);
+    }
+    a.split(':').next().unwrap_or(a)
 }
 
 /// What to do to one request.
@@ -195,15 +220,23 @@ impl Faults {
             .clear();
     }
 
-    /// Decides what happens to a request (the first matching fault that fires wins).
-    pub fn decide(&self, path: &str, tenant: Option<Uuid>) -> Option<Action> {
+    /// Decides what happens to a request for `path`, `tenant` and the `Host` it was sent
+    /// to (the first matching fault that fires wins).
+    pub fn decide(&self, path: &str, tenant: Option<Uuid>, host: Option<&str>) -> Option<Action> {
+        let host = host.map(host_name);
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if g.1.is_empty() {
             return None;
         }
         let mut out = None;
         for f in &mut g.1 {
-            if !glob(&f.spec.path, path) || f.spec.tenant.is_some_and(|t| Some(t) != tenant) {
+            if !glob(&f.spec.path, path)
+                || f.spec.tenant.is_some_and(|t| Some(t) != tenant)
+                || f.spec
+                    .host
+                    .as_deref()
+                    .is_some_and(|h| !host.is_some_and(|x| x.eq_ignore_ascii_case(h)))
+            {
                 continue;
             }
             if f.spec.count.is_some_and(|c| f.injected >= c) {
@@ -239,6 +272,7 @@ mod tests {
         FaultSpec {
             path: path.into(),
             tenant: None,
+            host: None,
             status: Some(503),
             retry_after: Some(2),
             latency_ms: None,
@@ -273,7 +307,7 @@ mod tests {
         })
         .expect("valid");
         let hits: Vec<bool> = (0..8)
-            .map(|_| f.decide("/api/alerts", Some(t)).is_some())
+            .map(|_| f.decide("/api/alerts", Some(t), None).is_some())
             .collect();
         assert_eq!(
             hits,
@@ -281,12 +315,44 @@ mod tests {
             "every second one, twice"
         );
         assert!(
-            f.decide("/api/alerts", None).is_none(),
+            f.decide("/api/alerts", None, None).is_none(),
             "other tenants spared"
         );
-        assert!(f.decide("/x/oauth2/token", Some(t)).is_none());
+        assert!(f.decide("/x/oauth2/token", Some(t), None).is_none());
         assert_eq!(f.list()[0].injected, 2);
         assert!(f.remove(1) && !f.remove(1));
+    }
+
+    #[test]
+    fn host_matches_the_name_port_aside_in_any_case() {
+        let f = Faults::default();
+        f.add(FaultSpec {
+            host: Some("eu.api.security.microsoft.com".into()),
+            status: None,
+            latency_ms: Some(5),
+            ..spec("*")
+        })
+        .expect("valid");
+        for sent in [
+            "eu.api.security.microsoft.com",
+            "EU.api.security.microsoft.com:443",
+        ] {
+            assert_eq!(
+                f.decide("/api", None, Some(sent)).map(|a| a.latency_ms),
+                Some(5),
+                "{sent}"
+            );
+        }
+        for other in [
+            Some("us.api.security.microsoft.com"),
+            Some("eu.api.security.microsoft.com.evil"),
+            Some("127.0.0.1:8443"),
+            None,
+        ] {
+            assert!(f.decide("/api", None, other).is_none(), "{other:?}");
+        }
+        assert_eq!(host_name("[::1]:8443"), "[::1]");
+        assert_eq!(host_name("localhost"), "localhost");
     }
 
     #[test]
@@ -337,6 +403,18 @@ mod tests {
             FaultSpec {
                 status: None,
                 slow_body_ms: Some(600_001),
+                ..spec("*")
+            },
+            FaultSpec {
+                host: Some("https://eu.api.security.microsoft.com".into()),
+                ..spec("*")
+            },
+            FaultSpec {
+                host: Some("eu.api.security.microsoft.com:443".into()),
+                ..spec("*")
+            },
+            FaultSpec {
+                host: Some(String::new()),
                 ..spec("*")
             },
         ] {

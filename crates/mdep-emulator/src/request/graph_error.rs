@@ -214,7 +214,9 @@ pub fn error_response(e: &GraphError, headers: &HeaderMap) -> Response {
 
 /// Whether `path` is one of Graph's (`/v1.0/…`, `/beta/…`).
 pub fn is_graph_path(path: &str) -> bool {
-    path.starts_with("/v1.0/") || path.starts_with("/beta/")
+    ["/v1.0", "/beta"]
+        .iter()
+        .any(|root| path == *root || path.starts_with(&format!("{root}/")))
 }
 
 /// Gives every response `request-id` and `client-request-id` (the client's, when it sent

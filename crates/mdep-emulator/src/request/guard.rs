@@ -116,6 +116,18 @@ pub async fn unknown<A: Api>(
     }
 }
 
+/// The fallback of API `A`'s router: [`unknown`], behind the fault injection the routes
+/// have (a nested router's fallback is not one of the routes the app's route layers
+/// wrap), so `GET /api` and unknown paths are delayed or failed like the rest.
+pub fn fallback<A: Api>(state: AppState) -> axum::routing::MethodRouter<AppState> {
+    axum::routing::any(unknown::<A>)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::inject::inject,
+        ))
+        .with_state(state)
+}
+
 #[cfg(test)]
 mod tests {
     use super::malformed_segment;

@@ -17,9 +17,8 @@ use uuid::Uuid;
 
 /// The tenant a request is for, for targeting: the (unverified) `tid` of a Bearer token
 /// on `/api`, else the first path segment.
-fn tenant_of(state: &AppState, req: &Request) -> Option<Uuid> {
-    let path = req.uri().path();
-    if path.starts_with("/api/") {
+fn tenant_of(state: &AppState, req: &Request, path: &str) -> Option<Uuid> {
+    if is_mde_path(path) {
         let token = req
             .headers()
             .get(header::AUTHORIZATION)?
@@ -40,6 +39,11 @@ fn tenant_of(state: &AppState, req: &Request) -> Option<Uuid> {
     }
 }
 
+/// `/api` and the paths under it.
+fn is_mde_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
 fn broken_body() -> axum::body::Body {
     axum::body::Body::from_stream(futures_util::stream::once(async {
         Err::<axum::body::Bytes, _>(std::io::Error::new(
@@ -52,12 +56,24 @@ fn broken_body() -> axum::body::Body {
 /// The middleware: applies the faults in force to every non-admin request.
 pub async fn inject(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let faults = state.emu.defender().faults();
-    let path = req.uri().path().to_owned();
+    // The whole path, also under a nested router's fallback (which sees it stripped).
+    let path = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| req.uri().path(), |o| o.0.path())
+        .to_owned();
     if path.starts_with("/_emulator/") {
         return next.run(req).await;
     }
-    let tenant = tenant_of(&state, &req);
-    let Some(action) = faults.decide(&path, tenant) else {
+    let tenant = tenant_of(&state, &req, &path);
+    // The `Host` header (HTTP/1.1), else the request's authority (HTTP/2's `:authority`).
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
+    let Some(action) = faults.decide(&path, tenant, host.as_deref()) else {
         return next.run(req).await;
     };
     let mut resp = respond(action, &path, req, next).await;
@@ -124,7 +140,7 @@ async fn respond(action: Action, path: &str, req: Request, next: Next) -> Respon
     };
     let message = "Injected fault (emulator fault injection).";
     let graph = is_graph_path(path);
-    if path.starts_with("/api/") || graph {
+    if is_mde_path(path) || graph {
         let mut e = match status {
             429 => MdeError::too_many(retry_after.unwrap_or(1), message),
             503 => MdeError::unavailable(message),

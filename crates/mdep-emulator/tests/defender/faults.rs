@@ -406,3 +406,112 @@ async fn drop_after_and_slow_body_from_the_scenario() {
         "{err}"
     );
 }
+
+/// `GET /api` without a token, sent to `host` (port and case as given).
+async fn probe(e: &Emu, host: &str) -> (u16, std::time::Duration) {
+    let req = Request::get("/api")
+        .header("host", host)
+        .body(Body::empty())
+        .expect("req");
+    let start = std::time::Instant::now();
+    let resp = e.app.clone().oneshot(req).await.expect("response");
+    let status = resp.status().as_u16();
+    resp.into_body().collect().await.expect("body");
+    (status, start.elapsed())
+}
+
+#[tokio::test]
+async fn host_faults_apply_only_to_requests_for_that_host() {
+    let text = scenario("mde_calls_per_minute = 1000")
+        + "\n[[faults]]\nhost = \"eu.api.security.microsoft.com\"\nlatency_ms = 120\n";
+    let e = emu_from(&text);
+    let listed = e.admin("GET", "/_emulator/faults", None).await.json();
+    assert_eq!(
+        listed["faults"][0]["host"], "eu.api.security.microsoft.com",
+        "{listed}"
+    );
+    // Any Host is served: the unauthenticated probe is refused as MDE refuses it.
+    let (status, took) = probe(&e, "EU.api.security.microsoft.com:443").await;
+    assert_eq!(status, 401);
+    assert!(
+        took >= std::time::Duration::from_millis(120),
+        "latency applied: {took:?}"
+    );
+    for other in [
+        "us.api.security.microsoft.com",
+        "api.securitycenter.microsoft.com",
+        "127.0.0.1:8443",
+        "eu.api.security.microsoft.com.example",
+    ] {
+        assert_eq!(probe(&e, other).await.0, 401, "{other}");
+    }
+    let listed = e.admin("GET", "/_emulator/faults", None).await.json();
+    assert_eq!(listed["faults"][0]["matched"], 1, "{listed}");
+    assert_eq!(listed["faults"][0]["injected"], 1, "{listed}");
+
+    // An authenticated call under a regional name is answered like any other.
+    let t = e.token(CONTOSO).await;
+    let req = Request::get("/api/machines")
+        .header("host", "uk.api.security.microsoft.com")
+        .header("authorization", format!("Bearer {t}"))
+        .body(Body::empty())
+        .expect("req");
+    assert_eq!(
+        e.app.clone().oneshot(req).await.expect("resp").status(),
+        200
+    );
+
+    // Per-host faults from the admin API; the first that matches decides.
+    e.admin("DELETE", "/_emulator/faults", None).await;
+    for spec in [
+        json!({"host": "uk.api.security.microsoft.com", "status": 503}),
+        json!({"path": "/api", "status": 429}),
+    ] {
+        let r = e.admin("POST", "/_emulator/faults", Some(spec)).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let req = Request::get("/api")
+        .header("host", "uk.api.security.microsoft.com")
+        .body(Body::empty())
+        .expect("req");
+    let r = e.send(req).await;
+    r.mde_error(503, "ServiceUnavailable");
+    assert_eq!(probe(&e, "au.api.security.microsoft.com").await.0, 429);
+    // Graph's root under a faulted name answers in Graph's envelope.
+    e.admin(
+        "POST",
+        "/_emulator/faults",
+        Some(json!({"host": "graph.microsoft.com", "path": "/v1.0", "status": 503})),
+    )
+    .await;
+    let req = Request::get("/v1.0")
+        .header("host", "graph.microsoft.com")
+        .body(Body::empty())
+        .expect("req");
+    let r = e.send(req).await;
+    assert_eq!(r.status, 503);
+    assert_eq!(
+        r.json()["error"]["code"],
+        "ServiceNotAvailable",
+        "{}",
+        r.text()
+    );
+    for bad in [
+        json!({"host": "https://eu.api.security.microsoft.com", "latency_ms": 5}),
+        json!({"host": "eu.api.security.microsoft.com:443", "latency_ms": 5}),
+        json!({"host": "", "latency_ms": 5}),
+    ] {
+        let r = e
+            .admin("POST", "/_emulator/faults", Some(bad.clone()))
+            .await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+    }
+    let bad = scenario("") + "\n[[faults]]\nhost = \"eu/api\"\nlatency_ms = 5\n";
+    let err = mdep_emulator::scenario::Scenario::parse(&bad, std::path::Path::new("f.toml"))
+        .expect_err("bad host")
+        .to_string();
+    assert!(
+        err.starts_with("f.toml:") && err.contains("host 'eu/api'"),
+        "{err}"
+    );
+}
