@@ -19,10 +19,11 @@ fn tenant_id(i: usize) -> String {
 }
 
 /// Three consented customers with 8 devices and 20 alerts each, one that never consented;
-/// `licences` gives some customers a licence other than Plan 2.
-fn scenario(licences: &[(usize, &str)]) -> String {
+/// `licences` gives some customers a licence other than Plan 2; `emulator` adds keys to
+/// `[emulator]` (a `clock`).
+fn scenario(licences: &[(usize, &str)], emulator: &str) -> String {
     let mut s = format!(
-        "[emulator]\nadmin_key = \"cli-api-test-admin-key-0123456\"\nmde_page_size = 3\nmachine_action_seconds = 1\n\
+        "[emulator]\n{emulator}\nadmin_key = \"cli-api-test-admin-key-0123456\"\nmde_page_size = 3\nmachine_action_seconds = 1\n\
          mde_calls_per_minute = 100000\nmde_calls_per_hour = 1000000\n\n\
          [[tenants]]\nid = \"{PARTNER}\"\nname = \"Fabrikam\"\ndomain = \"fabrikam.onmicrosoft.com\"\nadmin = {{ user = \"admin@fabrikam.onmicrosoft.com\", password = \"p\" }}\n\n\
          [[tenants]]\nid = \"{UNCONSENTED}\"\nname = \"Woodgrove\"\ndomain = \"woodgrove.onmicrosoft.com\"\nadmin = {{ user = \"admin@woodgrove.onmicrosoft.com\", password = \"p\" }}\n"
@@ -89,14 +90,18 @@ impl Out {
 
 impl Env {
     fn new() -> Self {
-        Self::with_licences(&[])
+        Self::with(&[], "")
     }
 
     fn with_licences(licences: &[(usize, &str)]) -> Self {
+        Self::with(licences, "")
+    }
+
+    fn with(licences: &[(usize, &str)], emulator: &str) -> Self {
         let tmp = tempfile::tempdir().expect("tmp");
         let state = tmp.path().join("state");
         let scenario_file = tmp.path().join("scenario.toml");
-        std::fs::write(&scenario_file, scenario(licences)).expect("scenario");
+        std::fs::write(&scenario_file, scenario(licences, emulator)).expect("scenario");
         let server = start(
             &state,
             &["--scenario", scenario_file.to_str().expect("utf8")],
@@ -722,7 +727,8 @@ fn alerts_get_update_and_indicators_import() {
 /// every run.
 #[test]
 fn output_formats_match_their_snapshots() {
-    let env = Env::new();
+    // Data anchored to a fixed clock, so the snapshots do not move with the day.
+    let env = Env::with(&[], "clock = \"2026-11-01T00:00:00Z\"");
     for format in ["table", "csv", "jsonl", "json"] {
         let out = env
             .run(&[

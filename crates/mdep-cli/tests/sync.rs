@@ -34,9 +34,11 @@ struct Spec {
     file_backed: bool,
 }
 
+/// Generated data is anchored to a fixed clock (docs/scenario.md), so every generated
+/// device was last seen over 7 days ago and only devices added later are recent.
 fn scenario(s: &Spec) -> String {
     let mut out = format!(
-        "[emulator]\nadmin_key = \"{ADMIN_KEY}\"\nmde_page_size = 7\n\
+        "[emulator]\nadmin_key = \"{ADMIN_KEY}\"\nmde_page_size = 7\nclock = \"2026-11-01T00:00:00Z\"\n\
          mde_calls_per_minute = 1000000\nmde_calls_per_hour = 10000000\n\n\
          [[tenants]]\nid = \"{PARTNER}\"\nname = \"Fabrikam\"\ndomain = \"fabrikam.onmicrosoft.com\"\nadmin = {{ user = \"admin@fabrikam.onmicrosoft.com\", password = \"p\" }}\n"
     );
