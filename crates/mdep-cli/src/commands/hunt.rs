@@ -53,6 +53,9 @@ pub fn now() -> time::OffsetDateTime {
         .unwrap_or_else(time::OffsetDateTime::now_utc)
 }
 
+/// The schema's column names and the rows of one tenant's answer.
+type Rows = (Vec<String>, Vec<Map<String, Value>>);
+
 /// A tenant's answer: the schema's column names and the rows, or why the tenant was
 /// skipped (its licence has no advanced hunting: reported, not a failure).
 enum Answer {
@@ -61,9 +64,7 @@ enum Answer {
 }
 
 impl Answer {
-    fn of(
-        r: Result<(Vec<String>, Vec<Map<String, Value>>), mdep_api::ApiError>,
-    ) -> Result<Self, mdep_api::ApiError> {
+    fn of(r: Result<Rows, mdep_api::ApiError>) -> Result<Self, mdep_api::ApiError> {
         match r {
             Ok((schema, rows)) => Ok(Answer::Rows(schema, rows)),
             Err(e) if e.is_unlicensed() => Ok(Answer::Unlicensed(e.to_string())),
