@@ -297,7 +297,7 @@ impl Config {
         for perm in &config.required_graph_permissions {
             if mdep_model::permissions::graph_app_role(perm).is_none() {
                 return Err(invalid(format!(
-                    "required_graph_permissions: '{perm}' is not a Microsoft Graph security permission mdep knows ({})",
+                    "required_graph_permissions: '{perm}' is not a Microsoft Graph application permission mdep knows ({})",
                     mdep_model::permissions::GRAPH_APP_ROLES
                         .iter()
                         .map(|r| r.value)
