@@ -685,8 +685,7 @@ pub fn remove_tenant(path: &Path, key: &str) -> Result<TenantEntry, ConfigError>
     Ok(entry)
 }
 
-mod edit;
-pub use edit::{CredentialRef, set_partner_app};
+pub mod edit;
 
 #[cfg(test)]
 mod tests;

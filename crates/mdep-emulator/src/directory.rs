@@ -128,32 +128,6 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// A certificate credential: the public certificate, named by its thumbprints.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Certificate {
-    /// The key credential's id.
-    pub key_id: Uuid,
-    /// SHA-1 of the DER certificate, upper-case hex (what `x5t` names).
-    pub thumbprint_sha1: String,
-    /// SHA-256 of the DER certificate, upper-case hex (what `x5t#S256` names).
-    pub thumbprint_sha256: String,
-    /// Subject, for display.
-    pub subject: String,
-    /// Not-after of the certificate.
-    #[serde(with = "time::serde::rfc3339")]
-    pub not_after: OffsetDateTime,
-    /// Not-before of the certificate, when known.
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub not_before: Option<OffsetDateTime>,
-    /// Its description (Graph's `displayName`).
-    #[serde(default)]
-    pub display_name: Option<String>,
-    /// The DER certificate, base64.
-    pub der: String,
-    /// The RSA public key (PKCS#1 DER, base64) used to verify assertions.
-    pub public_key: String,
-}
-
 /// The service principal admin consent creates for an app in a tenant.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServicePrincipal {
@@ -169,29 +143,6 @@ pub struct ServicePrincipal {
     /// When consent was (last) granted.
     #[serde(with = "time::serde::rfc3339")]
     pub consented: OffsetDateTime,
-}
-
-/// Why a directory change was refused.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum DirectoryError {
-    /// Something named does not exist.
-    #[error("{kind} '{id}' not found")]
-    NotFound {
-        /// What kind of object.
-        kind: &'static str,
-        /// Its id as given.
-        id: String,
-    },
-    /// The object exists already.
-    #[error("{0}")]
-    Conflict(String),
-    /// The input is invalid.
-    #[error("{0}")]
-    Invalid(String),
-}
-
-pub(crate) fn invalid(msg: impl Into<String>) -> DirectoryError {
-    DirectoryError::Invalid(msg.into())
 }
 
 /// A request to create a tenant.
@@ -680,13 +631,16 @@ impl Directory {
 
 mod certificate;
 mod checks;
+mod error;
 pub mod registration;
 
-pub use certificate::parse_certificate;
+pub use certificate::{Certificate, parse_certificate};
 pub use checks::{
     check_graph_permissions, check_mde_permissions, check_permissions, check_redirect_uri,
     valid_domain,
 };
+pub use error::DirectoryError;
+pub(crate) use error::invalid;
 
 #[cfg(test)]
 mod tests;

@@ -384,3 +384,45 @@ impl GraphClient {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_quote_names_as_odata_literals() {
+        assert_eq!(
+            eq_filter("displayName", "O'Neil SOC"),
+            "$filter=displayName%20eq%20'O''Neil%20SOC'"
+        );
+    }
+
+    #[test]
+    fn required_access_lists_roles_per_resource_and_skips_empty_ones() {
+        let v = required_access(&[
+            (
+                "fc780465-2017-40d4-a0c5-307022471b92".into(),
+                vec!["a".into()],
+            ),
+            ("00000003-0000-0000-c000-000000000000".into(), vec![]),
+        ]);
+        assert_eq!(
+            v,
+            json!([{"resourceAppId": "fc780465-2017-40d4-a0c5-307022471b92",
+                    "resourceAccess": [{"id": "a", "type": "Role"}]}])
+        );
+    }
+
+    #[test]
+    fn a_new_password_keeps_its_value_secret_in_debug() {
+        let p: PasswordCredential = serde_json::from_value(json!({
+            "keyId": "k", "secretText": "s3cr3t-value", "hint": "s3c"
+        }))
+        .expect("parse");
+        assert_eq!(
+            p.secret_text.as_ref().map(Secret::expose),
+            Some("s3cr3t-value")
+        );
+        assert!(!format!("{p:?}").contains("s3cr3t-value"));
+    }
+}

@@ -265,10 +265,12 @@ fn set_partner_app_swaps_the_credential_keeping_comments() {
     std::fs::write(&path, template(None)).expect("write");
     let id = uuid::Uuid::new_v4();
     let perms = ["Alert.Read.All".to_owned()];
-    set_partner_app(
+    edit::set_partner_app(
         &path,
         id,
-        Some(&CredentialRef::SecretFile(PathBuf::from("app.secret"))),
+        Some(&edit::CredentialRef::SecretFile(PathBuf::from(
+            "app.secret",
+        ))),
         Some((&perms, &[])),
     )
     .expect("set");

@@ -1,9 +1,36 @@
 //! Certificate credentials from their PEM or DER form.
 
-use super::{Certificate, DirectoryError, invalid};
+use super::error::{DirectoryError, invalid};
 use crate::crypto;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+/// A certificate credential: the public certificate, named by its thumbprints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Certificate {
+    /// The key credential's id.
+    pub key_id: Uuid,
+    /// SHA-1 of the DER certificate, upper-case hex (what `x5t` names).
+    pub thumbprint_sha1: String,
+    /// SHA-256 of the DER certificate, upper-case hex (what `x5t#S256` names).
+    pub thumbprint_sha256: String,
+    /// Subject, for display.
+    pub subject: String,
+    /// Not-after of the certificate.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+    /// Not-before of the certificate, when known.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub not_before: Option<OffsetDateTime>,
+    /// Its description (Graph's `displayName`).
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// The DER certificate, base64.
+    pub der: String,
+    /// The RSA public key (PKCS#1 DER, base64) used to verify assertions.
+    pub public_key: String,
+}
 
 /// Parses an X.509 certificate (PEM or DER) into a certificate credential.
 pub fn parse_certificate(input: &[u8]) -> Result<Certificate, DirectoryError> {

@@ -1,6 +1,6 @@
 //! The rules a directory value must follow: domains, redirect URIs and permission values.
 
-use super::{DirectoryError, invalid};
+use super::error::{DirectoryError, invalid};
 use mdep_model::permissions::{self, WINDOWS_DEFENDER_ATP_APP_ID};
 
 /// True when `s` is a plausible verified domain name.

@@ -343,6 +343,40 @@ async fn filters_patch_and_the_app_id_key_form() {
 }
 
 #[tokio::test]
+async fn bodies_with_the_sdks_odata_type_annotations_are_read() {
+    // As msgraph-sdk (Kiota) serialises an Application and its nested objects.
+    let e = demu();
+    let t = bootstrap(&e, PARTNER).await;
+    let body = json!({
+        "@odata.type": "#microsoft.graph.application",
+        "displayName": "SDK app",
+        "signInAudience": "AzureADMultipleOrgs",
+        "web": {"@odata.type": "#microsoft.graph.webApplication", "redirectUris": [LANDING]},
+        "requiredResourceAccess": [{
+            "@odata.type": "#microsoft.graph.requiredResourceAccess",
+            "resourceAppId": "fc780465-2017-40d4-a0c5-307022471b92",
+            "resourceAccess": [{"@odata.type": "#microsoft.graph.resourceAccess", "id": ALERT_READ_ID, "type": "Role"}]
+        }]
+    });
+    let r = e
+        .graph("POST", "/v1.0/applications", Some(&t), Some(body))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_str().expect("id").to_owned();
+    let pw = json!({"passwordCredential": {"@odata.type": "#microsoft.graph.passwordCredential", "displayName": "sdk"}});
+    let r = e
+        .graph(
+            "POST",
+            &format!("/v1.0/applications/{id}/addPassword"),
+            Some(&t),
+            Some(pw),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["displayName"], "sdk");
+}
+
+#[tokio::test]
 async fn certificates_go_in_by_patch_then_add_key_needs_a_proof_signed_by_one() {
     use base64::Engine;
     let e = demu();

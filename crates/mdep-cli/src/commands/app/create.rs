@@ -4,7 +4,7 @@
 //! certificate, create its service principal in the home tenant and grant its roles
 //! there, then point the config at it and print every customer's consent link.
 
-use super::{Session, ambiguous, explain, grant_home, required_values, role};
+use super::session::{Session, ambiguous, explain, grant_home, required_values, role};
 use crate::context::{Global, Output};
 use crate::run::output::print_json;
 use anyhow::{Context as _, Result, bail};
@@ -13,7 +13,8 @@ use mdep_api::graph::apps::{
     Application, MULTIPLE_ORGS, NewApplication, key_credential, required_access,
 };
 use mdep_auth::CertificateCredential;
-use mdep_auth::config::{self, CredentialRef};
+use mdep_auth::config::edit::{CredentialRef, set_partner_app};
+use mdep_auth::config::write_private;
 use mdep_auth::consent::ConsentLink;
 use mdep_model::permissions::Api;
 use serde_json::{Value, json};
@@ -47,7 +48,7 @@ pub struct CreateArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub secret_years: Option<u32>,
     #[command(flatten)]
-    pub bootstrap: super::Bootstrap,
+    pub bootstrap: super::session::Bootstrap,
 }
 
 /// The certificate of a PEM as Graph takes it (base64 DER), with its thumbprint.
@@ -275,7 +276,7 @@ pub async fn run(args: CreateArgs, g: &Global) -> Result<()> {
             .secret_text
             .context("Graph returned no secretText for the new password")?;
         let file = s.secret_file(&app.app_id);
-        config::write_private(&file, &format!("{}\n", value.expose()))?;
+        write_private(&file, &format!("{}\n", value.expose()))?;
         changes.push(format!(
             "secret {} written to {}",
             pw.key_id,
@@ -284,7 +285,7 @@ pub async fn run(args: CreateArgs, g: &Global) -> Result<()> {
         Some(CredentialRef::SecretFile(file))
     };
     let (mde_now, graph_now) = required_values(&app);
-    config::set_partner_app(
+    set_partner_app(
         &s.loaded.path,
         app.app_id.parse().context("appId is not a GUID")?,
         credential.as_ref(),

@@ -1,12 +1,13 @@
 //! `mdep app show`, `mdep app secret rotate`, `mdep app permission add|remove` on the
 //! configured partner app.
 
-use super::{Session, explain, grant_home, required_values, role};
+use super::session::{Session, explain, grant_home, required_values, role};
 use crate::context::{Global, Output, table};
 use crate::run::output::print_json;
 use anyhow::{Context as _, Result};
 use mdep_api::graph::apps::required_access;
-use mdep_auth::config::{self, CredentialRef};
+use mdep_auth::config::edit::{CredentialRef, set_partner_app};
+use mdep_auth::config::write_private;
 use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -91,9 +92,9 @@ pub async fn rotate(s: &Session, g: &Global, keep_old: Option<u32>, years: u32) 
         .secret_text
         .context("Graph returned no secretText for the new password")?;
     let file = s.secret_file(&app.app_id);
-    config::write_private(&file, &format!("{}\n", value.expose()))?;
+    write_private(&file, &format!("{}\n", value.expose()))?;
     let client_id = app.app_id.parse().context("appId is not a GUID")?;
-    config::set_partner_app(
+    set_partner_app(
         &s.loaded.path,
         client_id,
         Some(&CredentialRef::SecretFile(file.clone())),
@@ -189,7 +190,7 @@ pub async fn permission(s: &Session, g: &Global, value: &str, add: bool) -> Resu
     }
     let (mde, graph) = required_values(&app);
     let client_id = app.app_id.parse().context("appId is not a GUID")?;
-    config::set_partner_app(&s.loaded.path, client_id, None, Some((&mde, &graph)))?;
+    set_partner_app(&s.loaded.path, client_id, None, Some((&mde, &graph)))?;
     if let Some(w) = &warning {
         eprintln!("warning: {w}");
     }
