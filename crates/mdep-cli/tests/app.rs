@@ -451,3 +451,57 @@ fn a_bootstrap_token_on_stdin_does_the_same() {
         "the token is never printed"
     );
 }
+
+#[test]
+fn a_certificate_is_registered_and_becomes_the_configs_credential() {
+    let env = Env::new((BOOT, BOOT_SECRET));
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("rsa");
+    let cert = rcgen::CertificateParams::new(vec!["mdr.fabrikam.example".to_owned()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("cert");
+    let pem = env.tmp.path().join("partner.pem");
+    std::fs::write(&pem, format!("{}{}", cert.pem(), key.serialize_pem())).expect("pem");
+    let args = [
+        "app",
+        "create",
+        "--name",
+        "Cert MDR",
+        "--permission",
+        "Alert.Read.All",
+        "--certificate",
+        pem.to_str().expect("utf8"),
+        "-o",
+        "json",
+    ];
+    let v = env.ok(&args);
+    assert_eq!(v["created"], true, "{v}");
+    let text = env.config_text();
+    assert!(
+        text.contains(&format!("certificate = \"{}\"", pem.display())),
+        "{text}"
+    );
+    let partner = &text
+        [text.find("[partner]").expect("partner")..text.find("[bootstrap]").expect("bootstrap")];
+    assert!(
+        !partner.contains("\nsecret_env"),
+        "the certificate replaces the secret: {partner}"
+    );
+    let show = env.ok(&["app", "show", "-o", "json"]);
+    assert_eq!(
+        show["certificates"].as_array().map(Vec::len),
+        Some(1),
+        "{show}"
+    );
+    assert_eq!(
+        secrets(&show).len(),
+        0,
+        "no secret when a certificate is given"
+    );
+    assert_eq!(env.home_row()["ready"], true, "tokens by certificate");
+    // Again: the certificate is there already.
+    let again = env.ok(&args);
+    assert_eq!(again["changes"], serde_json::json!([]), "{again}");
+    let show = env.ok(&["app", "show", "-o", "json"]);
+    assert_eq!(show["certificates"].as_array().map(Vec::len), Some(1));
+}

@@ -34,7 +34,9 @@ pub struct Certificate {
 
 /// Parses an X.509 certificate (PEM or DER) into a certificate credential.
 pub fn parse_certificate(input: &[u8]) -> Result<Certificate, DirectoryError> {
-    let der = if input.starts_with(b"-----") || input.iter().take(64).any(|b| *b == b'-') {
+    // PEM when it holds a BEGIN line (text may precede it); else DER, whose bytes may
+    // well contain a '-' anywhere.
+    let der = if input.windows(10).any(|w| w == b"-----BEGIN") {
         let (_, pem) = x509_parser::pem::parse_x509_pem(input)
             .map_err(|e| invalid(format!("not a PEM certificate: {e}")))?;
         if pem.label != "CERTIFICATE" {

@@ -184,7 +184,7 @@ pub async fn grant_home(
     Ok(granted)
 }
 
-/// Fails unless the bootstrap credential can read apps at all (a clear 403 first).
+/// A Graph refusal, with what to grant the bootstrap app when it was a 403.
 pub fn explain(e: ApiError) -> anyhow::Error {
     let text = e.to_string();
     if text.contains("Authorization_RequestDenied") || text.contains("403") {
