@@ -79,9 +79,17 @@ pub fn from_state(e: StateError) -> GraphError {
     }
 }
 
-/// A date-time as Graph writes it (RFC 3339, UTC).
+/// A date-time as Graph writes it: UTC, seven fractional digits
+/// (`samples-graph/application_create_response.json`: `2019-09-17T19:10:35.2742618Z`).
 pub fn datetime(t: OffsetDateTime) -> Value {
-    Value::String(t.format(&Rfc3339).unwrap_or_default())
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:7]Z"
+    );
+    Value::String(
+        t.to_offset(time::UtcOffset::UTC)
+            .format(fmt)
+            .unwrap_or_default(),
+    )
 }
 
 /// Parses a date-time property, or 400.

@@ -95,6 +95,14 @@ async fn created_apps_answer_with_the_documented_keys() {
     assert_eq!(v["signInAudience"], "AzureADMyOrg", "Graph's default");
     assert_eq!(v["publisherDomain"], "fabrikam.onmicrosoft.com");
     assert_ne!(v["id"], v["appId"], "object id and app id differ");
+    let created = v["createdDateTime"].as_str().expect("createdDateTime");
+    let documented = doc["createdDateTime"].as_str().expect("documented");
+    assert_eq!(
+        created.len(),
+        documented.len(),
+        "{created} is written like {documented}"
+    );
+    assert!(created.ends_with('Z'));
     assert!(
         v["@odata.context"]
             .as_str()
