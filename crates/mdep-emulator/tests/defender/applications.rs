@@ -321,6 +321,22 @@ async fn filters_patch_and_the_app_id_key_form() {
         )
         .await;
     assert_eq!(r.json()["value"][0]["displayName"], "O'Neil SOC");
+    let beta = e
+        .graph(
+            "GET",
+            &format!("/beta/applications(appId='{client}')"),
+            Some(&t),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(beta["appId"], client, "{beta}");
+    assert!(
+        beta["@odata.context"]
+            .as_str()
+            .is_some_and(|c| c.contains("/beta/$metadata#applications/$entity")),
+        "{beta}"
+    );
     let none = e
         .graph(
             "GET",
