@@ -1,6 +1,8 @@
 //! Microsoft Graph's security API for any number of tenants (`graph-security.md`): the
-//! [`GraphClient`] over the transport, and the entities it reads.
+//! [`GraphClient`] over the transport, and the entities it reads; [`apps`]: the
+//! application API that registers the partner app.
 
+pub mod apps;
 pub mod client;
 pub mod entity;
 

@@ -34,12 +34,16 @@ fn invalid_in(path: &Path) -> impl Fn(String) -> ConfigError + '_ {
     }
 }
 
-/// The partner app.
+/// The partner app (`[partner]`), or the app that registers it (`[bootstrap]`): a client
+/// id and one credential.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Partner {
     /// Application (client) id.
     pub client_id: uuid::Uuid,
+    /// The app's home tenant (id or domain): where `mdep app` signs in with the
+    /// `[bootstrap]` app (required there).
+    pub tenant: Option<String>,
     /// Environment variable holding the client secret.
     pub secret_env: Option<String>,
     /// File holding the client secret (first line).
@@ -79,6 +83,9 @@ pub struct TenantEntry {
 pub struct Config {
     /// The partner app.
     pub partner: Partner,
+    /// The app holding Microsoft Graph's `Application.ReadWrite.All` in the partner's
+    /// home tenant, which `mdep app` signs in with to register and change the partner app.
+    pub bootstrap: Option<Partner>,
     /// The cloud.
     #[serde(default)]
     pub cloud: Cloud,
@@ -237,6 +244,40 @@ pub fn valid_tenant(s: &str) -> bool {
     uuid::Uuid::try_parse(s).is_ok() || is_domain(s)
 }
 
+/// Checks that `p` (the `[section]` table) names exactly one credential.
+fn check_credential(
+    p: &Partner,
+    section: &str,
+    invalid: &impl Fn(String) -> ConfigError,
+) -> Result<(), ConfigError> {
+    let sources = [
+        p.secret_env.is_some(),
+        p.secret_file.is_some(),
+        p.client_secret.is_some(),
+        p.certificate.is_some(),
+        p.pfx.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if sources != 1 {
+        return Err(invalid(format!(
+            "[{section}] needs exactly one credential: secret_env, secret_file, certificate or pfx (found {sources})"
+        )));
+    }
+    if (p.pfx_password_env.is_some() || p.pfx_password_file.is_some()) && p.pfx.is_none() {
+        return Err(invalid(format!(
+            "[{section}] pfx_password_env or pfx_password_file is set without pfx: name the PFX file (pfx = \"app.pfx\") or drop the key"
+        )));
+    }
+    if p.pfx_password_env.is_some() && p.pfx_password_file.is_some() {
+        return Err(invalid(format!(
+            "[{section}] the PFX password comes from one place: pfx_password_env or pfx_password_file, not both"
+        )));
+    }
+    Ok(())
+}
+
 impl Config {
     /// Parses and checks configuration text.
     pub fn parse(text: &str, path: &Path) -> Result<Loaded, ConfigError> {
@@ -254,32 +295,16 @@ impl Config {
             }
         })?;
         let invalid = invalid_in(path);
+        check_credential(&config.partner, "partner", &invalid)?;
+        if let Some(b) = &config.bootstrap {
+            check_credential(b, "bootstrap", &invalid)?;
+            if !b.tenant.as_deref().is_some_and(valid_tenant) {
+                return Err(invalid(
+                    "[bootstrap] needs tenant: the partner's home tenant (GUID or domain) the bootstrap app signs in to".into(),
+                ));
+            }
+        }
         let p = &config.partner;
-        let sources = [
-            p.secret_env.is_some(),
-            p.secret_file.is_some(),
-            p.client_secret.is_some(),
-            p.certificate.is_some(),
-            p.pfx.is_some(),
-        ]
-        .iter()
-        .filter(|b| **b)
-        .count();
-        if sources != 1 {
-            return Err(invalid(format!(
-                "[partner] needs exactly one credential: secret_env, secret_file, certificate or pfx (found {sources})"
-            )));
-        }
-        if (p.pfx_password_env.is_some() || p.pfx_password_file.is_some()) && p.pfx.is_none() {
-            return Err(invalid(
-                "[partner] pfx_password_env or pfx_password_file is set without pfx: name the PFX file (pfx = \"app.pfx\") or drop the key".into(),
-            ));
-        }
-        if p.pfx_password_env.is_some() && p.pfx_password_file.is_some() {
-            return Err(invalid(
-                "[partner] the PFX password comes from one place: pfx_password_env or pfx_password_file, not both".into(),
-            ));
-        }
         let mut warnings = Vec::new();
         if p.client_secret.is_some() {
             warnings.push(format!(
@@ -297,7 +322,7 @@ impl Config {
         for perm in &config.required_graph_permissions {
             if mdep_model::permissions::graph_app_role(perm).is_none() {
                 return Err(invalid(format!(
-                    "required_graph_permissions: '{perm}' is not a Microsoft Graph security permission mdep knows ({})",
+                    "required_graph_permissions: '{perm}' is not a Microsoft Graph application permission mdep knows ({})",
                     mdep_model::permissions::GRAPH_APP_ROLES
                         .iter()
                         .map(|r| r.value)
@@ -414,9 +439,23 @@ impl Config {
             .unwrap_or_else(|| self.cloud.graph_host().to_owned())
     }
 
-    /// Reads the credential from where the config says it is.
+    /// Reads the partner app's credential from where the config says it is.
     pub fn credential(&self, base: &Path) -> Result<ClientCredential, ConfigError> {
-        let p = &self.partner;
+        self.partner.credential(base)
+    }
+
+    /// Finds a tenant by name (case-insensitive), id or domain.
+    pub fn find_tenant(&self, key: &str) -> Option<&TenantEntry> {
+        self.tenants
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(key) || t.tenant.eq_ignore_ascii_case(key))
+    }
+}
+
+impl Partner {
+    /// Reads this app's credential; relative paths are relative to the config file `base`.
+    pub fn credential(&self, base: &Path) -> Result<ClientCredential, ConfigError> {
+        let p = self;
         let invalid = invalid_in(base);
         let rel = |f: &Path| {
             let f = expand(f);
@@ -485,14 +524,7 @@ impl Config {
             .map(ClientCredential::Certificate)
             .map_err(|e| invalid(format!("pfx {}: {e}", f.display())));
         }
-        Err(invalid("[partner] has no credential".into()))
-    }
-
-    /// Finds a tenant by name (case-insensitive), id or domain.
-    pub fn find_tenant(&self, key: &str) -> Option<&TenantEntry> {
-        self.tenants
-            .iter()
-            .find(|t| t.name.eq_ignore_ascii_case(key) || t.tenant.eq_ignore_ascii_case(key))
+        Err(invalid("the app has no credential".into()))
     }
 }
 
@@ -684,6 +716,8 @@ pub fn remove_tenant(path: &Path, key: &str) -> Result<TenantEntry, ConfigError>
     write_private(path, &doc.to_string())?;
     Ok(entry)
 }
+
+pub mod edit;
 
 #[cfg(test)]
 mod tests;

@@ -73,7 +73,7 @@ pub struct Partner {
     pub broker: Arc<TokenBroker>,
 }
 
-fn expand(p: &std::path::Path, base: &std::path::Path) -> PathBuf {
+pub fn expand(p: &std::path::Path, base: &std::path::Path) -> PathBuf {
     let p = match p.to_str().and_then(|s| s.strip_prefix("~/")) {
         Some(rest) => dirs::home_dir().map_or_else(|| p.to_owned(), |h| h.join(rest)),
         None => p.to_owned(),

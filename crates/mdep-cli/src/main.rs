@@ -9,7 +9,7 @@ mod run;
 mod sync_cmds;
 
 use clap::{Parser, Subcommand};
-use commands::{actions, alerts, api, hunt, incidents, indicators, machines, regions};
+use commands::{actions, alerts, api, app, hunt, incidents, indicators, machines, regions};
 use run::select::Api;
 use std::process::ExitCode;
 
@@ -43,6 +43,9 @@ enum Command {
     /// Customer tenants: add, remove, list, and the permissions report (`check`).
     #[command(subcommand)]
     Tenants(partner::TenantsCommand),
+    /// The partner app itself, through Microsoft Graph: create, show, rotate its secret, change its permissions.
+    #[command(subcommand)]
+    App(app::AppCommand),
     /// Print the admin-consent link a customer's Global Administrator opens.
     #[command(
         after_help = "Examples:\n  mdep consent-url\n  mdep consent-url --tenant Contoso --v2 --redirect-uri https://portal.azure.com"
@@ -180,6 +183,7 @@ fn main() -> ExitCode {
             Command::Man { dir } => write_man_pages(&dir),
             Command::Config(cmd) => partner::config(cmd, &g).await,
             Command::Tenants(cmd) => partner::tenants(cmd, &g).await,
+            Command::App(cmd) => app::run(cmd, &g).await,
             Command::ConsentUrl(args) => partner::consent_url(args, &g).await,
             Command::Token(cmd) => partner::token(cmd, &g).await,
             Command::Emulator(cmd) => emulator::run(cmd).await,

@@ -5,7 +5,7 @@
 
 use crate::crypto::{self, SecretHasher};
 use mdep_model::Licence;
-use mdep_model::permissions::{self, WINDOWS_DEFENDER_ATP_APP_ID};
+use mdep_model::permissions::WINDOWS_DEFENDER_ATP_APP_ID;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
@@ -66,6 +66,10 @@ impl std::fmt::Debug for Admin {
 pub struct App {
     /// Application (client) id.
     pub client_id: Uuid,
+    /// The application object's id (Graph's `id`, apart from `appId`); nil for apps stored
+    /// before it was kept (see [`App::object_id`]).
+    #[serde(default)]
+    pub object_id: Uuid,
     /// Display name.
     pub name: String,
     /// The publisher's tenant.
@@ -86,6 +90,17 @@ pub struct App {
     pub created: OffsetDateTime,
 }
 
+impl App {
+    /// The application object's id; the client id for apps stored before object ids were.
+    pub fn object_id(&self) -> Uuid {
+        if self.object_id.is_nil() {
+            self.client_id
+        } else {
+            self.object_id
+        }
+    }
+}
+
 /// A client secret, stored only as a keyed hash.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Secret {
@@ -98,6 +113,12 @@ pub struct Secret {
     /// Expiry; none means it never expires.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub expires: Option<OffsetDateTime>,
+    /// Its description (Graph's `displayName`).
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// When it became valid, when known.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub start: Option<OffsetDateTime>,
 }
 
 impl std::fmt::Debug for Secret {
@@ -106,28 +127,9 @@ impl std::fmt::Debug for Secret {
             .field("key_id", &self.key_id)
             .field("hint", &self.hint)
             .field("expires", &self.expires)
+            .field("display_name", &self.display_name)
             .finish_non_exhaustive()
     }
-}
-
-/// A certificate credential: the public certificate, named by its thumbprints.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Certificate {
-    /// The key credential's id.
-    pub key_id: Uuid,
-    /// SHA-1 of the DER certificate, upper-case hex (what `x5t` names).
-    pub thumbprint_sha1: String,
-    /// SHA-256 of the DER certificate, upper-case hex (what `x5t#S256` names).
-    pub thumbprint_sha256: String,
-    /// Subject, for display.
-    pub subject: String,
-    /// Not-after of the certificate.
-    #[serde(with = "time::serde::rfc3339")]
-    pub not_after: OffsetDateTime,
-    /// The DER certificate, base64.
-    pub der: String,
-    /// The RSA public key (PKCS#1 DER, base64) used to verify assertions.
-    pub public_key: String,
 }
 
 /// The service principal admin consent creates for an app in a tenant.
@@ -145,29 +147,6 @@ pub struct ServicePrincipal {
     /// When consent was (last) granted.
     #[serde(with = "time::serde::rfc3339")]
     pub consented: OffsetDateTime,
-}
-
-/// Why a directory change was refused.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum DirectoryError {
-    /// Something named does not exist.
-    #[error("{kind} '{id}' not found")]
-    NotFound {
-        /// What kind of object.
-        kind: &'static str,
-        /// Its id as given.
-        id: String,
-    },
-    /// The object exists already.
-    #[error("{0}")]
-    Conflict(String),
-    /// The input is invalid.
-    #[error("{0}")]
-    Invalid(String),
-}
-
-fn invalid(msg: impl Into<String>) -> DirectoryError {
-    DirectoryError::Invalid(msg.into())
 }
 
 /// A request to create a tenant.
@@ -242,111 +221,6 @@ fn yes() -> bool {
     true
 }
 
-/// True when `s` is a plausible verified domain name.
-pub fn valid_domain(s: &str) -> bool {
-    let labels: Vec<&str> = s.split('.').collect();
-    s.len() <= 253
-        && labels.len() >= 2
-        && labels.iter().all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-        && labels
-            .last()
-            .is_some_and(|l| l.chars().all(|c| c.is_ascii_alphabetic()))
-}
-
-/// Checks a redirect URI as Entra does for the Web platform: absolute `https`, or `http`
-/// only for `localhost`/`127.0.0.1`; no fragment.
-pub fn check_redirect_uri(uri: &str) -> Result<(), DirectoryError> {
-    let lower = uri.to_ascii_lowercase();
-    let rest = if let Some(rest) = lower.strip_prefix("https://") {
-        rest
-    } else if let Some(rest) = lower.strip_prefix("http://") {
-        let host = rest.split(['/', '?']).next().unwrap_or("");
-        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-        if host != "localhost" && host != "127.0.0.1" {
-            return Err(invalid(format!(
-                "redirect URI '{uri}' must use https (http is allowed only for localhost)"
-            )));
-        }
-        rest
-    } else {
-        return Err(invalid(format!(
-            "redirect URI '{uri}' must be an absolute https URL"
-        )));
-    };
-    if rest.is_empty() || rest.starts_with('/') || uri.contains('#') || uri.len() > 256 {
-        return Err(invalid(format!(
-            "redirect URI '{uri}' is not valid: it needs a host, no fragment, 256 characters at most"
-        )));
-    }
-    if uri.chars().any(|c| c.is_control() || c == ' ') {
-        return Err(invalid(format!(
-            "redirect URI '{uri}' contains spaces or control characters"
-        )));
-    }
-    Ok(())
-}
-
-/// Checks permission values against the WindowsDefenderATP and Microsoft Graph catalogs
-/// (an app's permissions and a service principal's roles hold both; the catalogs share
-/// no value, so each role names its resource).
-pub fn check_permissions(perms: &[String]) -> Result<(), DirectoryError> {
-    for p in perms {
-        if permissions::Api::of_role(p).is_none() {
-            return Err(invalid(format!(
-                "'{p}' is not an application permission of WindowsDefenderATP ({WINDOWS_DEFENDER_ATP_APP_ID}) or of the Microsoft Graph security API ({}: {})",
-                permissions::GRAPH_APP_ID,
-                graph_role_names()
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn graph_role_names() -> String {
-    permissions::GRAPH_APP_ROLES
-        .iter()
-        .map(|r| r.value)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Checks permission values against the WindowsDefenderATP catalog only.
-pub fn check_mde_permissions(perms: &[String]) -> Result<(), DirectoryError> {
-    for p in perms {
-        if permissions::app_role(p).is_none() {
-            let hint = if permissions::graph_app_role(p).is_some() {
-                " (it is a Microsoft Graph permission: list it under graph_permissions)"
-            } else {
-                ""
-            };
-            return Err(invalid(format!(
-                "'{p}' is not an application permission of WindowsDefenderATP ({WINDOWS_DEFENDER_ATP_APP_ID}){hint}"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Checks permission values against the Microsoft Graph security roles only.
-pub fn check_graph_permissions(perms: &[String]) -> Result<(), DirectoryError> {
-    for p in perms {
-        if permissions::graph_app_role(p).is_none() {
-            return Err(invalid(format!(
-                "'{p}' is not a Microsoft Graph application permission the emulator knows ({}): use one of {}",
-                permissions::GRAPH_APP_ID,
-                graph_role_names()
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// Removes the items of one of `app`'s lists that `matches`, and gives the app after;
 /// `NotFound` naming `kind` and `id` when there was none.
 fn remove_one<T>(
@@ -368,7 +242,7 @@ fn remove_one<T>(
     Ok(app.clone())
 }
 
-fn dedup(v: &[String]) -> Vec<String> {
+pub(crate) fn dedup(v: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(v.len());
     for s in v {
         if !out.contains(s) {
@@ -520,8 +394,27 @@ impl Directory {
         self.tenants.insert(tenant.id, tenant);
     }
 
-    /// Registers an app.
+    /// Registers an app, with its service principal in its home tenant (as the portal does).
     pub fn register_app(&mut self, req: NewApp) -> Result<App, DirectoryError> {
+        let app = self.new_app(req)?;
+        self.apps.insert(app.client_id, app.clone());
+        // Registering in the portal also creates the app's service principal in its home
+        // tenant, with no roles until an administrator grants consent there.
+        self.service_principals.insert(
+            (app.home_tenant, app.client_id),
+            ServicePrincipal {
+                tenant: app.home_tenant,
+                app: app.client_id,
+                object_id: Uuid::new_v4(),
+                roles: Vec::new(),
+                consented: app.created,
+            },
+        );
+        Ok(app)
+    }
+
+    /// Checks a registration request and builds the app (not inserted).
+    pub(crate) fn new_app(&self, req: NewApp) -> Result<App, DirectoryError> {
         let client_id = req.client_id.unwrap_or_else(Uuid::new_v4);
         if client_id.is_nil() || client_id.to_string() == WINDOWS_DEFENDER_ATP_APP_ID {
             return Err(invalid(format!("client id {client_id} is reserved")));
@@ -545,8 +438,9 @@ impl Directory {
             check_redirect_uri(uri)?;
         }
         check_permissions(&req.permissions)?;
-        let app = App {
+        Ok(App {
             client_id,
+            object_id: Uuid::new_v4(),
             name,
             home_tenant: req.home_tenant,
             multi_tenant: req.multi_tenant,
@@ -555,24 +449,10 @@ impl Directory {
             secrets: Vec::new(),
             certificates: Vec::new(),
             created: OffsetDateTime::now_utc(),
-        };
-        self.apps.insert(client_id, app.clone());
-        // Registering in the portal also creates the app's service principal in its home
-        // tenant, with no roles until an administrator grants consent there.
-        self.service_principals.insert(
-            (req.home_tenant, client_id),
-            ServicePrincipal {
-                tenant: req.home_tenant,
-                app: client_id,
-                object_id: Uuid::new_v4(),
-                roles: Vec::new(),
-                consented: app.created,
-            },
-        );
-        Ok(app)
+        })
     }
 
-    fn app_mut(&mut self, client_id: Uuid) -> Result<&mut App, DirectoryError> {
+    pub(crate) fn app_mut(&mut self, client_id: Uuid) -> Result<&mut App, DirectoryError> {
         self.apps
             .get_mut(&client_id)
             .ok_or(DirectoryError::NotFound {
@@ -605,6 +485,8 @@ impl Directory {
             hint: value.chars().take(3).collect(),
             hash: hasher.hash(&value),
             expires,
+            display_name: None,
+            start: Some(OffsetDateTime::now_utc()),
         };
         app.secrets.push(secret.clone());
         Ok((app.clone(), secret, value))
@@ -755,41 +637,18 @@ impl Directory {
     }
 }
 
-/// Parses an X.509 certificate (PEM or DER) into a certificate credential.
-pub fn parse_certificate(input: &[u8]) -> Result<Certificate, DirectoryError> {
-    let der = if input.starts_with(b"-----") || input.iter().take(64).any(|b| *b == b'-') {
-        let (_, pem) = x509_parser::pem::parse_x509_pem(input)
-            .map_err(|e| invalid(format!("not a PEM certificate: {e}")))?;
-        if pem.label != "CERTIFICATE" {
-            return Err(invalid(format!(
-                "expected a PEM 'CERTIFICATE' block, found '{}' (upload the public certificate only)",
-                pem.label
-            )));
-        }
-        pem.contents
-    } else {
-        input.to_vec()
-    };
-    let (_, cert) = x509_parser::parse_x509_certificate(&der)
-        .map_err(|e| invalid(format!("not an X.509 certificate: {e}")))?;
-    let spki = cert.public_key();
-    if spki.algorithm.algorithm != x509_parser::oid_registry::OID_PKCS1_RSAENCRYPTION {
-        return Err(invalid(
-            "the certificate's key is not RSA: Entra accepts RS256/PS256 client assertions only",
-        ));
-    }
-    let not_after = OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp())
-        .map_err(|_| invalid("the certificate's validity is out of range"))?;
-    Ok(Certificate {
-        key_id: Uuid::new_v4(),
-        thumbprint_sha1: crypto::hex_upper(&crypto::sha1(&der)),
-        thumbprint_sha256: crypto::hex_upper(&crypto::sha256(&der)),
-        subject: cert.subject().to_string(),
-        not_after,
-        public_key: crypto::b64(&spki.subject_public_key.data),
-        der: crypto::b64(&der),
-    })
-}
+mod certificate;
+mod checks;
+mod error;
+pub mod registration;
+
+pub use certificate::{Certificate, parse_certificate};
+pub use checks::{
+    check_graph_permissions, check_mde_permissions, check_permissions, check_redirect_uri,
+    valid_domain,
+};
+pub use error::DirectoryError;
+pub(crate) use error::invalid;
 
 #[cfg(test)]
 mod tests;

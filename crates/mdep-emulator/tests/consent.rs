@@ -5,57 +5,6 @@ mod common;
 use common::*;
 use serde_json::json;
 
-/// Pulls `name="session" value="…"` out of a page.
-fn session_of(html: &str) -> String {
-    let at = html
-        .find(r#"name="session" value=""#)
-        .expect("session field")
-        + r#"name="session" value=""#.len();
-    html[at..].split('"').next().expect("value").to_owned()
-}
-
-fn query(location: &str) -> std::collections::HashMap<String, String> {
-    let q = location.split_once('?').map_or("", |(_, q)| q);
-    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
-}
-
-async fn sign_in(e: &Emu, link: &str, user: &str, password: &str) -> Reply {
-    let page = e.get(link).await;
-    assert_eq!(page.status, 200, "{}", page.text());
-    let html = page.text();
-    assert!(html.contains("idSIButton9"), "{html}");
-    let tenant_seg = link
-        .trim_start_matches('/')
-        .split('/')
-        .next()
-        .expect("tenant");
-    e.post_form(
-        &format!("/{tenant_seg}/login"),
-        &[
-            ("session", &session_of(&html)),
-            ("login", user),
-            ("passwd", password),
-        ],
-    )
-    .await
-}
-
-async fn decide(e: &Emu, link: &str, consent_page: &Reply, action: &str) -> Reply {
-    let tenant_seg = link
-        .trim_start_matches('/')
-        .split('/')
-        .next()
-        .expect("tenant");
-    e.post_form(
-        &format!("/{tenant_seg}/consent"),
-        &[
-            ("session", &session_of(&consent_page.text())),
-            ("action", action),
-        ],
-    )
-    .await
-}
-
 fn seed_link(tenant: &str) -> String {
     // The seed's consent link, as Microsoft's partner page prints it.
     format!(

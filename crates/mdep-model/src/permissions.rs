@@ -132,10 +132,12 @@ pub fn is_graph_resource(resource: &str) -> bool {
     canonical_graph_resource(resource).is_some()
 }
 
-/// The Microsoft Graph application roles of the security API (`graph-security.md` §2.5
-/// and §4.1 for the values and ids — ids from public dumps of the commercial cloud's
-/// Graph service principal; display names and descriptions as the Graph permissions
-/// reference shows them for application permissions).
+/// The Microsoft Graph application roles mdep knows: the security API's
+/// (`graph-security.md` §2.5 and §4.1 for the values and ids — ids from public dumps of
+/// the commercial cloud's Graph service principal; display names and descriptions as the
+/// Graph permissions reference shows them for application permissions), then the
+/// directory roles that register apps and grant their permissions (`graph-security.md`
+/// §5, ids from the same dumps).
 pub const GRAPH_APP_ROLES: &[AppRole] = &[
     AppRole {
         value: "ThreatHunting.Read.All",
@@ -167,7 +169,28 @@ pub const GRAPH_APP_ROLES: &[AppRole] = &[
         id: "34bf0e97-1971-4929-b999-9e2442d941d7",
         description: "Allows the app to read and write to all security incidents, without a signed-in user.",
     },
+    AppRole {
+        value: "Application.Read.All",
+        display_name: "Read all applications",
+        id: "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
+        description: "Allows the app to read all applications and service principals without a signed-in user.",
+    },
+    AppRole {
+        value: "Application.ReadWrite.All",
+        display_name: "Read and write all applications",
+        id: "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
+        description: "Allows the app to create, read, update and delete applications and service principals without a signed-in user.",
+    },
+    AppRole {
+        value: "AppRoleAssignment.ReadWrite.All",
+        display_name: "Manage app permission grants and app role assignments",
+        id: "06b708a9-e830-4db3-a914-8e69da51d44f",
+        description: "Allows the app to manage permission grants for application permissions to any API (including Microsoft Graph) and application assignments for any app, without a signed-in user.",
+    },
 ];
+
+/// The Microsoft Graph role that creates and changes app registrations.
+pub const APPLICATION_READWRITE_ALL: &str = "Application.ReadWrite.All";
 
 /// Looks a Microsoft Graph application role up by its value (case-sensitive).
 pub fn graph_app_role(value: &str) -> Option<&'static AppRole> {

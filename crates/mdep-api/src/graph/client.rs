@@ -97,6 +97,11 @@ impl GraphClient {
         &self.client
     }
 
+    /// `v1.0` or `beta`.
+    pub fn version(&self) -> &'static str {
+        self.version
+    }
+
     fn path(&self, rest: &str) -> String {
         format!("/{}/security/{rest}", self.version)
     }

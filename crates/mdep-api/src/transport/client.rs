@@ -244,10 +244,19 @@ impl Client {
             if let Some(l) = &inner.limiter {
                 l.acquire(&t.id, c.bucket).await;
             }
-            let token = inner
-                .broker
-                .token_for(&t.id, self.resource(), &t.name)
-                .await?;
+            let token = match &inner.opts.bearer {
+                Some(b) => Arc::new(AccessToken {
+                    token: b.clone(),
+                    expires_on: time::OffsetDateTime::now_utc(),
+                    received: time::OffsetDateTime::now_utc(),
+                }),
+                None => {
+                    inner
+                        .broker
+                        .token_for(&t.id, self.resource(), &t.name)
+                        .await?
+                }
+            };
             let retry_in = match self.attempt(t, &c, &token).await {
                 Answer::Status(status, _, body) if (200..300).contains(&status) => {
                     return Ok(body);
@@ -276,7 +285,7 @@ impl Client {
                 // A token the API no longer accepts (consent revoked and granted again, a
                 // signing key rolled over, a token cut short): refused before anything was
                 // carried out, so any method may go again, once, with a fresh token.
-                Answer::Status(401, _, body) if !refreshed => {
+                Answer::Status(401, _, body) if !refreshed && inner.opts.bearer.is_none() => {
                     refreshed = true;
                     inner.broker.invalidate_for(&t.id, self.resource(), &token);
                     tracing::info!(tenant = %t.name, error = %self.error(t, 401, &body), "401 Unauthorized; retrying once with a fresh token");

@@ -86,6 +86,9 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
     /// Items asked for per request when paging (`$top`, at most 10,000).
     pub page_size: u64,
+    /// A bearer token given outright (e.g. `--bootstrap-token -`): sent instead of one
+    /// from the broker, and never refreshed.
+    pub bearer: Option<mdep_auth::Secret>,
 }
 
 impl ClientOptions {
@@ -99,6 +102,7 @@ impl ClientOptions {
             limits: Some(Limits::default()),
             retry: RetryPolicy::default(),
             page_size: 10_000,
+            bearer: None,
         }
     }
 

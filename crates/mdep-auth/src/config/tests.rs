@@ -284,3 +284,48 @@ fn credentials_come_from_env_or_file_never_the_config() {
     let e = Config::parse(&stray, &cfg).expect_err("password without pfx");
     assert!(e.to_string().contains("pfx_password_env"), "{e}");
 }
+
+#[test]
+fn bootstrap_takes_a_tenant_and_one_credential_like_the_partner() {
+    let base = template(None);
+    let with = |section: &str| Config::parse(&format!("{base}\n{section}"), Path::new("c"));
+    let ok = with("[bootstrap]\nclient_id = \"11111111-1111-1111-1111-111111111111\"\ntenant = \"fabrikam.onmicrosoft.com\"\nsecret_env = \"BOOT\"\n")
+        .expect("valid");
+    let b = ok.config.bootstrap.expect("bootstrap");
+    assert_eq!(b.tenant.as_deref(), Some("fabrikam.onmicrosoft.com"));
+    let e = with("[bootstrap]\nclient_id = \"11111111-1111-1111-1111-111111111111\"\nsecret_env = \"BOOT\"\n")
+        .expect_err("no tenant");
+    assert!(e.to_string().contains("[bootstrap] needs tenant"), "{e}");
+    let e = with("[bootstrap]\nclient_id = \"11111111-1111-1111-1111-111111111111\"\ntenant = \"f.example\"\n")
+        .expect_err("no credential");
+    assert!(
+        e.to_string()
+            .contains("[bootstrap] needs exactly one credential"),
+        "{e}"
+    );
+}
+
+#[test]
+fn set_partner_app_swaps_the_credential_keeping_comments() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, template(None)).expect("write");
+    let id = uuid::Uuid::new_v4();
+    let perms = ["Alert.Read.All".to_owned()];
+    edit::set_partner_app(
+        &path,
+        id,
+        Some(&edit::CredentialRef::SecretFile(PathBuf::from(
+            "app.secret",
+        ))),
+        Some((&perms, &[])),
+    )
+    .expect("set");
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert!(text.contains("# Customer tenants"), "comments kept");
+    let c = Config::parse(&text, &path).expect("valid").config;
+    assert_eq!(c.partner.client_id, id);
+    assert_eq!(c.partner.secret_file, Some(PathBuf::from("app.secret")));
+    assert!(c.partner.secret_env.is_none());
+    assert_eq!(c.required_permissions, perms);
+}

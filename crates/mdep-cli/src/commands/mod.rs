@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod alerts;
 pub mod api;
+pub mod app;
 pub mod hunt;
 pub mod incidents;
 pub mod indicators;

@@ -172,3 +172,21 @@ fn secrets_are_hashed_and_removable() {
         .expect("removed");
     assert!(dir.remove_secret(a.client_id, secret.key_id).is_err());
 }
+
+#[test]
+fn der_certificates_are_read_whatever_bytes_they_hold() {
+    // Graph's keyCredentials carry base64 DER; a '-' among its first bytes is not PEM.
+    let der = (0..200)
+        .map(|_| {
+            let key = rcgen::KeyPair::generate().expect("key");
+            let cert = rcgen::CertificateParams::new(vec!["x.example".to_owned()])
+                .expect("params")
+                .self_signed(&key)
+                .expect("cert");
+            cert.der().to_vec()
+        })
+        .find(|d| d.iter().take(64).any(|b| *b == b'-'))
+        .expect("a DER with a '-' early on");
+    let err = parse_certificate(&der).expect_err("an EC key is refused, but as a certificate");
+    assert!(err.to_string().contains("not RSA"), "{err}");
+}

@@ -68,7 +68,7 @@ impl Api for Graph {
 
     fn unknown(path: &str) -> GraphError {
         GraphError::bad_request(format!(
-            "Resource not found for the segment '{}'. The emulator serves security/runHuntingQuery, security/alerts_v2 and security/incidents.",
+            "Resource not found for the segment '{}'. The emulator serves security/runHuntingQuery, security/alerts_v2, security/incidents, applications and servicePrincipals.",
             truncate(path.rsplit('/').next().unwrap_or(""))
         ))
     }

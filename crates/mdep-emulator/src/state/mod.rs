@@ -2,6 +2,7 @@
 //! SQLite [`Store`] on every change.
 
 pub mod defender;
+mod registration;
 
 use crate::crypto::{self, SecretHasher};
 use crate::defender::data::Backing;

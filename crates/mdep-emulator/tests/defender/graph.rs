@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 const GRAPH: &str = "https://graph.microsoft.com";
 
-fn sample(name: &str) -> Value {
+pub(crate) fn sample(name: &str) -> Value {
     let path = format!(
         "{}/tests/fixtures/graph/{name}.json",
         env!("CARGO_MANIFEST_DIR")
@@ -18,7 +18,7 @@ fn sample(name: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn keys(v: &Value) -> BTreeSet<String> {
+pub(crate) fn keys(v: &Value) -> BTreeSet<String> {
     v.as_object()
         .map(|o| o.keys().cloned().collect())
         .unwrap_or_default()
@@ -26,7 +26,7 @@ fn keys(v: &Value) -> BTreeSet<String> {
 
 impl Emu {
     /// A token for `resource` by the v1 or v2 endpoint.
-    async fn graph_token_for(&self, tenant: &str, v1: bool, resource: &str) -> String {
+    pub(crate) async fn graph_token_for(&self, tenant: &str, v1: bool, resource: &str) -> String {
         let (path, key, value) = if v1 {
             (
                 format!("/{tenant}/oauth2/token"),
@@ -55,12 +55,12 @@ impl Emu {
         r.json()["access_token"].as_str().expect("token").to_owned()
     }
 
-    async fn graph_token(&self, tenant: &str) -> String {
+    pub(crate) async fn graph_token(&self, tenant: &str) -> String {
         self.graph_token_for(tenant, false, GRAPH).await
     }
 
     /// Grants `APP` exactly `roles` (MDE and Graph) in `tenant`; returns a Graph token.
-    async fn graph_token_with(&self, tenant: &str, roles: &[&str]) -> String {
+    pub(crate) async fn graph_token_with(&self, tenant: &str, roles: &[&str]) -> String {
         self.state
             .grant_consent(
                 tenant.parse().expect("tenant"),
@@ -71,7 +71,7 @@ impl Emu {
         self.graph_token(tenant).await
     }
 
-    async fn graph(
+    pub(crate) async fn graph(
         &self,
         method: &str,
         path: &str,
@@ -96,7 +96,7 @@ impl Emu {
 
 impl Reply {
     /// Asserts Graph's error envelope with this status and code; returns the message.
-    fn graph_error(&self, status: u16, code: &str) -> String {
+    pub(crate) fn graph_error(&self, status: u16, code: &str) -> String {
         let v = self.json();
         assert_eq!(self.status.as_u16(), status, "status; body: {v}");
         assert_eq!(v["error"]["code"], code, "code; body: {v}");

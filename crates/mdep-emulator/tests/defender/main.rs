@@ -6,6 +6,7 @@ mod common;
 
 mod actions;
 mod api;
+mod applications;
 mod auth;
 mod bodies;
 mod faults;
