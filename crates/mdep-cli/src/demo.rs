@@ -95,6 +95,88 @@ async fn consent_via_pages(
         .collect())
 }
 
+/// Step 1 as `mdep app create` takes it: the partner's app-management app (holding
+/// Application.ReadWrite.All in its home tenant) registers the connector through
+/// Microsoft Graph — `POST /applications` (multi-tenant, the roles by their app-role ids),
+/// `addPassword`, the home service principal. Returns its client id and secret.
+async fn create_app_through_graph(
+    emu: &mdep_emulator::Emulator,
+    base: &str,
+    ca: &std::path::Path,
+    home: uuid::Uuid,
+    required: &[String],
+) -> Result<(String, String)> {
+    use mdep_model::permissions::Api;
+    let manager = emu.register_app(NewApp {
+        client_id: None,
+        name: "Fabrikam App Manager".into(),
+        home_tenant: home,
+        multi_tenant: false,
+        redirect_uris: vec![],
+        permissions: vec![
+            "Application.ReadWrite.All".into(),
+            "AppRoleAssignment.ReadWrite.All".into(),
+        ],
+    })?;
+    emu.grant_consent(home, manager.client_id, None)?;
+    let (_, manager_secret) = emu.add_secret(manager.client_id, None, None)?;
+    let graph = mdep_api::GraphClient::new(
+        mdep_auth::http_client(Some(ca)).map_err(anyhow::Error::msg)?,
+        TokenBroker::new(
+            BrokerOptions::new(
+                Cloud::Global,
+                base,
+                &manager.client_id.to_string(),
+                ClientCredential::Secret(Secret::new(manager_secret)),
+                GRAPH,
+                TokenVersion::V2,
+            ),
+            mdep_auth::http_client(Some(ca)).map_err(anyhow::Error::msg)?,
+        ),
+        mdep_api::ClientOptions::graph(base, GRAPH),
+    );
+    let home = mdep_api::Tenant {
+        name: "Fabrikam".into(),
+        id: home.to_string(),
+    };
+    let ids = |api: Api, values: &[&str]| -> (String, Vec<String>) {
+        let ids = values
+            .iter()
+            .filter_map(|v| api.role(v).map(|r| r.id.to_owned()))
+            .collect();
+        (api.app_id().to_owned(), ids)
+    };
+    let mde: Vec<&str> = required.iter().map(String::as_str).collect();
+    let app = graph
+        .create_application(
+            &home,
+            &mdep_api::graph::apps::NewApplication {
+                display_name: "Fabrikam SOC Connector".into(),
+                redirect_uris: vec![REDIRECT.into()],
+                roles: vec![ids(Api::Mde, &mde), ids(Api::Graph, &[GRAPH_HUNTING])],
+                certificates: vec![],
+            },
+        )
+        .await
+        .context("POST /v1.0/applications")?;
+    let end = (time::OffsetDateTime::now_utc() + time::Duration::days(365))
+        .format(&time::format_description::well_known::Rfc3339)?;
+    let password = graph
+        .add_password(&home, &app.id, "mdep demo", &end)
+        .await
+        .context("addPassword")?;
+    graph
+        .create_service_principal(&home, &app.app_id)
+        .await
+        .context("POST /v1.0/servicePrincipals")?;
+    let secret = password
+        .secret_text
+        .context("addPassword gave no secretText")?
+        .expose()
+        .to_owned();
+    Ok((app.app_id, secret))
+}
+
 pub async fn run(args: DemoArgs) -> Result<()> {
     let started = Instant::now();
     let dir = tempfile::Builder::new().prefix("mdep-demo-").tempdir()?;
@@ -180,24 +262,16 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         "Machine.Read.All".to_owned(),
         "Machine.Isolate".to_owned(),
     ];
-    let mut permissions = required.clone();
-    permissions.push(GRAPH_HUNTING.into());
-    let app = emu.register_app(NewApp {
-        client_id: None,
-        name: "Fabrikam SOC Connector".into(),
-        home_tenant: partner.id,
-        multi_tenant: true,
-        redirect_uris: vec![REDIRECT.into()],
-        permissions,
-    })?;
-    let (_, secret) = emu.add_secret(app.client_id, None, None)?;
-    let client_id = app.client_id.to_string();
+    let (client_id, secret) =
+        create_app_through_graph(&emu, &base, &ca, partner.id, &required).await?;
+    note(
+        "Fabrikam registered \"Fabrikam SOC Connector\" through Microsoft Graph (POST /v1.0/applications,",
+    );
     note(&format!(
-        "Fabrikam registered \"{}\" (accounts in any organizational directory),",
-        app.name
+        "accounts in any organizational directory), application id {client_id}, WindowsDefenderATP application"
     ));
     note(&format!(
-        "application id {client_id}, WindowsDefenderATP application permissions {}, Microsoft Graph {GRAPH_HUNTING}, and a client secret.",
+        "permissions {}, Microsoft Graph {GRAPH_HUNTING}, and a client secret (addPassword), as `mdep app create` does.",
         required.join(", ")
     ));
     note(&format!(
@@ -369,7 +443,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         7,
         "Every time you add permission you must select on Grant consent for the new permission to take effect.",
     );
-    emu.add_permission(app.client_id, "Ti.ReadWrite.All")?;
+    emu.add_permission(client_id.parse()?, "Ti.ReadWrite.All")?;
     let mut required_now = required.clone();
     required_now.push("Ti.ReadWrite.All".into());
     note(

@@ -32,6 +32,10 @@ fn demo_walks_every_step_of_the_partner_flow() {
             .unwrap_or_else(|| panic!("missing or out of order: {s}\n{stdout}"));
         at += found;
     }
+    assert!(
+        stdout.contains("through Microsoft Graph (POST /v1.0/applications"),
+        "the app is created through Graph\n{stdout}"
+    );
     assert_eq!(
         stdout
             .matches("/oauth2/authorize?prompt=consent&client_id=")
