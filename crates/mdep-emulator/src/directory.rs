@@ -223,6 +223,30 @@ fn yes() -> bool {
 
 /// Removes the items of one of `app`'s lists that `matches`, and gives the app after;
 /// `NotFound` naming `kind` and `id` when there was none.
+/// A new secret of `app` with `value` (kept as its keyed hash, with its first three
+/// characters as the hint), valid over `(start, expires)`; refused when the app holds it.
+pub(crate) fn secret_for(
+    app: &App,
+    value: &str,
+    hasher: &SecretHasher,
+    (start, expires): (Option<OffsetDateTime>, Option<OffsetDateTime>),
+    display_name: Option<String>,
+) -> Result<Secret, DirectoryError> {
+    if app.secrets.iter().any(|s| hasher.verify(value, &s.hash)) {
+        return Err(DirectoryError::Conflict(
+            "the app has this secret already".into(),
+        ));
+    }
+    Ok(Secret {
+        key_id: Uuid::new_v4(),
+        hint: value.chars().take(3).collect(),
+        hash: hasher.hash(value),
+        expires,
+        display_name,
+        start,
+    })
+}
+
 fn remove_one<T>(
     app: &mut App,
     list: impl FnOnce(&mut App) -> &mut Vec<T>,
@@ -475,19 +499,13 @@ impl Directory {
             return Err(invalid("a client secret must be 16 to 512 characters"));
         }
         let app = self.app_mut(client_id)?;
-        if app.secrets.iter().any(|s| hasher.verify(&value, &s.hash)) {
-            return Err(DirectoryError::Conflict(
-                "the app has this secret already".into(),
-            ));
-        }
-        let secret = Secret {
-            key_id: Uuid::new_v4(),
-            hint: value.chars().take(3).collect(),
-            hash: hasher.hash(&value),
-            expires,
-            display_name: None,
-            start: Some(OffsetDateTime::now_utc()),
-        };
+        let secret = secret_for(
+            app,
+            &value,
+            hasher,
+            (Some(OffsetDateTime::now_utc()), expires),
+            None,
+        )?;
         app.secrets.push(secret.clone());
         Ok((app.clone(), secret, value))
     }

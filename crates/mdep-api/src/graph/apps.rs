@@ -53,6 +53,21 @@ impl Application {
             .collect()
     }
 
+    /// Every resource the app lists, with the app-role ids it requires there (as
+    /// [`required_access`] takes them back).
+    pub fn role_access(&self) -> Vec<(String, Vec<String>)> {
+        self.required_resource_access
+            .iter()
+            .map(|r| {
+                let ids = r.resource_access.iter().filter(|a| a.kind == "Role");
+                (
+                    r.resource_app_id.clone(),
+                    ids.map(|a| a.id.clone()).collect(),
+                )
+            })
+            .collect()
+    }
+
     /// Registered redirect URIs.
     pub fn redirect_uris(&self) -> &[String] {
         self.web.as_ref().map_or(&[], |w| &w.redirect_uris)

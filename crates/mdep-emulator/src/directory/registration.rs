@@ -136,19 +136,13 @@ fn new_secret(
         ));
     }
     let value = crypto::new_client_secret();
-    if app.secrets.iter().any(|s| hasher.verify(&value, &s.hash)) {
-        return Err(DirectoryError::Conflict(
-            "the app has this secret already".into(),
-        ));
-    }
-    let secret = Secret {
-        key_id: Uuid::new_v4(),
-        hint: value.chars().take(3).collect(),
-        hash: hasher.hash(&value),
-        expires: Some(end),
-        display_name: p.display_name,
-        start: Some(start),
-    };
+    let secret = super::secret_for(
+        app,
+        &value,
+        hasher,
+        (Some(start), Some(end)),
+        p.display_name,
+    )?;
     Ok((secret, value))
 }
 

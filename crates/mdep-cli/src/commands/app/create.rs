@@ -14,13 +14,10 @@ use mdep_api::graph::apps::{
 };
 use mdep_auth::CertificateCredential;
 use mdep_auth::config::edit::{CredentialRef, set_partner_app};
-use mdep_auth::config::write_private;
 use mdep_auth::consent::ConsentLink;
 use mdep_model::permissions::Api;
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// Where the customers' administrators land after consenting, unless told otherwise
 /// (the redirect URI of Microsoft's partner walk-through).
@@ -116,19 +113,7 @@ fn missing(
         changed.push(format!("redirect URI {redirect} added"));
     }
     // Every resource the app lists stays; missing roles are added to theirs.
-    let mut access: Vec<(String, Vec<String>)> = app
-        .required_resource_access
-        .iter()
-        .map(|r| {
-            let ids = r
-                .resource_access
-                .iter()
-                .filter(|a| a.kind == "Role")
-                .map(|a| a.id.clone())
-                .collect();
-            (r.resource_app_id.clone(), ids)
-        })
-        .collect();
+    let mut access = app.role_access();
     let mut added = 0;
     for (resource, ids) in want {
         let have = app.role_ids(resource);
@@ -264,24 +249,8 @@ pub async fn run(args: CreateArgs, g: &Global) -> Result<()> {
     {
         None
     } else {
-        let years = i64::from(args.secret_years.unwrap_or(2));
-        let end =
-            (OffsetDateTime::now_utc() + time::Duration::days(365 * years)).format(&Rfc3339)?;
-        let pw = s
-            .graph
-            .add_password(&s.home, &app.id, "mdep", &end)
-            .await
-            .map_err(explain)?;
-        let value = pw
-            .secret_text
-            .context("Graph returned no secretText for the new password")?;
-        let file = s.secret_file(&app.app_id);
-        write_private(&file, &format!("{}\n", value.expose()))?;
-        changes.push(format!(
-            "secret {} written to {}",
-            pw.key_id,
-            file.display()
-        ));
+        let (key_id, file, _) = s.new_secret(&app, args.secret_years.unwrap_or(2)).await?;
+        changes.push(format!("secret {} written to {}", key_id, file.display()));
         Some(CredentialRef::SecretFile(file))
     };
     let (mde_now, graph_now) = required_values(&app);

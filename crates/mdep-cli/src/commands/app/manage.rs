@@ -7,10 +7,8 @@ use crate::run::output::print_json;
 use anyhow::{Context as _, Result};
 use mdep_api::graph::apps::required_access;
 use mdep_auth::config::edit::{CredentialRef, set_partner_app};
-use mdep_auth::config::write_private;
 use serde_json::json;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 pub async fn show(s: &Session, g: &Global) -> Result<()> {
     let app = s
@@ -82,17 +80,7 @@ pub async fn show(s: &Session, g: &Global) -> Result<()> {
 pub async fn rotate(s: &Session, g: &Global, keep_old: Option<u32>, years: u32) -> Result<()> {
     let app = s.configured_app().await?;
     let now = OffsetDateTime::now_utc();
-    let end = (now + time::Duration::days(365 * i64::from(years))).format(&Rfc3339)?;
-    let pw = s
-        .graph
-        .add_password(&s.home, &app.id, "mdep", &end)
-        .await
-        .map_err(explain)?;
-    let value = pw
-        .secret_text
-        .context("Graph returned no secretText for the new password")?;
-    let file = s.secret_file(&app.app_id);
-    write_private(&file, &format!("{}\n", value.expose()))?;
+    let (key_id, file, end) = s.new_secret(&app, years).await?;
     let client_id = app.app_id.parse().context("appId is not a GUID")?;
     set_partner_app(
         &s.loaded.path,
@@ -118,7 +106,7 @@ pub async fn rotate(s: &Session, g: &Global, keep_old: Option<u32>, years: u32) 
         Output::Table => {
             println!(
                 "new secret {} (valid until {end}) written to {}",
-                pw.key_id,
+                key_id,
                 file.display()
             );
             match kept_until {
@@ -134,7 +122,7 @@ pub async fn rotate(s: &Session, g: &Global, keep_old: Option<u32>, years: u32) 
             Ok(())
         }
         _ => print_json(&json!({
-            "key_id": pw.key_id,
+            "key_id": key_id,
             "secret_file": file,
             "end": end,
             "removed": if kept_until.is_some() { Vec::new() } else { old.clone() },
@@ -147,19 +135,7 @@ pub async fn rotate(s: &Session, g: &Global, keep_old: Option<u32>, years: u32) 
 pub async fn permission(s: &Session, g: &Global, value: &str, add: bool) -> Result<()> {
     let (api, r) = role(value)?;
     let app = s.configured_app().await?;
-    let mut access: Vec<(String, Vec<String>)> = app
-        .required_resource_access
-        .iter()
-        .map(|x| {
-            let ids = x
-                .resource_access
-                .iter()
-                .filter(|a| a.kind == "Role")
-                .map(|a| a.id.clone())
-                .collect();
-            (x.resource_app_id.clone(), ids)
-        })
-        .collect();
+    let mut access = app.role_access();
     let has = app
         .role_ids(api.app_id())
         .contains(&r.id.to_ascii_lowercase());

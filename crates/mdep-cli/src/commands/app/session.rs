@@ -103,6 +103,28 @@ impl Session {
             })
     }
 
+    /// A new password for `app`, valid `years`, written (alone, mode 0600) to
+    /// [`Session::secret_file`]: its key id, the file and its end (RFC 3339).
+    pub async fn new_secret(
+        &self,
+        app: &Application,
+        years: u32,
+    ) -> Result<(String, PathBuf, String)> {
+        let end = (time::OffsetDateTime::now_utc() + time::Duration::days(365 * i64::from(years)))
+            .format(&time::format_description::well_known::Rfc3339)?;
+        let pw = self
+            .graph
+            .add_password(&self.home, &app.id, "mdep", &end)
+            .await
+            .map_err(explain)?;
+        let value = pw
+            .secret_text
+            .context("Graph returned no secretText for the new password")?;
+        let file = self.secret_file(&app.app_id);
+        mdep_auth::config::write_private(&file, &format!("{}\n", value.expose()))?;
+        Ok((pw.key_id, file, end))
+    }
+
     /// Where the partner app's secret is kept: the config's `secret_file`, else
     /// `<config dir>/<client id>.secret`.
     pub fn secret_file(&self, client_id: &str) -> PathBuf {
