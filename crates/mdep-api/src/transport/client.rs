@@ -164,6 +164,17 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Vec<u8>, ApiError> {
+        self.body_call(t, method, path, body, false).await
+    }
+
+    async fn body_call(
+        &self,
+        t: &Tenant,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        repeatable: bool,
+    ) -> Result<Vec<u8>, ApiError> {
         self.call(
             t,
             Call {
@@ -171,7 +182,7 @@ impl Client {
                 url: self.url(path, &[]),
                 body,
                 bucket: Bucket::of_path(path),
-                repeatable: false,
+                repeatable,
             },
         )
         .await
@@ -188,20 +199,8 @@ impl Client {
         path: &str,
         body: &Value,
     ) -> Result<T, ApiError> {
-        let url = self.url(path, &[]);
-        let bytes = self
-            .call(
-                t,
-                Call {
-                    method,
-                    url: url.clone(),
-                    body: Some(body),
-                    bucket: Bucket::of_path(path),
-                    repeatable: true,
-                },
-            )
-            .await?;
-        decode(t, &url, &bytes)
+        let bytes = self.body_call(t, method, path, Some(body), true).await?;
+        decode(t, &self.url(path, &[]), &bytes)
     }
 
     /// POST/PATCH a JSON body and decode the answer.
@@ -212,9 +211,8 @@ impl Client {
         path: &str,
         body: &Value,
     ) -> Result<T, ApiError> {
-        let url = self.url(path, &[]);
-        let bytes = self.raw(t, method, path, Some(body)).await?;
-        decode(t, &url, &bytes)
+        let bytes = self.body_call(t, method, path, Some(body), false).await?;
+        decode(t, &self.url(path, &[]), &bytes)
     }
 
     /// An error answer in this client's dialect.
