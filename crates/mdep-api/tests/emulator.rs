@@ -40,7 +40,7 @@ fn scenario(n: usize, devices: u32, alerts: u32, emulator_keys: &str) -> String 
     }
     s.push_str(&format!(
         "\n[[apps]]\nclient_id = \"{APP}\"\nname = \"Fabrikam SOC\"\nhome_tenant = \"{PARTNER}\"\n\
-         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\", \"File.Read.All\", \"Ip.Read.All\", \"Url.Read.All\", \"User.Read.All\", \"Vulnerability.Read.All\", \"Software.Read.All\", \"Score.Read.All\"]\n\
+         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\", \"File.Read.All\", \"Ip.Read.All\", \"Url.Read.All\", \"User.Read.All\", \"Vulnerability.Read.All\", \"Software.Read.All\", \"Score.Read.All\", \"SecurityRecommendation.Read.All\", \"RemediationTasks.Read.All\"]\n\
          graph_permissions = [\"ThreatHunting.Read.All\", \"SecurityAlert.ReadWrite.All\", \"SecurityIncident.ReadWrite.All\"]\n\
          secrets = [{{ value = \"{SECRET}\" }}]\n"
     ));
@@ -1224,5 +1224,33 @@ async fn stalled_bodies_are_waited_for_and_past_the_timeout_resent_only_where_sa
     }
     reset_counters(&emu).await;
     one_of_each(&emu, &c, &t, &m, &a, "answer stalled").await;
+    emu.stop().await;
+}
+
+/// Vulnerability management reads through the typed client (`mde-api.md` §4.4, §4.8).
+#[tokio::test]
+async fn tvm_reads() {
+    let emu = Emu::start(&scenario(1, 6, 4, UNLIMITED)).await;
+    let c = emu.client(|_| {});
+    let t = customer(0);
+    let machines: Vec<mdep_api::entity::Machine> = c
+        .machines(&t, &Query::new())
+        .try_collect()
+        .await
+        .expect("machines");
+    let m = &machines[0];
+    let ip: std::net::IpAddr = m
+        .last_ip_address
+        .as_deref()
+        .expect("ip")
+        .parse()
+        .expect("ip");
+    let seen = time::OffsetDateTime::parse(
+        m.last_seen.as_deref().expect("seen"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("time");
+    let found = c.machines_by_ip(&t, ip, seen).await.expect("findbyip");
+    assert!(found.iter().any(|x| x.id == m.id));
     emu.stop().await;
 }

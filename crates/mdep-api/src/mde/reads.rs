@@ -131,6 +131,27 @@ impl Client {
         Ok(self.get::<Collection<Machine>>(t, &url).await?.value)
     }
 
+    /// `GET /api/machines/findbyip(ip='…',timestamp=…)`: the devices seen with internal
+    /// address `ip` within 15 minutes of `at`, which must lie in the past 30 days.
+    pub async fn machines_by_ip(
+        &self,
+        t: &Tenant,
+        ip: std::net::IpAddr,
+        at: time::OffsetDateTime,
+    ) -> Result<Vec<Machine>, ApiError> {
+        let at = at
+            .to_offset(time::UtcOffset::UTC)
+            .replace_nanosecond(0)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default();
+        let path = format!("/api/machines/findbyip(ip='{ip}',timestamp={at})");
+        Ok(self.get::<Collection<Machine>>(t, &path).await?.value)
+    }
+
     /// `POST /api/advancedqueries/run`, counted against the hunting quota; a POST that
     /// only reads, so retried like a read.
     pub async fn hunt(&self, t: &Tenant, query: &str) -> Result<HuntingResponse, ApiError> {

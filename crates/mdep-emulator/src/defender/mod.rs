@@ -55,7 +55,7 @@ fn api(state: AppState) -> Router<AppState> {
         )
         .route(
             "/machines/{id}",
-            get(get_one::<machines::Machines>).patch(machines::update),
+            get(machines::get_or_find).patch(machines::update),
         )
         .route(
             "/machines/{id}/setDeviceValue",

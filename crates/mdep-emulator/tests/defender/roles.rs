@@ -97,8 +97,20 @@ async fn every_endpoint_with_and_without_its_permission() {
         })
         .expect("a hash in the evidence");
     let submit = json!({"indicatorValue": "198.51.100.7", "indicatorType": "IpAddress", "action": "Alert", "title": "t", "description": "d"});
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("ns")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("now");
     let rows = vec![
         row("GET", "/api/alerts".into(), None, ALERT_READ, Some(200)),
+        row(
+            "GET",
+            format!("/api/machines/findbyip(ip='10.1.2.3',timestamp={now})"),
+            None,
+            MACHINE_READ,
+            Some(200),
+        ),
         row(
             "GET",
             format!("/api/alerts/{aid}"),
