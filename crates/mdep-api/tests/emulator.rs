@@ -1252,5 +1252,38 @@ async fn tvm_reads() {
     .expect("time");
     let found = c.machines_by_ip(&t, ip, seen).await.expect("findbyip");
     assert!(found.iter().any(|x| x.id == m.id));
+
+    let recs: Vec<mdep_api::entity::Recommendation> = c
+        .recommendations(&t, &Query::new())
+        .try_collect()
+        .await
+        .expect("recommendations");
+    let r = &recs[0];
+    let rid = r.id.clone().expect("id");
+    let one = c.recommendation(&t, &rid).await.expect("recommendation");
+    assert_eq!(one.id.as_deref(), Some(rid.as_str()));
+    assert_eq!(one.exposed_machines_count, r.exposed_machines_count);
+    assert_eq!(
+        c.recommendation_software(&t, &rid)
+            .await
+            .expect("software")
+            .len(),
+        1
+    );
+    assert!(
+        !c.recommendation_vulnerabilities(&t, &rid)
+            .await
+            .expect("cves")
+            .is_empty()
+    );
+    let refs = c.recommendation_machines(&t, &rid).await.expect("machines");
+    let mid = refs[0]["id"].as_str().expect("machine");
+    assert!(
+        c.machine_recommendations(&t, mid)
+            .await
+            .expect("mine")
+            .iter()
+            .any(|x| x.id.as_deref() == Some(rid.as_str()))
+    );
     emu.stop().await;
 }

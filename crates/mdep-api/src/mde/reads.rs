@@ -108,6 +108,17 @@ impl Client {
         list software -> Software = "/api/Software";
         /// `GET /api/recommendations`, every page.
         list recommendations -> Recommendation = "/api/recommendations";
+        /// `GET /api/recommendations/{id}` (`va-_-vendor-_-product`).
+        item recommendation(id) -> Recommendation = "/api/recommendations/{}";
+        /// `GET /api/recommendations/{id}/software`.
+        related recommendation_software(id) -> Vec<Software> = "/api/recommendations/{}/software";
+        /// `GET /api/recommendations/{id}/machineReferences`: `{id, computerDnsName,
+        /// osPlatform, rbacGroupName}` objects.
+        related recommendation_machines(id) -> Vec<Value> = "/api/recommendations/{}/machineReferences";
+        /// `GET /api/recommendations/{id}/vulnerabilities`.
+        related recommendation_vulnerabilities(id) -> Vec<Vulnerability> = "/api/recommendations/{}/vulnerabilities";
+        /// `GET /api/machines/{id}/recommendations`.
+        related machine_recommendations(id) -> Vec<Recommendation> = "/api/machines/{}/recommendations";
         /// `GET /api/exposureScore`.
         document exposure_score -> Score = "/api/exposureScore";
         /// `GET /api/configurationScore`.

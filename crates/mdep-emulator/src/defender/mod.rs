@@ -8,7 +8,7 @@
 //!   written through to the store.
 //! - [`query`]: OData query options.
 //! - [`alerts`], [`machines`], [`actions`], [`indicators`], [`hunting`], [`intel`],
-//!   [`investigations`], [`live`]: the endpoints.
+//!   [`investigations`], [`live`], [`tvm`]: the endpoints.
 
 pub mod actions;
 pub mod alerts;
@@ -22,6 +22,7 @@ pub mod live;
 pub mod machines;
 pub mod params;
 pub mod query;
+pub mod tvm;
 
 pub use crate::request::faults;
 pub use crate::state::defender::{DEFAULT_TENANTS_IN_MEMORY, DefenderSettings, DefenderState};
@@ -93,10 +94,10 @@ fn api(state: AppState) -> Router<AppState> {
         .route("/domains/{domain}/stats", get(intel::domain_stats))
         .route("/exposureScore", get(intel::exposure_score))
         .route("/configurationScore", get(intel::configuration_score))
-        .route("/machines/{id}/software", get(intel::machine_software))
+        .route("/machines/{id}/software", get(tvm::machine_software))
         .route(
             "/machines/{id}/vulnerabilities",
-            get(intel::machine_vulnerabilities),
+            get(tvm::machine_vulnerabilities),
         )
         .route(
             "/investigations",
@@ -106,9 +107,33 @@ fn api(state: AppState) -> Router<AppState> {
             "/investigations/{id}",
             get(get_one::<investigations::Investigations>),
         )
-        .route("/vulnerabilities", get(intel::vulnerabilities))
-        .route("/Software", get(intel::software))
-        .route("/software", get(intel::software))
+        .route("/vulnerabilities", get(tvm::vulnerabilities))
+        .route(
+            "/recommendations",
+            get(list::<tvm::recommendations::Recommendations>),
+        )
+        .route(
+            "/recommendations/{id}",
+            get(get_one::<tvm::recommendations::Recommendations>),
+        )
+        .route(
+            "/recommendations/{id}/software",
+            get(tvm::recommendations::software),
+        )
+        .route(
+            "/recommendations/{id}/machineReferences",
+            get(tvm::recommendations::machine_references),
+        )
+        .route(
+            "/recommendations/{id}/vulnerabilities",
+            get(tvm::recommendations::vulnerabilities),
+        )
+        .route(
+            "/machines/{id}/recommendations",
+            get(tvm::recommendations::of_machine),
+        )
+        .route("/Software", get(tvm::software))
+        .route("/software", get(tvm::software))
         .route(
             "/indicators/{id}",
             axum::routing::delete(indicators::delete),

@@ -139,3 +139,160 @@ async fn find_by_ip_answers_devices_seen_with_the_address_around_the_time() {
         .await;
     assert_eq!(r.json()["id"], id);
 }
+
+/// A token with every TVM role.
+async fn tvm_token(e: &Emu, tenant: &str) -> String {
+    e.token_with(
+        tenant,
+        &[
+            "Machine.Read.All",
+            "Software.Read.All",
+            "Vulnerability.Read.All",
+            "SecurityRecommendation.Read.All",
+            "RemediationTasks.Read.All",
+        ],
+    )
+    .await
+}
+
+/// GET `path`, 200, as JSON.
+async fn get(e: &Emu, t: &str, path: &str) -> Value {
+    let r = e.api("GET", path, Some(t), None).await;
+    assert_eq!(r.status, 200, "{path}: {}", r.text());
+    r.json()
+}
+
+/// The items of a list answer.
+fn items(v: &Value) -> &Vec<Value> {
+    v["value"].as_array().expect("value")
+}
+
+#[tokio::test]
+async fn recommendations_follow_the_vulnerable_software() {
+    let e = demu();
+    let t = tvm_token(&e, CONTOSO).await;
+    let list = get(&e, &t, "/api/recommendations").await;
+    assert!(
+        list["@odata.context"]
+            .as_str()
+            .expect("ctx")
+            .ends_with("#Recommendations")
+    );
+    let recs = items(&list);
+    assert!(!recs.is_empty());
+    assert_eq!(keys(&recs[0]), sample_keys("recommendations_list.json"));
+    let software = get(&e, &t, "/api/Software").await;
+    // One recommendation per vulnerable product on some device, with its counts.
+    let vulnerable: Vec<&Value> = items(&software)
+        .iter()
+        .filter(|s| s["weaknesses"].as_u64() > Some(0))
+        .collect();
+    assert_eq!(recs.len(), vulnerable.len());
+    for r in recs {
+        let s = vulnerable
+            .iter()
+            .find(|s| format!("va-_-{}", s["id"].as_str().expect("id")) == r["id"])
+            .expect("its software");
+        assert_eq!(r["exposedMachinesCount"], s["exposedMachines"]);
+        assert_eq!(r["weaknesses"], s["weaknesses"]);
+        assert_eq!(r["remediationType"], "Update");
+        assert!(
+            !r["recommendedVersion"]
+                .as_str()
+                .expect("version")
+                .is_empty()
+        );
+    }
+    let r = &recs[0];
+    let id = r["id"].as_str().expect("id");
+    assert_eq!(
+        get(&e, &t, &format!("/api/recommendations/{id}")).await["id"],
+        id
+    );
+    let sw = get(&e, &t, &format!("/api/recommendations/{id}/software")).await;
+    assert_eq!(
+        format!("va-_-{}", items(&sw)[0]["id"].as_str().expect("id")),
+        id
+    );
+    let vulns = get(
+        &e,
+        &t,
+        &format!("/api/recommendations/{id}/vulnerabilities"),
+    )
+    .await;
+    assert_eq!(
+        items(&vulns).len() as u64,
+        r["weaknesses"].as_u64().expect("n")
+    );
+    assert_eq!(
+        keys(&items(&vulns)[0]),
+        sample_keys("vulnerabilities_list.json")
+    );
+    let refs = get(
+        &e,
+        &t,
+        &format!("/api/recommendations/{id}/machineReferences"),
+    )
+    .await;
+    let refs = items(&refs);
+    assert_eq!(
+        refs.len() as u64,
+        r["exposedMachinesCount"].as_u64().expect("n")
+    );
+    assert_eq!(
+        keys(&refs[0]),
+        ["computerDnsName", "id", "osPlatform", "rbacGroupName"]
+            .map(String::from)
+            .into_iter()
+            .collect()
+    );
+    // Each exposed device lists it among its own recommendations.
+    let mid = refs[0]["id"].as_str().expect("machine");
+    let mine = get(&e, &t, &format!("/api/machines/{mid}/recommendations")).await;
+    assert!(items(&mine).iter().any(|x| x["id"] == id));
+    // $filter on documented fields; others are 400.
+    let vendor = r["vendor"].as_str().expect("vendor");
+    let f = get(
+        &e,
+        &t,
+        &format!("/api/recommendations?$filter=vendor eq '{vendor}'"),
+    )
+    .await;
+    assert!(!items(&f).is_empty() && items(&f).iter().all(|x| x["vendor"] == vendor));
+    let f = get(&e, &t, "/api/recommendations?$filter=severityScore ge 9").await;
+    assert!(
+        items(&f)
+            .iter()
+            .all(|x| x["severityScore"].as_f64() >= Some(9.0))
+    );
+    e.api(
+        "GET",
+        "/api/recommendations?$filter=weaknesses eq 1",
+        Some(&t),
+        None,
+    )
+    .await
+    .mde_error(400, "ODataError");
+    // 404s in MDE's body.
+    for p in [
+        "/api/recommendations/va-_-nobody-_-nothing",
+        "/api/recommendations/va-_-nobody-_-nothing/software",
+        "/api/recommendations/va-_-nobody-_-nothing/machineReferences",
+        "/api/recommendations/va-_-nobody-_-nothing/vulnerabilities",
+        "/api/machines/nosuchmachine/recommendations",
+    ] {
+        e.api("GET", p, Some(&t), None)
+            .await
+            .mde_error(404, "ResourceNotFound");
+    }
+    // Another tenant's device is not found through this tenant.
+    let w = tvm_token(&e, WOODGROVE).await;
+    e.api(
+        "GET",
+        &format!("/api/machines/{mid}/recommendations"),
+        Some(&w),
+        None,
+    )
+    .await
+    .mde_error(404, "ResourceNotFound");
+}
