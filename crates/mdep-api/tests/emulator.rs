@@ -1285,5 +1285,51 @@ async fn tvm_reads() {
             .iter()
             .any(|x| x.id.as_deref() == Some(rid.as_str()))
     );
+
+    let sw = c.machine_software(&t, mid).await.expect("software");
+    let sid = sw[0].id.clone().expect("software id");
+    assert_eq!(
+        c.software_by_id(&t, &sid).await.expect("one").id.as_deref(),
+        Some(sid.as_str())
+    );
+    assert!(
+        !c.software_distributions(&t, &sid)
+            .await
+            .expect("dist")
+            .is_empty()
+    );
+    assert!(
+        c.software_machines(&t, &sid)
+            .await
+            .expect("refs")
+            .iter()
+            .any(|m| m["id"] == mid)
+    );
+    c.software_missing_kbs(&t, &sid).await.expect("kbs");
+    c.machine_missing_kbs(&t, mid).await.expect("kbs");
+    let cves = c.machine_vulnerabilities(&t, mid).await.expect("cves");
+    let cve = cves[0].id.clone().expect("cve");
+    assert_eq!(
+        c.vulnerability(&t, &cve).await.expect("cve").id.as_deref(),
+        Some(cve.as_str())
+    );
+    assert!(
+        c.vulnerability_machines(&t, &cve)
+            .await
+            .expect("refs")
+            .iter()
+            .any(|m| m["id"] == mid)
+    );
+    let pairs: Vec<Value> = c
+        .machines_vulnerabilities(
+            &t,
+            &Query::new()
+                .filter_str(&format!("machineId eq '{mid}'"))
+                .expect("filter"),
+        )
+        .try_collect()
+        .await
+        .expect("pairs");
+    assert_eq!(pairs.len(), cves.len());
     emu.stop().await;
 }

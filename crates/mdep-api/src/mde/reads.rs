@@ -108,6 +108,32 @@ impl Client {
         list software -> Software = "/api/Software";
         /// `GET /api/recommendations`, every page.
         list recommendations -> Recommendation = "/api/recommendations";
+        /// `GET /api/Software/{id}` (`vendor-_-product`).
+        item software_by_id(id) -> Software = "/api/Software/{}";
+        /// `GET /api/Software/{id}/distributions`: `{version, installations,
+        /// vulnerabilities}` objects.
+        related software_distributions(id) -> Vec<Value> = "/api/Software/{}/distributions";
+        /// `GET /api/Software/{id}/machineReferences`.
+        related software_machines(id) -> Vec<Value> = "/api/Software/{}/machineReferences";
+        /// `GET /api/Software/{id}/vulnerabilities`.
+        related software_vulnerabilities(id) -> Vec<Vulnerability> = "/api/Software/{}/vulnerabilities";
+        /// `GET /api/Software/{id}/getmissingkbs`: `{id, name, productsNames, url,
+        /// machineMissedOn, cveAddressed}` objects.
+        related software_missing_kbs(id) -> Vec<Value> = "/api/Software/{}/getmissingkbs";
+        /// `GET /api/machines/{id}/getmissingkbs`.
+        related machine_missing_kbs(id) -> Vec<Value> = "/api/machines/{}/getmissingkbs";
+        /// `GET /api/machines/{id}/software`.
+        related machine_software(id) -> Vec<Software> = "/api/machines/{}/software";
+        /// `GET /api/machines/{id}/vulnerabilities`.
+        related machine_vulnerabilities(id) -> Vec<Vulnerability> = "/api/machines/{}/vulnerabilities";
+        /// `GET /api/vulnerabilities/{cveId}`.
+        item vulnerability(cve) -> Vulnerability = "/api/vulnerabilities/{}";
+        /// `GET /api/vulnerabilities/{cveId}/machineReferences`.
+        related vulnerability_machines(cve) -> Vec<Value> = "/api/vulnerabilities/{}/machineReferences";
+        /// `GET /api/vulnerabilities/machinesVulnerabilities`, every page: one
+        /// `{id, cveId, machineId, fixingKbId, productName, productVendor, productVersion,
+        /// severity}` per device and CVE.
+        list machines_vulnerabilities -> Value = "/api/vulnerabilities/machinesVulnerabilities";
         /// `GET /api/recommendations/{id}` (`va-_-vendor-_-product`).
         item recommendation(id) -> Recommendation = "/api/recommendations/{}";
         /// `GET /api/recommendations/{id}/software`.

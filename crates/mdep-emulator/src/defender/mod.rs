@@ -134,6 +134,36 @@ fn api(state: AppState) -> Router<AppState> {
         )
         .route("/Software", get(tvm::software))
         .route("/software", get(tvm::software))
+        .route("/Software/{id}", get(tvm::software::one))
+        .route(
+            "/Software/{id}/distributions",
+            get(tvm::software::distributions),
+        )
+        .route(
+            "/Software/{id}/machineReferences",
+            get(tvm::software::machine_references),
+        )
+        .route(
+            "/Software/{id}/vulnerabilities",
+            get(tvm::software::vulnerabilities),
+        )
+        .route(
+            "/Software/{id}/getmissingkbs",
+            get(tvm::software::software_missing_kbs),
+        )
+        .route(
+            "/machines/{id}/getmissingkbs",
+            get(tvm::software::machine_missing_kbs),
+        )
+        .route(
+            "/vulnerabilities/machinesVulnerabilities",
+            get(list::<tvm::vulnerabilities::MachinesVulnerabilities>),
+        )
+        .route("/vulnerabilities/{id}", get(tvm::vulnerabilities::one))
+        .route(
+            "/vulnerabilities/{id}/machineReferences",
+            get(tvm::vulnerabilities::machine_references),
+        )
         .route(
             "/indicators/{id}",
             axum::routing::delete(indicators::delete),

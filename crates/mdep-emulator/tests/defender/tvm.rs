@@ -296,3 +296,146 @@ async fn recommendations_follow_the_vulnerable_software() {
     .await
     .mde_error(404, "ResourceNotFound");
 }
+
+#[tokio::test]
+async fn software_vulnerabilities_and_missing_kbs_agree_with_the_inventory() {
+    let e = demu();
+    let t = tvm_token(&e, CONTOSO).await;
+    let software = get(&e, &t, "/api/Software").await;
+    let all = items(&software);
+    let edge = all
+        .iter()
+        .find(|s| s["weaknesses"].as_u64() > Some(0))
+        .expect("a vulnerable product");
+    let id = edge["id"].as_str().expect("id");
+    assert_eq!(&get(&e, &t, &format!("/api/Software/{id}")).await["id"], id);
+    let dist = get(&e, &t, &format!("/api/Software/{id}/distributions")).await;
+    assert!(
+        dist["@odata.context"]
+            .as_str()
+            .expect("ctx")
+            .ends_with("#Distributions")
+    );
+    assert_eq!(
+        keys(&items(&dist)[0]),
+        sample_keys("software_distributions.json")
+    );
+    let installs: u64 = items(&dist)
+        .iter()
+        .map(|x| x["installations"].as_u64().expect("n"))
+        .sum();
+    assert_eq!(installs, edge["exposedMachines"].as_u64().expect("n"));
+    let refs = get(&e, &t, &format!("/api/Software/{id}/machineReferences")).await;
+    assert_eq!(items(&refs).len() as u64, installs);
+    let mid = items(&refs)[0]["id"].as_str().expect("machine").to_owned();
+    let vulns = get(&e, &t, &format!("/api/Software/{id}/vulnerabilities")).await;
+    assert_eq!(
+        items(&vulns).len() as u64,
+        edge["weaknesses"].as_u64().expect("n")
+    );
+    assert_eq!(
+        keys(&items(&vulns)[0]),
+        sample_keys("vulnerabilities_list.json")
+    );
+
+    // One CVE, its devices, and the (device, CVE) pairs.
+    let cve = items(&vulns)[0]["id"].as_str().expect("cve").to_owned();
+    let one = get(&e, &t, &format!("/api/vulnerabilities/{cve}")).await;
+    assert_eq!(one["id"], cve.as_str());
+    assert_eq!(
+        keys(&one).len(),
+        keys(&items(&vulns)[0]).len() + 1,
+        "and @odata.context"
+    );
+    let on = get(
+        &e,
+        &t,
+        &format!("/api/vulnerabilities/{cve}/machineReferences"),
+    )
+    .await;
+    assert_eq!(
+        items(&on).len() as u64,
+        one["exposedMachines"].as_u64().expect("n")
+    );
+    let pairs = get(
+        &e,
+        &t,
+        &format!("/api/vulnerabilities/machinesVulnerabilities?$filter=cveId eq '{cve}'"),
+    )
+    .await;
+    assert_eq!(
+        keys(&items(&pairs)[0]),
+        sample_keys("vulnerabilities_machinesvulnerabilities.json")
+    );
+    let mut a: Vec<&Value> = items(&pairs).iter().map(|p| &p["machineId"]).collect();
+    let mut b: Vec<&Value> = items(&on).iter().map(|m| &m["id"]).collect();
+    a.sort_by_key(|v| v.as_str());
+    b.sort_by_key(|v| v.as_str());
+    assert_eq!(a, b);
+    let mine = get(
+        &e,
+        &t,
+        &format!("/api/vulnerabilities/machinesVulnerabilities?$filter=machineId eq '{mid}'"),
+    )
+    .await;
+    let direct = get(&e, &t, &format!("/api/machines/{mid}/vulnerabilities")).await;
+    assert_eq!(items(&mine).len(), items(&direct).len());
+    e.api(
+        "GET",
+        "/api/vulnerabilities/machinesVulnerabilities?$filter=exposedMachines eq 1",
+        Some(&t),
+        None,
+    )
+    .await
+    .mde_error(400, "ODataError");
+
+    // Missing KBs: the products with a security update, per device and per product.
+    let with_kb = get(
+        &e,
+        &t,
+        "/api/vulnerabilities/machinesVulnerabilities?$filter=fixingKbId ne null",
+    )
+    .await;
+    let pair = items(&with_kb).first().expect("a device missing a KB");
+    let kb = pair["fixingKbId"].as_str().expect("kb");
+    let m = pair["machineId"].as_str().expect("machine");
+    let kbs = get(&e, &t, &format!("/api/machines/{m}/getmissingkbs")).await;
+    let k = items(&kbs).iter().find(|x| x["id"] == kb).expect("its KB");
+    assert_eq!(keys(k), sample_keys("machines_getmissingkbs.json"));
+    let product = format!(
+        "{}-_-{}",
+        pair["productVendor"].as_str().expect("vendor"),
+        pair["productName"].as_str().expect("name")
+    );
+    let by_product = get(&e, &t, &format!("/api/Software/{product}/getmissingkbs")).await;
+    assert_eq!(items(&by_product)[0]["id"], kb);
+    assert_eq!(
+        items(&by_product)[0]["machineMissedOn"],
+        k["machineMissedOn"]
+    );
+
+    // 404s in MDE's body; another tenant's device is not found.
+    for p in [
+        "/api/Software/nobody-_-nothing",
+        "/api/Software/nobody-_-nothing/distributions",
+        "/api/Software/nobody-_-nothing/machineReferences",
+        "/api/Software/nobody-_-nothing/vulnerabilities",
+        "/api/Software/nobody-_-nothing/getmissingkbs",
+        "/api/machines/nosuchmachine/getmissingkbs",
+        "/api/vulnerabilities/CVE-1999-0001",
+        "/api/vulnerabilities/CVE-1999-0001/machineReferences",
+    ] {
+        e.api("GET", p, Some(&t), None)
+            .await
+            .mde_error(404, "ResourceNotFound");
+    }
+    let w = tvm_token(&e, WOODGROVE).await;
+    e.api(
+        "GET",
+        &format!("/api/machines/{mid}/getmissingkbs"),
+        Some(&w),
+        None,
+    )
+    .await
+    .mde_error(404, "ResourceNotFound");
+}

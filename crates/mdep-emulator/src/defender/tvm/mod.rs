@@ -4,10 +4,14 @@
 //! the tenant's devices.
 //!
 //! - [`catalog`]: the products, their versions, KBs and CVEs, and who has them;
-//! - [`recommendations`]: `/api/recommendations…`, `/api/machines/{id}/recommendations`.
+//! - [`recommendations`]: `/api/recommendations…`, `/api/machines/{id}/recommendations`;
+//! - [`software`]: `/api/Software/{id}…`, missing KBs;
+//! - [`vulnerabilities`]: `/api/vulnerabilities/{cveId}…`, `machinesVulnerabilities`.
 
 pub mod catalog;
 pub mod recommendations;
+pub mod software;
+pub mod vulnerabilities;
 
 use super::data::read;
 use super::query::{EntitySet, Field, Kind, Query};
