@@ -1331,5 +1331,13 @@ async fn tvm_reads() {
         .await
         .expect("pairs");
     assert_eq!(pairs.len(), cves.len());
+
+    let whole = c.assessment_by_machine(&t, None).await.expect("assessment");
+    let paged = c.assessment_by_machine(&t, Some(3)).await.expect("paged");
+    assert!(whole.len() > 3);
+    assert_eq!(whole, paged);
+    let export = c.assessment_export(&t, 1).await.expect("export");
+    let link = export["exportFiles"][0].as_str().expect("a link");
+    assert!(c.trusted(link), "served by the emulator: {link}");
     emu.stop().await;
 }

@@ -51,6 +51,14 @@ fn api(state: AppState) -> Router<AppState> {
         .route("/machines", get(list::<machines::Machines>))
         .route("/machines/findbytag", get(machines::find_by_tag))
         .route(
+            "/machines/SoftwareVulnerabilitiesByMachine",
+            get(tvm::export::by_machine),
+        )
+        .route(
+            "/machines/SoftwareVulnerabilitiesExport",
+            get(tvm::export::export),
+        )
+        .route(
             "/machines/AddOrRemoveTagForMultipleMachines",
             post(machines::tags_for_many),
         )
@@ -181,6 +189,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(
             "/live-response/{tenant}/{action}/{index}",
             get(live::download),
+        )
+        .route(
+            "/tvm-export/{tenant}/{at}/{file}",
+            get(tvm::export::download),
         )
         .nest("/api", api(state.clone()))
         .nest("/api/v1.0", api(state))

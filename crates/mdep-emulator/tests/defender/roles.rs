@@ -106,6 +106,20 @@ async fn every_endpoint_with_and_without_its_permission() {
         row("GET", "/api/alerts".into(), None, ALERT_READ, Some(200)),
         row(
             "GET",
+            "/api/machines/SoftwareVulnerabilitiesByMachine".into(),
+            None,
+            &["Vulnerability.Read.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
+            "/api/machines/SoftwareVulnerabilitiesExport".into(),
+            None,
+            &["Vulnerability.Read.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
             "/api/Software/google-_-chrome".into(),
             None,
             &["Software.Read.All"],

@@ -439,3 +439,134 @@ async fn software_vulnerabilities_and_missing_kbs_agree_with_the_inventory() {
     .await
     .mde_error(404, "ResourceNotFound");
 }
+
+#[tokio::test]
+async fn assessment_by_machine_pages_with_next_links() {
+    let e = demu();
+    let t = tvm_token(&e, CONTOSO).await;
+    let whole = get(&e, &t, "/api/machines/SoftwareVulnerabilitiesByMachine").await;
+    assert!(
+        whole["@odata.context"]
+            .as_str()
+            .expect("ctx")
+            .ends_with("#Collection(microsoft.windowsDefenderATP.api.AssetVulnerability)")
+    );
+    assert!(whole.get("@odata.nextLink").is_none());
+    let all = items(&whole).clone();
+    assert!(all.len() > 5);
+    let sample = sample_keys("machines_softwarevulnerabilitiesbymachine_page.json");
+    assert!(all.iter().all(|r| keys(r) == sample));
+    // Rows agree with the per-device vulnerabilities.
+    let mid = all[0]["deviceId"].as_str().expect("device");
+    let direct = get(&e, &t, &format!("/api/machines/{mid}/vulnerabilities")).await;
+    let cves = all
+        .iter()
+        .filter(|r| r["deviceId"] == mid && !r["cveId"].is_null())
+        .count();
+    assert_eq!(cves, items(&direct).len());
+    // Page by 5, following the links, to the same rows.
+    let mut got = Vec::new();
+    let mut path = "/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=5".to_owned();
+    loop {
+        let page = get(&e, &t, &path).await;
+        assert!(items(&page).len() <= 5);
+        got.extend(items(&page).iter().cloned());
+        match page["@odata.nextLink"].as_str() {
+            Some(next) => {
+                assert!(next.contains("$skiptoken="), "{next}");
+                path = next
+                    .strip_prefix("https://api.securitycenter.localhost")
+                    .expect("same host")
+                    .to_owned();
+            }
+            None => break,
+        }
+    }
+    assert_eq!(got, all);
+    for bad in [
+        "pageSize=0",
+        "pageSize=200001",
+        "pageSize=x",
+        "$skiptoken=nonsense",
+    ] {
+        e.api(
+            "GET",
+            &format!("/api/machines/SoftwareVulnerabilitiesByMachine?{bad}"),
+            Some(&t),
+            None,
+        )
+        .await
+        .mde_error(400, "InvalidInput");
+    }
+}
+
+#[tokio::test]
+async fn assessment_export_links_download_gzipped_json_lines() {
+    let e = demu();
+    let t = tvm_token(&e, CONTOSO).await;
+    let v = get(
+        &e,
+        &t,
+        "/api/machines/SoftwareVulnerabilitiesExport?sasValidHours=2",
+    )
+    .await;
+    let sample: Value = serde_json::from_str(include_str!(
+        "../fixtures/samples/machines_softwarevulnerabilitiesexport_files.json"
+    ))
+    .expect("sample");
+    assert_eq!(keys(&v), keys(&sample));
+    let files = v["exportFiles"].as_array().expect("files");
+    assert!(!files.is_empty());
+    let link = files[0].as_str().expect("link");
+    let path = link
+        .strip_prefix("https://api.securitycenter.localhost")
+        .expect("served by the emulator");
+    // No bearer token: the link is the credential.
+    let r = e.get(path).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&r.body[..]), &mut text)
+        .expect("gzip");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let whole = get(&e, &t, "/api/machines/SoftwareVulnerabilitiesByMachine").await;
+    assert_eq!(&lines, items(&whole));
+    // A changed signature or a tampered path is refused.
+    let forged = path.replace("sig=", "sig=x");
+    assert_eq!(e.get(&forged).await.status, 403);
+    let other = path.replace(CONTOSO, WOODGROVE);
+    assert_eq!(e.get(&other).await.status, 403);
+    // sasValidHours at most 6.
+    for bad in ["0", "7", "x"] {
+        e.api(
+            "GET",
+            &format!("/api/machines/SoftwareVulnerabilitiesExport?sasValidHours={bad}"),
+            Some(&t),
+            None,
+        )
+        .await
+        .mde_error(400, "InvalidInput");
+    }
+}
+
+#[tokio::test]
+async fn assessment_exports_have_their_own_quotas() {
+    let e = demu();
+    let t = tvm_token(&e, CONTOSO).await;
+    for (path, per_minute) in [
+        (
+            "/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=1",
+            30,
+        ),
+        ("/api/machines/SoftwareVulnerabilitiesExport", 5),
+    ] {
+        for _ in 0..per_minute {
+            assert_eq!(e.api("GET", path, Some(&t), None).await.status, 200);
+        }
+        e.api("GET", path, Some(&t), None)
+            .await
+            .mde_error(429, "TooManyRequests");
+    }
+}

@@ -4,11 +4,13 @@
 //! the tenant's devices.
 //!
 //! - [`catalog`]: the products, their versions, KBs and CVEs, and who has them;
+//! - [`export`]: the assessment exports, by page and as signed file links;
 //! - [`recommendations`]: `/api/recommendations…`, `/api/machines/{id}/recommendations`;
 //! - [`software`]: `/api/Software/{id}…`, missing KBs;
 //! - [`vulnerabilities`]: `/api/vulnerabilities/{cveId}…`, `machinesVulnerabilities`.
 
 pub mod catalog;
+pub mod export;
 pub mod recommendations;
 pub mod software;
 pub mod vulnerabilities;
