@@ -1339,5 +1339,17 @@ async fn tvm_reads() {
     let export = c.assessment_export(&t, 1).await.expect("export");
     let link = export["exportFiles"][0].as_str().expect("a link");
     assert!(c.trusted(link), "served by the emulator: {link}");
+
+    let tasks: Vec<Value> = c
+        .remediation_tasks(&t, &Query::new())
+        .try_collect()
+        .await
+        .expect("tasks");
+    for task in &tasks {
+        let id = task["id"].as_str().expect("id");
+        assert_eq!(c.remediation_task(&t, id).await.expect("task")["id"], id);
+        let refs = c.remediation_task_machines(&t, id).await.expect("machines");
+        assert_eq!(Some(refs.len() as u64), task["targetDevices"].as_u64());
+    }
     emu.stop().await;
 }

@@ -145,6 +145,12 @@ impl Client {
         related recommendation_vulnerabilities(id) -> Vec<Vulnerability> = "/api/recommendations/{}/vulnerabilities";
         /// `GET /api/machines/{id}/recommendations`.
         related machine_recommendations(id) -> Vec<Recommendation> = "/api/machines/{}/recommendations";
+        /// `GET /api/remediationTasks`, every page.
+        list remediation_tasks -> Value = "/api/remediationTasks";
+        /// `GET /api/remediationTasks/{id}`.
+        item remediation_task(id) -> Value = "/api/remediationTasks/{}";
+        /// `GET /api/remediationTasks/{id}/machineReferences`.
+        related remediation_task_machines(id) -> Vec<Value> = "/api/remediationTasks/{}/machineReferences";
         /// `GET /api/exposureScore`.
         document exposure_score -> Score = "/api/exposureScore";
         /// `GET /api/configurationScore`.

@@ -117,6 +117,31 @@ fn api(state: AppState) -> Router<AppState> {
         )
         .route("/vulnerabilities", get(tvm::vulnerabilities))
         .route(
+            "/remediationTasks",
+            get(list::<tvm::remediation::RemediationTasks>),
+        )
+        .route(
+            "/remediationTasks/{id}",
+            get(get_one::<tvm::remediation::RemediationTasks>),
+        )
+        .route(
+            "/remediationTasks/{id}/machineReferences",
+            get(tvm::remediation::machine_references),
+        )
+        // The method pages' examples write it in lower case.
+        .route(
+            "/remediationtasks",
+            get(list::<tvm::remediation::RemediationTasks>),
+        )
+        .route(
+            "/remediationtasks/{id}",
+            get(get_one::<tvm::remediation::RemediationTasks>),
+        )
+        .route(
+            "/remediationtasks/{id}/machinereferences",
+            get(tvm::remediation::machine_references),
+        )
+        .route(
             "/recommendations",
             get(list::<tvm::recommendations::Recommendations>),
         )

@@ -106,6 +106,27 @@ async fn every_endpoint_with_and_without_its_permission() {
         row("GET", "/api/alerts".into(), None, ALERT_READ, Some(200)),
         row(
             "GET",
+            "/api/remediationTasks".into(),
+            None,
+            &["RemediationTasks.Read.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
+            "/api/remediationTasks/00000000-0000-0000-0000-000000000000".into(),
+            None,
+            &["RemediationTasks.Read.All"],
+            None,
+        ),
+        row(
+            "GET",
+            "/api/remediationTasks/00000000-0000-0000-0000-000000000000/machineReferences".into(),
+            None,
+            &["RemediationTasks.Read.All"],
+            None,
+        ),
+        row(
+            "GET",
             "/api/machines/SoftwareVulnerabilitiesByMachine".into(),
             None,
             &["Vulnerability.Read.All"],

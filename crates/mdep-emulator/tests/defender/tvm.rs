@@ -570,3 +570,88 @@ async fn assessment_exports_have_their_own_quotas() {
             .mde_error(429, "TooManyRequests");
     }
 }
+
+#[tokio::test]
+async fn remediation_tasks_target_the_recommendations_devices() {
+    let e = demu();
+    let t = tvm_token(&e, CONTOSO).await;
+    let list = get(&e, &t, "/api/remediationTasks").await;
+    assert!(
+        list["@odata.context"]
+            .as_str()
+            .expect("ctx")
+            .ends_with("#RemediationTasks")
+    );
+    let tasks = items(&list).clone();
+    assert!(!tasks.is_empty());
+    let sample = sample_keys("remediationtasks_list.json");
+    assert!(tasks.iter().all(|x| keys(x) == sample));
+    // Deterministic: the same tasks again.
+    assert_eq!(
+        &get(&e, &t, "/api/remediationtasks").await["value"],
+        &list["value"]
+    );
+    let recs = get(&e, &t, "/api/recommendations").await;
+    for task in &tasks {
+        let rec = items(&recs)
+            .iter()
+            .find(|r| r["id"] == format!("va-_-{}", task["productId"].as_str().expect("product")))
+            .expect("a recommendation for its product");
+        assert_eq!(task["targetDevices"], rec["exposedMachinesCount"]);
+        assert_eq!(task["recommendedVersion"], rec["recommendedVersion"]);
+        assert!(task["fixedDevices"].as_u64() <= task["targetDevices"].as_u64());
+        let id = task["id"].as_str().expect("id");
+        assert_eq!(
+            &get(&e, &t, &format!("/api/remediationTasks/{id}")).await["id"],
+            id
+        );
+        let refs = get(
+            &e,
+            &t,
+            &format!("/api/remediationTasks/{id}/machineReferences"),
+        )
+        .await;
+        assert_eq!(
+            Some(items(&refs).len() as u64),
+            task["targetDevices"].as_u64()
+        );
+    }
+    let active = get(&e, &t, "/api/remediationTasks?$filter=status eq 'Active'").await;
+    assert!(items(&active).iter().all(|x| x["status"] == "Active"));
+    let created = tasks[0]["createdOn"].as_str().expect("createdOn");
+    let since = get(
+        &e,
+        &t,
+        &format!("/api/remediationTasks?$filter=createdOn ge {created}"),
+    )
+    .await;
+    assert!(items(&since).iter().any(|x| x["id"] == tasks[0]["id"]));
+    e.api(
+        "GET",
+        "/api/remediationTasks?$filter=priority eq 'High'",
+        Some(&t),
+        None,
+    )
+    .await
+    .mde_error(400, "ODataError");
+    let nobody = "00000000-0000-0000-0000-000000000000";
+    for p in [
+        format!("/api/remediationTasks/{nobody}"),
+        format!("/api/remediationTasks/{nobody}/machineReferences"),
+    ] {
+        e.api("GET", &p, Some(&t), None)
+            .await
+            .mde_error(404, "ResourceNotFound");
+    }
+    // Another tenant's task is not found.
+    let w = tvm_token(&e, WOODGROVE).await;
+    let id = tasks[0]["id"].as_str().expect("id");
+    e.api(
+        "GET",
+        &format!("/api/remediationTasks/{id}"),
+        Some(&w),
+        None,
+    )
+    .await
+    .mde_error(404, "ResourceNotFound");
+}

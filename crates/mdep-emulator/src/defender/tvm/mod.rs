@@ -6,12 +6,14 @@
 //! - [`catalog`]: the products, their versions, KBs and CVEs, and who has them;
 //! - [`export`]: the assessment exports, by page and as signed file links;
 //! - [`recommendations`]: `/api/recommendations…`, `/api/machines/{id}/recommendations`;
+//! - [`remediation`]: the remediation tasks, `/api/remediationTasks…`;
 //! - [`software`]: `/api/Software/{id}…`, missing KBs;
 //! - [`vulnerabilities`]: `/api/vulnerabilities/{cveId}…`, `machinesVulnerabilities`.
 
 pub mod catalog;
 pub mod export;
 pub mod recommendations;
+pub mod remediation;
 pub mod software;
 pub mod vulnerabilities;
 

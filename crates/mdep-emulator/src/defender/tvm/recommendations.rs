@@ -73,7 +73,7 @@ pub static RECOMMENDATIONS: EntitySet = EntitySet {
 };
 
 /// `.net_framework` → `.net Framework`: the product as the portal names it.
-fn component(s: &Software) -> String {
+pub(super) fn component(s: &Software) -> String {
     s.name
         .split('_')
         .map(|w| {
