@@ -1,6 +1,6 @@
-//! File, IP and domain profiles and statistics, the exposure score, and the TVM
-//! vulnerability and software lists (`mde-api.md` §4.8, §4.10), all derived from the
-//! tenant's generated data so they agree with its alerts and devices.
+//! File, IP and domain profiles and statistics and the exposure and configuration
+//! scores (`mde-api.md` §4.8, §4.10), all derived from the tenant's generated data so
+//! they agree with its alerts and devices. The TVM lists are in [`super::tvm`].
 
 use super::data::TenantData;
 use super::data::read;
