@@ -40,7 +40,7 @@ fn scenario(n: usize, devices: u32, alerts: u32, emulator_keys: &str) -> String 
     }
     s.push_str(&format!(
         "\n[[apps]]\nclient_id = \"{APP}\"\nname = \"Fabrikam SOC\"\nhome_tenant = \"{PARTNER}\"\n\
-         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\", \"File.Read.All\", \"Ip.Read.All\", \"Url.Read.All\", \"User.Read.All\", \"Vulnerability.Read.All\", \"Software.Read.All\", \"Score.Read.All\"]\n\
+         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\", \"File.Read.All\", \"Ip.Read.All\", \"Url.Read.All\", \"User.Read.All\", \"Vulnerability.Read.All\", \"Software.Read.All\", \"Score.Read.All\", \"SecurityRecommendation.Read.All\", \"RemediationTasks.Read.All\"]\n\
          graph_permissions = [\"ThreatHunting.Read.All\", \"SecurityAlert.ReadWrite.All\", \"SecurityIncident.ReadWrite.All\"]\n\
          secrets = [{{ value = \"{SECRET}\" }}]\n"
     ));
@@ -1224,5 +1224,132 @@ async fn stalled_bodies_are_waited_for_and_past_the_timeout_resent_only_where_sa
     }
     reset_counters(&emu).await;
     one_of_each(&emu, &c, &t, &m, &a, "answer stalled").await;
+    emu.stop().await;
+}
+
+/// Vulnerability management reads through the typed client (`mde-api.md` §4.4, §4.8).
+#[tokio::test]
+async fn tvm_reads() {
+    let emu = Emu::start(&scenario(1, 6, 4, UNLIMITED)).await;
+    let c = emu.client(|_| {});
+    let t = customer(0);
+    let machines: Vec<mdep_api::entity::Machine> = c
+        .machines(&t, &Query::new())
+        .try_collect()
+        .await
+        .expect("machines");
+    let m = &machines[0];
+    let ip: std::net::IpAddr = m
+        .last_ip_address
+        .as_deref()
+        .expect("ip")
+        .parse()
+        .expect("ip");
+    let seen = time::OffsetDateTime::parse(
+        m.last_seen.as_deref().expect("seen"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("time");
+    let found = c.machines_by_ip(&t, ip, seen).await.expect("findbyip");
+    assert!(found.iter().any(|x| x.id == m.id));
+
+    let recs: Vec<mdep_api::entity::Recommendation> = c
+        .recommendations(&t, &Query::new())
+        .try_collect()
+        .await
+        .expect("recommendations");
+    let r = &recs[0];
+    let rid = r.id.clone().expect("id");
+    let one = c.recommendation(&t, &rid).await.expect("recommendation");
+    assert_eq!(one.id.as_deref(), Some(rid.as_str()));
+    assert_eq!(one.exposed_machines_count, r.exposed_machines_count);
+    assert_eq!(
+        c.recommendation_software(&t, &rid)
+            .await
+            .expect("software")
+            .len(),
+        1
+    );
+    assert!(
+        !c.recommendation_vulnerabilities(&t, &rid)
+            .await
+            .expect("cves")
+            .is_empty()
+    );
+    let refs = c.recommendation_machines(&t, &rid).await.expect("machines");
+    let mid = refs[0]["id"].as_str().expect("machine");
+    assert!(
+        c.machine_recommendations(&t, mid)
+            .await
+            .expect("mine")
+            .iter()
+            .any(|x| x.id.as_deref() == Some(rid.as_str()))
+    );
+
+    let sw = c.machine_software(&t, mid).await.expect("software");
+    let sid = sw[0].id.clone().expect("software id");
+    assert_eq!(
+        c.software_by_id(&t, &sid).await.expect("one").id.as_deref(),
+        Some(sid.as_str())
+    );
+    assert!(
+        !c.software_distributions(&t, &sid)
+            .await
+            .expect("dist")
+            .is_empty()
+    );
+    assert!(
+        c.software_machines(&t, &sid)
+            .await
+            .expect("refs")
+            .iter()
+            .any(|m| m["id"] == mid)
+    );
+    c.software_missing_kbs(&t, &sid).await.expect("kbs");
+    c.machine_missing_kbs(&t, mid).await.expect("kbs");
+    let cves = c.machine_vulnerabilities(&t, mid).await.expect("cves");
+    let cve = cves[0].id.clone().expect("cve");
+    assert_eq!(
+        c.vulnerability(&t, &cve).await.expect("cve").id.as_deref(),
+        Some(cve.as_str())
+    );
+    assert!(
+        c.vulnerability_machines(&t, &cve)
+            .await
+            .expect("refs")
+            .iter()
+            .any(|m| m["id"] == mid)
+    );
+    let pairs: Vec<Value> = c
+        .machines_vulnerabilities(
+            &t,
+            &Query::new()
+                .filter_str(&format!("machineId eq '{mid}'"))
+                .expect("filter"),
+        )
+        .try_collect()
+        .await
+        .expect("pairs");
+    assert_eq!(pairs.len(), cves.len());
+
+    let whole = c.assessment_by_machine(&t, None).await.expect("assessment");
+    let paged = c.assessment_by_machine(&t, Some(3)).await.expect("paged");
+    assert!(whole.len() > 3);
+    assert_eq!(whole, paged);
+    let export = c.assessment_export(&t, 1).await.expect("export");
+    let link = export["exportFiles"][0].as_str().expect("a link");
+    assert!(c.trusted(link), "served by the emulator: {link}");
+
+    let tasks: Vec<Value> = c
+        .remediation_tasks(&t, &Query::new())
+        .try_collect()
+        .await
+        .expect("tasks");
+    for task in &tasks {
+        let id = task["id"].as_str().expect("id");
+        assert_eq!(c.remediation_task(&t, id).await.expect("task")["id"], id);
+        let refs = c.remediation_task_machines(&t, id).await.expect("machines");
+        assert_eq!(Some(refs.len() as u64), task["targetDevices"].as_u64());
+    }
     emu.stop().await;
 }

@@ -126,7 +126,7 @@ async fn create_app_through_graph(
             BrokerOptions::new(
                 Cloud::Global,
                 base,
-                &manager.client_id.to_string(),
+                manager.client_id.to_string(),
                 ClientCredential::Secret(Secret::new(manager_secret)),
                 GRAPH,
                 TokenVersion::V2,

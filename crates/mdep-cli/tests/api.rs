@@ -41,7 +41,7 @@ fn scenario(licences: &[(usize, &str)], emulator: &str) -> String {
     }
     s.push_str(&format!(
         "\n[[apps]]\nclient_id = \"{APP}\"\nname = \"Fabrikam SOC\"\nhome_tenant = \"{PARTNER}\"\n\
-         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\"]\n\
+         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\", \"Software.Read.All\", \"Vulnerability.Read.All\", \"SecurityRecommendation.Read.All\", \"RemediationTasks.Read.All\"]\n\
          graph_permissions = [\"ThreatHunting.Read.All\", \"SecurityAlert.ReadWrite.All\", \"SecurityIncident.ReadWrite.All\"]\n\
          secrets = [{{ value = \"{SECRET}\" }}]\n"
     ));
@@ -479,6 +479,66 @@ fn hunting_indicators_and_raw_calls() {
         .ok()
         .json();
     assert_eq!(one.as_array().expect("array").len(), 1);
+    // The TVM paths go through as given: OData function syntax, exports' next links.
+    let m = &raw[0];
+    let at = m["lastSeen"]
+        .as_str()
+        .expect("lastSeen")
+        .get(..19)
+        .expect("time");
+    let found = env
+        .run(&[
+            "api",
+            "GET",
+            &format!(
+                "/api/machines/findbyip(ip='{}',timestamp={at}Z)",
+                m["lastIpAddress"].as_str().expect("ip")
+            ),
+            "--tenant",
+            "Customer1",
+        ])
+        .ok()
+        .json();
+    assert!(
+        found
+            .as_array()
+            .expect("machines")
+            .iter()
+            .any(|x| x["id"] == m["id"])
+    );
+    let whole = env
+        .run(&[
+            "api",
+            "GET",
+            "/api/machines/SoftwareVulnerabilitiesByMachine",
+            "--tenant",
+            "Customer1",
+        ])
+        .ok()
+        .json();
+    let paged = env
+        .run(&[
+            "api",
+            "GET",
+            "/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=2",
+            "--tenant",
+            "Customer1",
+        ])
+        .ok()
+        .json();
+    assert!(whole.as_array().expect("rows").len() > 2);
+    assert_eq!(whole, paged, "every page, through the next links");
+    for path in [
+        "/api/recommendations",
+        "/api/remediationTasks",
+        "/api/vulnerabilities/machinesVulnerabilities",
+    ] {
+        let v = env
+            .run(&["api", "GET", path, "--tenant", "Customer1"])
+            .ok()
+            .json();
+        assert!(v.is_array(), "{path}: {v}");
+    }
     let missing = env.run(&["api", "GET", "/api/alerts/nope", "--tenant", "Customer1"]);
     assert_eq!(missing.code, 3);
     assert!(missing.stderr.contains("404"), "{}", missing.stderr);

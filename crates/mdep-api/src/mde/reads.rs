@@ -108,6 +108,49 @@ impl Client {
         list software -> Software = "/api/Software";
         /// `GET /api/recommendations`, every page.
         list recommendations -> Recommendation = "/api/recommendations";
+        /// `GET /api/Software/{id}` (`vendor-_-product`).
+        item software_by_id(id) -> Software = "/api/Software/{}";
+        /// `GET /api/Software/{id}/distributions`: `{version, installations,
+        /// vulnerabilities}` objects.
+        related software_distributions(id) -> Vec<Value> = "/api/Software/{}/distributions";
+        /// `GET /api/Software/{id}/machineReferences`.
+        related software_machines(id) -> Vec<Value> = "/api/Software/{}/machineReferences";
+        /// `GET /api/Software/{id}/vulnerabilities`.
+        related software_vulnerabilities(id) -> Vec<Vulnerability> = "/api/Software/{}/vulnerabilities";
+        /// `GET /api/Software/{id}/getmissingkbs`: `{id, name, productsNames, url,
+        /// machineMissedOn, cveAddressed}` objects.
+        related software_missing_kbs(id) -> Vec<Value> = "/api/Software/{}/getmissingkbs";
+        /// `GET /api/machines/{id}/getmissingkbs`.
+        related machine_missing_kbs(id) -> Vec<Value> = "/api/machines/{}/getmissingkbs";
+        /// `GET /api/machines/{id}/software`.
+        related machine_software(id) -> Vec<Software> = "/api/machines/{}/software";
+        /// `GET /api/machines/{id}/vulnerabilities`.
+        related machine_vulnerabilities(id) -> Vec<Vulnerability> = "/api/machines/{}/vulnerabilities";
+        /// `GET /api/vulnerabilities/{cveId}`.
+        item vulnerability(cve) -> Vulnerability = "/api/vulnerabilities/{}";
+        /// `GET /api/vulnerabilities/{cveId}/machineReferences`.
+        related vulnerability_machines(cve) -> Vec<Value> = "/api/vulnerabilities/{}/machineReferences";
+        /// `GET /api/vulnerabilities/machinesVulnerabilities`, every page: one
+        /// `{id, cveId, machineId, fixingKbId, productName, productVendor, productVersion,
+        /// severity}` per device and CVE.
+        list machines_vulnerabilities -> Value = "/api/vulnerabilities/machinesVulnerabilities";
+        /// `GET /api/recommendations/{id}` (`va-_-vendor-_-product`).
+        item recommendation(id) -> Recommendation = "/api/recommendations/{}";
+        /// `GET /api/recommendations/{id}/software`.
+        related recommendation_software(id) -> Vec<Software> = "/api/recommendations/{}/software";
+        /// `GET /api/recommendations/{id}/machineReferences`: `{id, computerDnsName,
+        /// osPlatform, rbacGroupName}` objects.
+        related recommendation_machines(id) -> Vec<Value> = "/api/recommendations/{}/machineReferences";
+        /// `GET /api/recommendations/{id}/vulnerabilities`.
+        related recommendation_vulnerabilities(id) -> Vec<Vulnerability> = "/api/recommendations/{}/vulnerabilities";
+        /// `GET /api/machines/{id}/recommendations`.
+        related machine_recommendations(id) -> Vec<Recommendation> = "/api/machines/{}/recommendations";
+        /// `GET /api/remediationTasks`, every page.
+        list remediation_tasks -> Value = "/api/remediationTasks";
+        /// `GET /api/remediationTasks/{id}`.
+        item remediation_task(id) -> Value = "/api/remediationTasks/{}";
+        /// `GET /api/remediationTasks/{id}/machineReferences`.
+        related remediation_task_machines(id) -> Vec<Value> = "/api/remediationTasks/{}/machineReferences";
         /// `GET /api/exposureScore`.
         document exposure_score -> Score = "/api/exposureScore";
         /// `GET /api/configurationScore`.
@@ -129,6 +172,77 @@ impl Client {
             ],
         );
         Ok(self.get::<Collection<Machine>>(t, &url).await?.value)
+    }
+
+    /// `GET /api/machines/findbyip(ip='…',timestamp=…)`: the devices seen with internal
+    /// address `ip` within 15 minutes of `at`, which must lie in the past 30 days.
+    pub async fn machines_by_ip(
+        &self,
+        t: &Tenant,
+        ip: std::net::IpAddr,
+        at: time::OffsetDateTime,
+    ) -> Result<Vec<Machine>, ApiError> {
+        let at = at
+            .to_offset(time::UtcOffset::UTC)
+            .replace_nanosecond(0)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default();
+        let path = format!("/api/machines/findbyip(ip='{ip}',timestamp={at})");
+        Ok(self.get::<Collection<Machine>>(t, &path).await?.value)
+    }
+
+    /// `GET /api/machines/SoftwareVulnerabilitiesByMachine`: every row of the software
+    /// vulnerability assessment, `page_size` a request (MDE: default 50,000, at most
+    /// 200,000), following `@odata.nextLink` on the API host only and never twice.
+    pub async fn assessment_by_machine(
+        &self,
+        t: &Tenant,
+        page_size: Option<u32>,
+    ) -> Result<Vec<Value>, ApiError> {
+        let pairs: Vec<(String, String)> = page_size
+            .map(|n| ("pageSize".to_owned(), n.to_string()))
+            .into_iter()
+            .collect();
+        let mut url = self.url("/api/machines/SoftwareVulnerabilitiesByMachine", &pairs);
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        loop {
+            if !seen.insert(url.clone()) || !self.trusted(&url) {
+                return Err(ApiError::Paging {
+                    tenant: t.name.clone(),
+                    message: format!(
+                        "the service sent a next link already read or off the API host ({url}); stopping"
+                    ),
+                });
+            }
+            let bytes = self.fetch(t, &url).await?;
+            let page: Collection<Value> = crate::transport::decode::decode(t, &url, &bytes)?;
+            out.extend(page.value);
+            match page.next_link {
+                Some(next) => url = next,
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// `GET /api/machines/SoftwareVulnerabilitiesExport?sasValidHours=N` (1–6):
+    /// `{"exportFiles": [links to gzip'd JSON lines], "generatedTime"}`. The links carry
+    /// their own signature: fetch them without the tenant's token.
+    pub async fn assessment_export(
+        &self,
+        t: &Tenant,
+        sas_valid_hours: u8,
+    ) -> Result<Value, ApiError> {
+        let url = self.url(
+            "/api/machines/SoftwareVulnerabilitiesExport",
+            &[("sasValidHours".to_owned(), sas_valid_hours.to_string())],
+        );
+        let bytes = self.fetch(t, &url).await?;
+        crate::transport::decode::decode(t, &url, &bytes)
     }
 
     /// `POST /api/advancedqueries/run`, counted against the hunting quota; a POST that

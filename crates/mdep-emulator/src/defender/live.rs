@@ -94,12 +94,52 @@ pub async fn run(call: Call<Mde>, Path(id): Path<String>, body: Bytes) -> ApiRes
     })
 }
 
-fn signature(state: &AppState, tenant: Uuid, action: &str, index: usize, expiry: i64) -> String {
-    let sig = state
-        .emu
-        .hasher()
-        .hash(&format!("live-response/{tenant}/{action}/{index}/{expiry}"));
+/// The signature of a download link to `resource` (a path under the emulator) valid
+/// until `expiry` (Unix seconds): an HMAC under the emulator's key, as a storage SAS
+/// link's `sig`.
+pub fn sign(state: &AppState, resource: &str, expiry: i64) -> String {
+    let sig = state.emu.hasher().hash(&format!("{resource}/{expiry}"));
     crate::crypto::b64url(sig.as_bytes())
+}
+
+/// Checks a download link's `se` (expiry) and `sig` for `resource`; on refusal, why
+/// (for [`denied`]).
+pub fn check_link(
+    state: &AppState,
+    resource: &str,
+    q: &HashMap<String, String>,
+) -> Result<(), &'static str> {
+    let Some(expiry) = q.get("se").and_then(|s| s.parse::<i64>().ok()) else {
+        return Err("the link is not valid");
+    };
+    let want = sign(state, resource, expiry);
+    let given = q.get("sig").map(String::as_str).unwrap_or("");
+    if aws_lc_rs::constant_time::verify_slices_are_equal(want.as_bytes(), given.as_bytes()).is_err()
+    {
+        return Err("the link's signature does not match");
+    }
+    if OffsetDateTime::now_utc().unix_timestamp() > expiry {
+        return Err("the link has expired; ask for a new one");
+    }
+    Ok(())
+}
+
+/// A download link's refusal: 403 in plain text, as a storage account answers.
+pub fn denied(msg: &str) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        msg.to_owned(),
+    )
+        .into_response()
+}
+
+fn signature(state: &AppState, tenant: Uuid, action: &str, index: usize, expiry: i64) -> String {
+    sign(
+        state,
+        &format!("live-response/{tenant}/{action}/{index}"),
+        expiry,
+    )
 }
 
 /// `GET /api/machineactions/{id}/GetLiveResponseResultDownloadLink(index=N)`.
@@ -155,28 +195,15 @@ pub async fn download(
     Path((tenant, action, index)): Path<(String, String, usize)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let denied = |msg: &str| {
-        (
-            StatusCode::FORBIDDEN,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            msg.to_owned(),
-        )
-            .into_response()
-    };
-    let (Ok(tenant), Some(expiry)) = (
-        Uuid::try_parse(&tenant),
-        q.get("se").and_then(|s| s.parse::<i64>().ok()),
-    ) else {
+    let Ok(tenant) = Uuid::try_parse(&tenant) else {
         return denied("the link is not valid");
     };
-    let want = signature(&state, tenant, &action, index, expiry);
-    let given = q.get("sig").map(String::as_str).unwrap_or("");
-    if aws_lc_rs::constant_time::verify_slices_are_equal(want.as_bytes(), given.as_bytes()).is_err()
-    {
-        return denied("the link's signature does not match");
-    }
-    if OffsetDateTime::now_utc().unix_timestamp() > expiry {
-        return denied("the link has expired; ask for a new one");
+    if let Err(why) = check_link(
+        &state,
+        &format!("live-response/{tenant}/{action}/{index}"),
+        &q,
+    ) {
+        return denied(why);
     }
     let Ok(data) = state.emu.defender().data(&state.emu, tenant) else {
         return denied("the link is not valid");

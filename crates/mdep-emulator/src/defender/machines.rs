@@ -15,6 +15,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
+use time::OffsetDateTime;
 
 /// Roles that read machines.
 pub const READ: &[&str] = &["Machine.Read.All", "Machine.ReadWrite.All"];
@@ -513,4 +514,90 @@ pub async fn of_alert(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
         .machine_index(mid)
         .ok_or_else(|| MdeError::not_found("Machine", mid))?;
     Ok(call.ok("Machines/$entity", d.machines[m].clone()))
+}
+
+/// `GET /api/machines/{id}`, where the segment `findbyip(ip='…',timestamp=…)` is
+/// [`find_by_ip`] (one path segment, as MDE writes it).
+pub async fn get_or_find(call: Call<Mde>, Path(id): Path<String>) -> ApiResult {
+    match id
+        .strip_prefix("findbyip(")
+        .or_else(|| id.strip_prefix("FindByIp("))
+    {
+        Some(args) => find_by_ip(call, args),
+        None => crate::collection::serve::get_one::<Machines>(call, Path(id)).await,
+    }
+}
+
+/// How far around the timestamp a device counts as seen with the address (`mde-api.md`
+/// §4.4: ±15 minutes).
+const FIND_WINDOW: time::Duration = time::Duration::minutes(15);
+
+/// `findbyip(ip='10.1.2.3',timestamp=2019-09-22T08:44:05Z)`: the devices of the tenant
+/// that held internal address `ip` within 15 minutes of `timestamp`, which must lie in the
+/// past 30 days (`mde-api.md` §4.4). A generated device holds its addresses from its
+/// `firstSeen` to its `lastSeen`.
+fn find_by_ip(call: Call<Mde>, args: &str) -> ApiResult {
+    use time::format_description::well_known::Rfc3339;
+    call.require(READ)?;
+    let args = args.strip_suffix(')').ok_or_else(|| {
+        MdeError::bad(
+            "InvalidInput",
+            "Invalid input: findbyip(ip='…',timestamp=…).",
+        )
+    })?;
+    let (mut ip, mut ts) = (None, None);
+    for part in args.split(',') {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        let v = v.trim().trim_matches('\'');
+        match k.trim().to_ascii_lowercase().as_str() {
+            "ip" => ip = Some(v.to_owned()),
+            "timestamp" => ts = Some(v.to_owned()),
+            _ => {}
+        }
+    }
+    let ip = ip
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| MdeError::missing("ip"))?;
+    let ts = ts
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| MdeError::missing("timestamp"))?;
+    super::params::ip(&ip)?;
+    let at = OffsetDateTime::parse(&ts, &Rfc3339).map_err(|_| {
+        MdeError::bad(
+            "InvalidInput",
+            format!(
+                "Invalid input timestamp {}: an ISO 8601 time such as 2019-09-22T08:44:05Z.",
+                crate::request::error::truncate(&ts)
+            ),
+        )
+    })?;
+    if at < OffsetDateTime::now_utc() - time::Duration::days(30) {
+        return Err(MdeError::bad(
+            "InvalidInput",
+            format!("Invalid input timestamp {ts}: it must lie within the past 30 days."),
+        ));
+    }
+    let data = call.data()?;
+    let d = read(&data);
+    let time_of = |m: &Value, k: &str| {
+        m[k].as_str()
+            .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+    };
+    let items: Vec<Value> = d
+        .machines
+        .iter()
+        .filter(|m| {
+            let holds = m["lastIpAddress"] == ip.as_str()
+                || m["ipAddresses"]
+                    .as_array()
+                    .is_some_and(|xs| xs.iter().any(|x| x["ipAddress"] == ip.as_str()));
+            let (Some(first), Some(last)) = (time_of(m, "firstSeen"), time_of(m, "lastSeen"))
+            else {
+                return false;
+            };
+            holds && first - FIND_WINDOW <= at && at <= last + FIND_WINDOW
+        })
+        .cloned()
+        .collect();
+    Ok(call.all("Machines", items))
 }

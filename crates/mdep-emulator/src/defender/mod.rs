@@ -8,7 +8,7 @@
 //!   written through to the store.
 //! - [`query`]: OData query options.
 //! - [`alerts`], [`machines`], [`actions`], [`indicators`], [`hunting`], [`intel`],
-//!   [`investigations`], [`live`]: the endpoints.
+//!   [`investigations`], [`live`], [`tvm`]: the endpoints.
 
 pub mod actions;
 pub mod alerts;
@@ -22,6 +22,7 @@ pub mod live;
 pub mod machines;
 pub mod params;
 pub mod query;
+pub mod tvm;
 
 pub use crate::request::faults;
 pub use crate::state::defender::{DEFAULT_TENANTS_IN_MEMORY, DefenderSettings, DefenderState};
@@ -50,12 +51,20 @@ fn api(state: AppState) -> Router<AppState> {
         .route("/machines", get(list::<machines::Machines>))
         .route("/machines/findbytag", get(machines::find_by_tag))
         .route(
+            "/machines/SoftwareVulnerabilitiesByMachine",
+            get(tvm::export::by_machine),
+        )
+        .route(
+            "/machines/SoftwareVulnerabilitiesExport",
+            get(tvm::export::export),
+        )
+        .route(
             "/machines/AddOrRemoveTagForMultipleMachines",
             post(machines::tags_for_many),
         )
         .route(
             "/machines/{id}",
-            get(get_one::<machines::Machines>).patch(machines::update),
+            get(machines::get_or_find).patch(machines::update),
         )
         .route(
             "/machines/{id}/setDeviceValue",
@@ -93,10 +102,10 @@ fn api(state: AppState) -> Router<AppState> {
         .route("/domains/{domain}/stats", get(intel::domain_stats))
         .route("/exposureScore", get(intel::exposure_score))
         .route("/configurationScore", get(intel::configuration_score))
-        .route("/machines/{id}/software", get(intel::machine_software))
+        .route("/machines/{id}/software", get(tvm::machine_software))
         .route(
             "/machines/{id}/vulnerabilities",
-            get(intel::machine_vulnerabilities),
+            get(tvm::machine_vulnerabilities),
         )
         .route(
             "/investigations",
@@ -106,9 +115,88 @@ fn api(state: AppState) -> Router<AppState> {
             "/investigations/{id}",
             get(get_one::<investigations::Investigations>),
         )
-        .route("/vulnerabilities", get(intel::vulnerabilities))
-        .route("/Software", get(intel::software))
-        .route("/software", get(intel::software))
+        .route("/vulnerabilities", get(tvm::vulnerabilities))
+        .route(
+            "/remediationTasks",
+            get(list::<tvm::remediation::RemediationTasks>),
+        )
+        .route(
+            "/remediationTasks/{id}",
+            get(get_one::<tvm::remediation::RemediationTasks>),
+        )
+        .route(
+            "/remediationTasks/{id}/machineReferences",
+            get(tvm::remediation::machine_references),
+        )
+        // The method pages' examples write it in lower case.
+        .route(
+            "/remediationtasks",
+            get(list::<tvm::remediation::RemediationTasks>),
+        )
+        .route(
+            "/remediationtasks/{id}",
+            get(get_one::<tvm::remediation::RemediationTasks>),
+        )
+        .route(
+            "/remediationtasks/{id}/machinereferences",
+            get(tvm::remediation::machine_references),
+        )
+        .route(
+            "/recommendations",
+            get(list::<tvm::recommendations::Recommendations>),
+        )
+        .route(
+            "/recommendations/{id}",
+            get(get_one::<tvm::recommendations::Recommendations>),
+        )
+        .route(
+            "/recommendations/{id}/software",
+            get(tvm::recommendations::software),
+        )
+        .route(
+            "/recommendations/{id}/machineReferences",
+            get(tvm::recommendations::machine_references),
+        )
+        .route(
+            "/recommendations/{id}/vulnerabilities",
+            get(tvm::recommendations::vulnerabilities),
+        )
+        .route(
+            "/machines/{id}/recommendations",
+            get(tvm::recommendations::of_machine),
+        )
+        .route("/Software", get(tvm::software))
+        .route("/software", get(tvm::software))
+        .route("/Software/{id}", get(tvm::software::one))
+        .route(
+            "/Software/{id}/distributions",
+            get(tvm::software::distributions),
+        )
+        .route(
+            "/Software/{id}/machineReferences",
+            get(tvm::software::machine_references),
+        )
+        .route(
+            "/Software/{id}/vulnerabilities",
+            get(tvm::software::vulnerabilities),
+        )
+        .route(
+            "/Software/{id}/getmissingkbs",
+            get(tvm::software::software_missing_kbs),
+        )
+        .route(
+            "/machines/{id}/getmissingkbs",
+            get(tvm::software::machine_missing_kbs),
+        )
+        .route(
+            "/vulnerabilities/machinesVulnerabilities",
+            get(list::<tvm::vulnerabilities::MachinesVulnerabilities>),
+        )
+        .route("/vulnerabilities/{id}", get(tvm::vulnerabilities::one))
+        .route(
+            "/vulnerabilities/{id}/machineReferences",
+            get(tvm::vulnerabilities::machine_references),
+        )
         .route(
             "/indicators/{id}",
             axum::routing::delete(indicators::delete),
@@ -126,6 +214,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(
             "/live-response/{tenant}/{action}/{index}",
             get(live::download),
+        )
+        .route(
+            "/tvm-export/{tenant}/{at}/{file}",
+            get(tvm::export::download),
         )
         .nest("/api", api(state.clone()))
         .nest("/api/v1.0", api(state))

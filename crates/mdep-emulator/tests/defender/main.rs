@@ -19,6 +19,7 @@ mod isolation;
 mod odata;
 mod quota;
 mod roles;
+mod tvm;
 
 use axum::body::Body;
 use axum::http::Request;
