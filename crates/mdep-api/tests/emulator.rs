@@ -1226,3 +1226,35 @@ async fn stalled_bodies_are_waited_for_and_past_the_timeout_resent_only_where_sa
     one_of_each(&emu, &c, &t, &m, &a, "answer stalled").await;
     emu.stop().await;
 }
+
+#[tokio::test]
+async fn an_investigation_started_through_the_client_is_listed() {
+    let emu = Emu::start(&scenario(1, 3, 3, UNLIMITED)).await;
+    let c = emu.client(|_| {});
+    let t = customer(0);
+    let machines: Vec<Machine> = c
+        .machines(&t, &Query::new())
+        .try_collect()
+        .await
+        .expect("machines");
+    let m = &machines[0];
+    let inv = c
+        .start_investigation(&t, &m.id, "suspicious logons")
+        .await
+        .expect("start");
+    assert_eq!(inv.state.as_deref(), Some("Running"));
+    assert_eq!(inv.machine_id.as_deref(), Some(m.id.as_str()));
+    let id = inv.id.clone().expect("id");
+    let listed: Vec<mdep_api::entity::Investigation> = c
+        .investigations(&t, &Query::new())
+        .try_collect()
+        .await
+        .expect("list");
+    assert!(listed.iter().any(|i| i.id.as_deref() == Some(id.as_str())));
+    let err = c
+        .start_investigation(&t, "0000000000000000000000000000000000000000", "x")
+        .await
+        .expect_err("unknown machine");
+    assert_eq!(err.code(), Some("ResourceNotFound"), "{err}");
+    emu.stop().await;
+}

@@ -64,6 +64,10 @@ fn api(state: AppState) -> Router<AppState> {
         .route("/machines/{id}/logonusers", get(machines::logon_users))
         .route("/machines/{id}/alerts", get(machines::alerts))
         .route("/machines/{id}/tags", post(machines::tags))
+        .route(
+            "/machines/{id}/startInvestigation",
+            post(investigations::start),
+        )
         .merge(actions::routes())
         .route("/machineactions", get(list::<actions::MachineActions>))
         .route(

@@ -80,6 +80,11 @@ async fn another_tenants_objects_are_not_found() {
             format!("/api/machines/{mid}/runAntiVirusScan"),
             Some(json!({"Comment": "x", "ScanType": "Full"})),
         ),
+        (
+            "POST",
+            format!("/api/machines/{mid}/startInvestigation"),
+            Some(json!({"Comment": "x"})),
+        ),
         ("GET", format!("/api/machineactions/{acid}"), None),
     ];
     for (method, path, body) in probes {

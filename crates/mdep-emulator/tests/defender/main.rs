@@ -18,6 +18,7 @@ mod intel;
 mod isolation;
 mod odata;
 mod quota;
+mod response;
 mod roles;
 
 use axum::body::Body;

@@ -465,6 +465,13 @@ async fn every_endpoint_with_and_without_its_permission() {
         ),
         row(
             "POST",
+            format!("/api/machines/{mid}/startInvestigation"),
+            comment(),
+            &["Alert.ReadWrite.All"],
+            Some(201),
+        ),
+        row(
+            "POST",
             "/api/advancedqueries/run".into(),
             Some(json!({"Query": "DeviceInfo | take 1"})),
             &["AdvancedQuery.Read.All"],
