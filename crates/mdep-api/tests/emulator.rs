@@ -1258,3 +1258,39 @@ async fn an_investigation_started_through_the_client_is_listed() {
     assert_eq!(err.code(), Some("ResourceNotFound"), "{err}");
     emu.stop().await;
 }
+
+#[tokio::test]
+async fn an_alert_by_reference_from_a_hunting_event() {
+    let emu = Emu::start(&scenario(1, 3, 4, UNLIMITED)).await;
+    let c = emu.client(|_| {});
+    let t = customer(0);
+    let r = c
+        .hunt(
+            &t,
+            "DeviceProcessEvents | project ReportId, Timestamp, DeviceId | take 1",
+        )
+        .await
+        .expect("hunt");
+    let row = &r.results[0];
+    let mut req = mdep_api::AlertByReference {
+        event_time: row["Timestamp"].as_str().expect("Timestamp").to_owned(),
+        report_id: row["ReportId"].to_string(),
+        machine_id: row["DeviceId"].as_str().expect("DeviceId").to_owned(),
+        severity: "High".into(),
+        title: "Raised by the partner".into(),
+        description: "from a hunting query".into(),
+        recommended_action: "isolate".into(),
+        category: "Malware".into(),
+    };
+    let a = c.create_alert_by_reference(&t, &req).await.expect("create");
+    assert_eq!(a.title.as_deref(), Some("Raised by the partner"));
+    let again = c.create_alert_by_reference(&t, &req).await.expect("merge");
+    assert_eq!(again.id, a.id, "merged into the open alert");
+    req.report_id = "999999".into();
+    let err = c
+        .create_alert_by_reference(&t, &req)
+        .await
+        .expect_err("no such event");
+    assert_eq!(err.code(), Some("ResourceNotFound"), "{err}");
+    emu.stop().await;
+}

@@ -113,7 +113,7 @@ fn investigations(call: &Call<Mde>, d: &TenantData) -> Vec<Value> {
 }
 
 /// The next investigation id: one more than any the tenant has.
-fn next_id(d: &TenantData) -> i64 {
+pub(super) fn next_id(d: &TenantData) -> i64 {
     let from_alerts = d
         .alerts
         .iter()

@@ -8,7 +8,7 @@
 //!   written through to the store.
 //! - [`query`]: OData query options.
 //! - [`alerts`], [`machines`], [`actions`], [`indicators`], [`hunting`], [`intel`],
-//!   [`investigations`], [`live`]: the endpoints.
+//!   [`investigations`], [`live`], [`reference`]: the endpoints.
 
 pub mod actions;
 pub mod alerts;
@@ -22,6 +22,7 @@ pub mod live;
 pub mod machines;
 pub mod params;
 pub mod query;
+pub mod reference;
 
 pub use crate::request::faults;
 pub use crate::state::defender::{DEFAULT_TENANTS_IN_MEMORY, DefenderSettings, DefenderState};
@@ -38,6 +39,7 @@ fn api(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/alerts", get(list::<alerts::Alerts>))
         .route("/alerts/batchUpdate", post(alerts::batch_update))
+        .route("/alerts/CreateAlertByReference", post(reference::create))
         .route(
             "/alerts/{id}",
             get(get_one::<alerts::Alerts>).patch(alerts::update),

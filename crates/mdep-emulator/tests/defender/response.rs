@@ -129,3 +129,245 @@ async fn start_investigation_checks_its_input_and_quota() {
     r.mde_error(429, "TooManyRequests");
     assert!(r.headers.contains_key("retry-after"));
 }
+
+/// A `DeviceProcessEvents` row of Contoso: (ReportId, Timestamp, DeviceId).
+async fn an_event(e: &Emu, t: &str) -> (Value, String, String) {
+    let r = e
+        .api(
+            "POST",
+            "/api/advancedqueries/run",
+            Some(t),
+            Some(json!({"Query": "DeviceProcessEvents | project ReportId, Timestamp, DeviceId | take 1"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let row = r.json()["Results"][0].clone();
+    (
+        row["ReportId"].clone(),
+        row["Timestamp"].as_str().expect("Timestamp").to_owned(),
+        row["DeviceId"].as_str().expect("DeviceId").to_owned(),
+    )
+}
+
+fn by_reference(report: &Value, at: &str, machine: &str, title: &str) -> Value {
+    // The request of create-alert-by-reference.md, on an event of the tenant.
+    json!({
+        "machineId": machine,
+        "severity": "Low",
+        "title": title,
+        "description": "test alert",
+        "recommendedAction": "nothing",
+        "eventTime": at,
+        "reportId": report.to_string(),
+        "category": "Exploit",
+    })
+}
+
+const BY_REF: &str = "/api/alerts/CreateAlertByReference";
+
+#[tokio::test]
+async fn an_alert_by_reference_is_made_from_a_hunting_event_and_merges() {
+    let e = demu();
+    let t = e
+        .token_with(
+            CONTOSO,
+            &[
+                "AdvancedQuery.Read.All",
+                "Alert.ReadWrite.All",
+                "SecurityAlert.ReadWrite.All",
+            ],
+        )
+        .await;
+    let (report, at, machine) = an_event(&e, &t).await;
+    let before = e.api("GET", "/api/alerts", Some(&t), None).await.json();
+    let n = before["value"].as_array().map_or(0, Vec::len);
+
+    let r = e
+        .api(
+            "POST",
+            BY_REF,
+            Some(&t),
+            Some(by_reference(&report, &at, &machine, "test alert")),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let a = r.json();
+    // Key set and types: alerts_get_by_id.json (get-alert-info-by-id.md).
+    check(
+        "alerts_get_by_id",
+        &a,
+        &super::fidelity::Rules {
+            extra: &super::fidelity::with_context(super::fidelity::ALERT_EXTRA),
+            renamed: &[],
+        },
+    );
+    assert_eq!(a["title"], "test alert");
+    assert_eq!(a["severity"], "Low");
+    assert_eq!(a["category"], "Exploit");
+    assert_eq!(a["status"], "New");
+    assert_eq!(a["machineId"], machine.as_str());
+    assert_eq!(a["investigationState"], "Running");
+    assert!(
+        a["investigationId"].is_i64(),
+        "starts an investigation: {a}"
+    );
+    let ev = a["evidence"].as_array().expect("evidence");
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0]["entityType"], "Process");
+    let id = a["id"].as_str().expect("id").to_owned();
+
+    // It is an alert like the others: listed, by id, in Graph, with its investigation.
+    let after = e.api("GET", "/api/alerts", Some(&t), None).await.json();
+    assert_eq!(after["value"].as_array().map_or(0, Vec::len), n + 1);
+    assert_eq!(
+        e.api("GET", &format!("/api/alerts/{id}"), Some(&t), None)
+            .await
+            .json()["title"],
+        "test alert"
+    );
+    let g = e.graph_token(CONTOSO).await;
+    let ga = e
+        .graph(
+            "GET",
+            &format!("/v1.0/security/alerts_v2/{id}"),
+            Some(&g),
+            None,
+        )
+        .await;
+    assert_eq!(ga.status, 200, "{}", ga.text());
+    assert_eq!(ga.json()["title"], "test alert");
+    assert_eq!(ga.json()["detectionSource"], "customDetection");
+    let inv = e
+        .api("GET", &format!("/api/investigations/{id}"), Some(&t), None)
+        .await;
+    assert_eq!(inv.status, 200, "{}", inv.text());
+    assert_eq!(inv.json()["triggeringAlertId"], id.as_str());
+
+    // Same title, same device, still open: merged, no new alert.
+    let again = e
+        .api(
+            "POST",
+            BY_REF,
+            Some(&t),
+            Some(by_reference(&report, &at, &machine, "test alert")),
+        )
+        .await;
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(again.json()["id"], id.as_str());
+    assert_eq!(again.json()["evidence"].as_array().map(Vec::len), Some(1));
+    let after = e.api("GET", "/api/alerts", Some(&t), None).await.json();
+    assert_eq!(after["value"].as_array().map_or(0, Vec::len), n + 1);
+    // Once resolved, the same title makes a new alert.
+    let p = e
+        .api(
+            "PATCH",
+            &format!("/api/alerts/{id}"),
+            Some(&t),
+            Some(json!({"status": "Resolved"})),
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.text());
+    let third = e
+        .api(
+            "POST",
+            BY_REF,
+            Some(&t),
+            Some(by_reference(&report, &at, &machine, "test alert")),
+        )
+        .await
+        .json();
+    assert_ne!(third["id"], id.as_str());
+
+    // Another tenant cannot raise an alert on Contoso's event.
+    let w = e.token(WOODGROVE).await;
+    e.api(
+        "POST",
+        BY_REF,
+        Some(&w),
+        Some(by_reference(&report, &at, &machine, "x")),
+    )
+    .await
+    .mde_error(404, "ResourceNotFound");
+}
+
+#[tokio::test]
+async fn an_alert_by_reference_checks_its_body_the_event_and_its_quota() {
+    let e = demu();
+    let t = e
+        .token_with(
+            CONTOSO,
+            &[
+                "AdvancedQuery.Read.All",
+                "Alert.ReadWrite.All",
+                "Machine.Read.All",
+            ],
+        )
+        .await;
+    let (report, at, machine) = an_event(&e, &t).await;
+    let good = by_reference(&report, &at, &machine, "checks");
+    let mut calls = 0;
+    for k in [
+        "eventTime",
+        "reportId",
+        "machineId",
+        "severity",
+        "title",
+        "description",
+        "recommendedAction",
+        "category",
+    ] {
+        let mut b = good.clone();
+        b.as_object_mut().expect("obj").remove(k);
+        let msg = e
+            .api("POST", BY_REF, Some(&t), Some(b))
+            .await
+            .mde_error(400, "MissingRequiredParameter");
+        assert!(msg.contains(k), "{k}: {msg}");
+        calls += 1;
+    }
+    for (k, v) in [
+        ("severity", "Informational"),
+        ("category", "Tampering"),
+        ("eventTime", "yesterday"),
+    ] {
+        let mut b = good.clone();
+        b[k] = json!(v);
+        e.api("POST", BY_REF, Some(&t), Some(b))
+            .await
+            .mde_error(400, "InvalidInput");
+        calls += 1;
+    }
+    // No such event: another report id, another time, another device.
+    let other_machine = e.api("GET", "/api/machines", Some(&t), None).await.json()["value"]
+        .as_array()
+        .expect("machines")
+        .iter()
+        .filter_map(|m| m["id"].as_str())
+        .find(|m| *m != machine)
+        .expect("another machine")
+        .to_owned();
+    let wrong_report = json!(report.as_i64().expect("ReportId") + 100_000);
+    for b in [
+        by_reference(&wrong_report, &at, &machine, "checks"),
+        by_reference(&report, "2020-01-01T00:00:00Z", &machine, "checks"),
+        by_reference(&report, &at, &other_machine, "checks"),
+        by_reference(
+            &report,
+            &at,
+            "0000000000000000000000000000000000000000",
+            "checks",
+        ),
+    ] {
+        e.api("POST", BY_REF, Some(&t), Some(b))
+            .await
+            .mde_error(404, "ResourceNotFound");
+        calls += 1;
+    }
+    // 15 calls a minute (create-alert-by-reference.md).
+    for _ in calls..15 {
+        let r = e.api("POST", BY_REF, Some(&t), Some(good.clone())).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let r = e.api("POST", BY_REF, Some(&t), Some(good)).await;
+    r.mde_error(429, "TooManyRequests");
+}

@@ -470,6 +470,16 @@ async fn every_endpoint_with_and_without_its_permission() {
             &["Alert.ReadWrite.All"],
             Some(201),
         ),
+        // No such event: 404, but past the role check.
+        row(
+            "POST",
+            "/api/alerts/CreateAlertByReference".into(),
+            Some(
+                json!({"machineId": mid, "severity": "Low", "title": "t", "description": "d", "recommendedAction": "r", "eventTime": "2020-01-01T00:00:00Z", "reportId": "1", "category": "Exploit"}),
+            ),
+            &["Alert.ReadWrite.All"],
+            None,
+        ),
         row(
             "POST",
             "/api/advancedqueries/run".into(),
