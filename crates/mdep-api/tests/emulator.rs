@@ -40,7 +40,7 @@ fn scenario(n: usize, devices: u32, alerts: u32, emulator_keys: &str) -> String 
     }
     s.push_str(&format!(
         "\n[[apps]]\nclient_id = \"{APP}\"\nname = \"Fabrikam SOC\"\nhome_tenant = \"{PARTNER}\"\n\
-         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\", \"File.Read.All\", \"Ip.Read.All\", \"Url.Read.All\", \"User.Read.All\", \"Vulnerability.Read.All\", \"Software.Read.All\", \"Score.Read.All\"]\n\
+         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Machine.CollectForensics\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\", \"File.Read.All\", \"Ip.Read.All\", \"Url.Read.All\", \"User.Read.All\", \"Vulnerability.Read.All\", \"Software.Read.All\", \"Score.Read.All\"]\n\
          graph_permissions = [\"ThreatHunting.Read.All\", \"SecurityAlert.ReadWrite.All\", \"SecurityIncident.ReadWrite.All\"]\n\
          secrets = [{{ value = \"{SECRET}\" }}]\n"
     ));
@@ -1291,6 +1291,39 @@ async fn an_alert_by_reference_from_a_hunting_event() {
         .create_alert_by_reference(&t, &req)
         .await
         .expect_err("no such event");
+    assert_eq!(err.code(), Some("ResourceNotFound"), "{err}");
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn an_investigation_package_link_once_collected() {
+    let emu = Emu::start(&scenario(
+        1,
+        2,
+        2,
+        &format!("{UNLIMITED}\nmachine_action_seconds = 0"),
+    ))
+    .await;
+    let c = emu.client(|_| {});
+    let t = customer(0);
+    let machines: Vec<Machine> = c
+        .machines(&t, &Query::new())
+        .try_collect()
+        .await
+        .expect("machines");
+    let done = c
+        .respond(&t, &machines[0].id, &ResponseAction::Collect, "collect")
+        .await
+        .expect("collect");
+    let link = c.package_uri(&t, &done.action().id).await.expect("link");
+    assert!(
+        link.starts_with(&emu.base),
+        "served by the emulator: {link}"
+    );
+    let err = c
+        .package_uri(&t, "00000000-0000-0000-0000-000000000000")
+        .await
+        .expect_err("no such action");
     assert_eq!(err.code(), Some("ResourceNotFound"), "{err}");
     emu.stop().await;
 }

@@ -1,5 +1,6 @@
 //! Response calls that are not machine actions (`mde-api.md` §4.3, §4.5, §4.9): starting
-//! an automated investigation and raising an alert from an advanced hunting event.
+//! an automated investigation, raising an alert from an advanced hunting event, and the
+//! link to a collected investigation package.
 //!
 //! Both create something on every arrival (a second investigation, or a second event
 //! merged into the alert), so a lost answer is not resent: it ends in
@@ -65,5 +66,20 @@ impl Client {
         let body = serde_json::to_value(alert).map_err(|e| ApiError::Invalid(e.to_string()))?;
         self.send_json(t, Method::POST, "/api/alerts/CreateAlertByReference", &body)
             .await
+    }
+
+    /// `GET /api/machineactions/{id}/getPackageUri`: a short-lived link to the
+    /// investigation package a `CollectInvestigationPackage` action collected
+    /// (`ResourceNotFound` until the action has succeeded; 2 calls a minute, 120 an hour).
+    pub async fn package_uri(&self, t: &Tenant, action_id: &str) -> Result<String, ApiError> {
+        let path = format!(
+            "/api/machineactions/{}/getPackageUri",
+            path_segment(action_id)
+        );
+        let v: serde_json::Value = self.get(t, &path).await?;
+        v["value"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::Invalid(format!("{path}: the answer has no link")))
     }
 }

@@ -94,12 +94,49 @@ pub async fn run(call: Call<Mde>, Path(id): Path<String>, body: Bytes) -> ApiRes
     })
 }
 
-fn signature(state: &AppState, tenant: Uuid, action: &str, index: usize, expiry: i64) -> String {
-    let sig = state
-        .emu
-        .hasher()
-        .hash(&format!("live-response/{tenant}/{action}/{index}/{expiry}"));
+/// The signature of a link to `path` (no leading slash) valid until `expiry`.
+fn signature(state: &AppState, path: &str, expiry: i64) -> String {
+    let sig = state.emu.hasher().hash(&format!("{path}/{expiry}"));
     crate::crypto::b64url(sig.as_bytes())
+}
+
+/// A signed link, valid [`LINK_SECONDS`], to `path` (no leading slash) on the emulator,
+/// as a storage SAS link: whoever holds it may download, without a bearer token.
+pub(super) fn signed_link(call: &Call<Mde>, path: &str) -> String {
+    let expiry = OffsetDateTime::now_utc().unix_timestamp() + LINK_SECONDS;
+    let sig = signature(&call.state, path, expiry);
+    format!("{}/{path}?se={expiry}&sig={sig}", call.req.origin)
+}
+
+/// 403 in plain text, as a storage service refuses a link.
+pub(super) fn denied(msg: &str) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        msg.to_owned(),
+    )
+        .into_response()
+}
+
+/// Checks the `se` and `sig` of a link to `path` made by [`signed_link`].
+pub(super) fn verify(
+    state: &AppState,
+    path: &str,
+    q: &HashMap<String, String>,
+) -> Result<(), Response> {
+    let Some(expiry) = q.get("se").and_then(|s| s.parse::<i64>().ok()) else {
+        return Err(denied("the link is not valid"));
+    };
+    let want = signature(state, path, expiry);
+    let given = q.get("sig").map(String::as_str).unwrap_or("");
+    if aws_lc_rs::constant_time::verify_slices_are_equal(want.as_bytes(), given.as_bytes()).is_err()
+    {
+        return Err(denied("the link's signature does not match"));
+    }
+    if OffsetDateTime::now_utc().unix_timestamp() > expiry {
+        return Err(denied("the link has expired; ask for a new one"));
+    }
+    Ok(())
 }
 
 /// `GET /api/machineactions/{id}/GetLiveResponseResultDownloadLink(index=N)`.
@@ -138,12 +175,10 @@ pub async fn result_link(call: Call<Mde>, Path((id, op)): Path<(String, String)>
             format!("Invalid input index {index}: PutFile commands have no result to download."),
         ));
     }
-    let expiry = OffsetDateTime::now_utc().unix_timestamp() + LINK_SECONDS;
     let action_id = a["id"].as_str().unwrap_or_default();
-    let sig = signature(&call.state, call.caller.tenant, action_id, index, expiry);
-    let url = format!(
-        "{}/live-response/{}/{action_id}/{index}?se={expiry}&sig={sig}",
-        call.req.origin, call.caller.tenant
+    let url = signed_link(
+        &call,
+        &format!("live-response/{}/{action_id}/{index}", call.caller.tenant),
     );
     Ok(call.ok("Edm.String", json!({ "value": url })))
 }
@@ -155,28 +190,15 @@ pub async fn download(
     Path((tenant, action, index)): Path<(String, String, usize)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let denied = |msg: &str| {
-        (
-            StatusCode::FORBIDDEN,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            msg.to_owned(),
-        )
-            .into_response()
-    };
-    let (Ok(tenant), Some(expiry)) = (
-        Uuid::try_parse(&tenant),
-        q.get("se").and_then(|s| s.parse::<i64>().ok()),
-    ) else {
+    let Ok(tenant) = Uuid::try_parse(&tenant) else {
         return denied("the link is not valid");
     };
-    let want = signature(&state, tenant, &action, index, expiry);
-    let given = q.get("sig").map(String::as_str).unwrap_or("");
-    if aws_lc_rs::constant_time::verify_slices_are_equal(want.as_bytes(), given.as_bytes()).is_err()
-    {
-        return denied("the link's signature does not match");
-    }
-    if OffsetDateTime::now_utc().unix_timestamp() > expiry {
-        return denied("the link has expired; ask for a new one");
+    if let Err(r) = verify(
+        &state,
+        &format!("live-response/{tenant}/{action}/{index}"),
+        &q,
+    ) {
+        return r;
     }
     let Ok(data) = state.emu.defender().data(&state.emu, tenant) else {
         return denied("the link is not valid");

@@ -8,7 +8,8 @@
 //!   written through to the store.
 //! - [`query`]: OData query options.
 //! - [`alerts`], [`machines`], [`actions`], [`indicators`], [`hunting`], [`intel`],
-//!   [`investigations`], [`live`], [`reference`]: the endpoints.
+//!   [`investigations`], [`live`], [`package`], [`reference`]: the
+//!   endpoints.
 
 pub mod actions;
 pub mod alerts;
@@ -20,6 +21,7 @@ pub mod intel;
 pub mod investigations;
 pub mod live;
 pub mod machines;
+pub mod package;
 pub mod params;
 pub mod query;
 pub mod reference;
@@ -77,6 +79,10 @@ fn api(state: AppState) -> Router<AppState> {
             get(get_one::<actions::MachineActions>),
         )
         .route("/machineactions/{id}/cancel", post(actions::cancel))
+        .route(
+            "/machineactions/{id}/getPackageUri",
+            get(package::package_uri),
+        )
         .route("/machineactions/{id}/{op}", get(live::result_link))
         .route("/machines/{id}/runliveresponse", post(live::run))
         .route(
@@ -132,6 +138,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(
             "/live-response/{tenant}/{action}/{index}",
             get(live::download),
+        )
+        .route(
+            "/investigation-package/{tenant}/{action}",
+            get(package::download),
         )
         .nest("/api", api(state.clone()))
         .nest("/api/v1.0", api(state))

@@ -371,3 +371,107 @@ async fn an_alert_by_reference_checks_its_body_the_event_and_its_quota() {
     let r = e.api("POST", BY_REF, Some(&t), Some(good)).await;
     r.mde_error(429, "TooManyRequests");
 }
+
+#[tokio::test]
+async fn an_investigation_package_is_linked_once_collected_and_served() {
+    let e = demu();
+    let mut s = e.state.defender().settings();
+    s.action_seconds = 3600;
+    e.state.defender().set_settings(s);
+    let t = e.token(CONTOSO).await;
+    let m = a_machine(&e, &t).await;
+    let mid = m["id"].as_str().expect("id");
+    let r = e
+        .api(
+            "POST",
+            &format!("/api/machines/{mid}/collectInvestigationPackage"),
+            Some(&t),
+            Some(json!({"Comment": "collect"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_str().expect("id").to_owned();
+    let uri = format!("/api/machineactions/{id}/getPackageUri");
+    // Not complete yet: 404 (get-package-sas-uri.md).
+    e.api("GET", &uri, Some(&t), None)
+        .await
+        .mde_error(404, "ResourceNotFound");
+
+    let mut s = e.state.defender().settings();
+    s.action_seconds = 0;
+    e.state.defender().set_settings(s);
+    let r = e.api("GET", &uri, Some(&t), None).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    let url = v["value"].as_str().expect("value");
+    let path = url
+        .strip_prefix("https://api.securitycenter.localhost")
+        .expect("served by the emulator")
+        .to_owned();
+    assert!(path.contains("sig=") && path.contains("se="), "{path}");
+    // No bearer token: the link is the credential.
+    let zip = e.api("GET", &path, None, None).await;
+    assert_eq!(zip.status, 200, "{}", zip.text());
+    assert_eq!(
+        zip.headers
+            .get("content-type")
+            .and_then(|h| h.to_str().ok()),
+        Some("application/zip")
+    );
+    let b = &zip.body;
+    assert_eq!(&b[..4], b"PK\x03\x04", "a ZIP archive");
+    let end = b.len() - 22;
+    assert_eq!(&b[end..end + 4], b"PK\x05\x06", "with its end record");
+    assert_eq!(
+        u16::from_le_bytes([b[end + 10], b[end + 11]]),
+        3,
+        "three files"
+    );
+    let text = String::from_utf8_lossy(b);
+    assert!(text.contains("Processes/Processes.csv"), "{text}");
+    assert!(
+        text.contains(m["computerDnsName"].as_str().expect("dns")),
+        "made from the device"
+    );
+    let tampered = path.replace("sig=", "sig=x");
+    assert_eq!(e.api("GET", &tampered, None, None).await.status, 403);
+    let other = path.replace(&id, &uuid::Uuid::new_v4().to_string());
+    assert_eq!(
+        e.api("GET", &other, None, None).await.status,
+        403,
+        "the signature covers the action"
+    );
+    // 2 calls a minute.
+    e.api("GET", &uri, Some(&t), None)
+        .await
+        .mde_error(429, "TooManyRequests");
+
+    // Only investigation packages have one.
+    let w = e.token(WOODGROVE).await;
+    let wm = a_machine(&e, &w).await;
+    let scan = e
+        .api(
+            "POST",
+            &format!(
+                "/api/machines/{}/runAntiVirusScan",
+                wm["id"].as_str().expect("id")
+            ),
+            Some(&w),
+            Some(json!({"Comment": "c", "ScanType": "Quick"})),
+        )
+        .await
+        .json();
+    let sid = scan["id"].as_str().expect("id");
+    e.api(
+        "GET",
+        &format!("/api/machineactions/{sid}/getPackageUri"),
+        Some(&w),
+        None,
+    )
+    .await
+    .mde_error(400, "InvalidInput");
+    // And another tenant's action is not found.
+    e.api("GET", &uri, Some(&w), None)
+        .await
+        .mde_error(404, "ResourceNotFound");
+}

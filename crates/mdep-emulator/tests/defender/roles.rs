@@ -480,6 +480,14 @@ async fn every_endpoint_with_and_without_its_permission() {
             &["Alert.ReadWrite.All"],
             None,
         ),
+        // Not an investigation package, or not collected yet: past the role check.
+        row(
+            "GET",
+            format!("/api/machineactions/{acid}/getPackageUri"),
+            None,
+            MACHINE_READ,
+            None,
+        ),
         row(
             "POST",
             "/api/advancedqueries/run".into(),
