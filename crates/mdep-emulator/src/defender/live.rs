@@ -118,23 +118,24 @@ pub(super) fn denied(msg: &str) -> Response {
         .into_response()
 }
 
-/// Checks the `se` and `sig` of a link to `path` made by [`signed_link`].
+/// Checks the `se` and `sig` of a link to `path` made by [`signed_link`]; else why the
+/// link is refused (for [`denied`]).
 pub(super) fn verify(
     state: &AppState,
     path: &str,
     q: &HashMap<String, String>,
-) -> Result<(), Response> {
+) -> Result<(), &'static str> {
     let Some(expiry) = q.get("se").and_then(|s| s.parse::<i64>().ok()) else {
-        return Err(denied("the link is not valid"));
+        return Err("the link is not valid");
     };
     let want = signature(state, path, expiry);
     let given = q.get("sig").map(String::as_str).unwrap_or("");
     if aws_lc_rs::constant_time::verify_slices_are_equal(want.as_bytes(), given.as_bytes()).is_err()
     {
-        return Err(denied("the link's signature does not match"));
+        return Err("the link's signature does not match");
     }
     if OffsetDateTime::now_utc().unix_timestamp() > expiry {
-        return Err(denied("the link has expired; ask for a new one"));
+        return Err("the link has expired; ask for a new one");
     }
     Ok(())
 }
@@ -198,7 +199,7 @@ pub async fn download(
         &format!("live-response/{tenant}/{action}/{index}"),
         &q,
     ) {
-        return r;
+        return denied(r);
     }
     let Ok(data) = state.emu.defender().data(&state.emu, tenant) else {
         return denied("the link is not valid");

@@ -59,7 +59,7 @@ pub async fn download(
         &format!("investigation-package/{tenant}/{action}"),
         &q,
     ) {
-        return r;
+        return denied(r);
     }
     let Ok(data) = state.emu.defender().data(&state.emu, tenant) else {
         return denied("the link is not valid");
