@@ -40,7 +40,7 @@ fn scenario(n: usize, devices: u32, alerts: u32, emulator_keys: &str) -> String 
     }
     s.push_str(&format!(
         "\n[[apps]]\nclient_id = \"{APP}\"\nname = \"Fabrikam SOC\"\nhome_tenant = \"{PARTNER}\"\n\
-         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Machine.CollectForensics\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\", \"File.Read.All\", \"Ip.Read.All\", \"Url.Read.All\", \"User.Read.All\", \"Vulnerability.Read.All\", \"Software.Read.All\", \"Score.Read.All\"]\n\
+         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Machine.CollectForensics\", \"Library.Manage\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\", \"File.Read.All\", \"Ip.Read.All\", \"Url.Read.All\", \"User.Read.All\", \"Vulnerability.Read.All\", \"Software.Read.All\", \"Score.Read.All\"]\n\
          graph_permissions = [\"ThreatHunting.Read.All\", \"SecurityAlert.ReadWrite.All\", \"SecurityIncident.ReadWrite.All\"]\n\
          secrets = [{{ value = \"{SECRET}\" }}]\n"
     ));
@@ -1324,6 +1324,20 @@ async fn an_investigation_package_link_once_collected() {
         .package_uri(&t, "00000000-0000-0000-0000-000000000000")
         .await
         .expect_err("no such action");
+    assert_eq!(err.code(), Some("ResourceNotFound"), "{err}");
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn the_live_response_library_through_the_client() {
+    let emu = Emu::start(&scenario(1, 1, 1, UNLIMITED)).await;
+    let c = emu.client(|_| {});
+    let t = customer(0);
+    assert!(c.library_files(&t).await.expect("list").is_empty());
+    let err = c
+        .delete_library_file(&t, "missing.ps1")
+        .await
+        .expect_err("not in the library");
     assert_eq!(err.code(), Some("ResourceNotFound"), "{err}");
     emu.stop().await;
 }

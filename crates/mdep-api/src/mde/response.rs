@@ -1,13 +1,13 @@
 //! Response calls that are not machine actions (`mde-api.md` §4.3, §4.5, §4.9): starting
 //! an automated investigation, raising an alert from an advanced hunting event, and the
-//! link to a collected investigation package.
+//! link to a collected investigation package; the live response library.
 //!
 //! Both create something on every arrival (a second investigation, or a second event
 //! merged into the alert), so a lost answer is not resent: it ends in
 //! [`ApiError::Uncertain`], and the caller looks (`investigations`, `alerts`) before
 //! trying again.
 
-use crate::entity::{Alert, Investigation};
+use crate::entity::{Alert, Collection, Investigation, LibraryFile};
 use crate::error::ApiError;
 use crate::tenant::Tenant;
 use crate::transport::client::Client;
@@ -81,5 +81,18 @@ impl Client {
             .as_str()
             .map(str::to_owned)
             .ok_or_else(|| ApiError::Invalid(format!("{path}: the answer has no link")))
+    }
+
+    /// `GET /api/libraryfiles`: the live response library (Library.Manage).
+    pub async fn library_files(&self, t: &Tenant) -> Result<Vec<LibraryFile>, ApiError> {
+        let c: Collection<LibraryFile> = self.get(t, "/api/libraryfiles").await?;
+        Ok(c.value)
+    }
+
+    /// `DELETE /api/libraryfiles/{fileName}` (Library.Manage); a name not in the library
+    /// is [`ApiError`] with code `ResourceNotFound`.
+    pub async fn delete_library_file(&self, t: &Tenant, file_name: &str) -> Result<(), ApiError> {
+        let path = format!("/api/libraryfiles/{}", path_segment(file_name));
+        self.raw(t, Method::DELETE, &path, None).await.map(|_| ())
     }
 }

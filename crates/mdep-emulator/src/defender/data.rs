@@ -72,6 +72,8 @@ pub struct TenantData {
     /// Investigations started through `startInvestigation`, oldest first (those the
     /// generated alerts started are derived from the alerts).
     pub investigations: Vec<Value>,
+    /// The live response library, in upload order.
+    pub library: Vec<Value>,
 }
 
 fn id_of(v: &Value) -> String {
@@ -271,6 +273,35 @@ impl TenantData {
         Ok(())
     }
 
+    /// Adds or replaces a live response library file (by name, any case), and stores it.
+    pub fn put_library(&mut self, emu: &impl Backing, f: Value) -> Result<(), MdeError> {
+        let key = f["fileName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        emu.store()
+            .defender_put(self.tenant, "library", &key, 0, &f.to_string())
+            .map_err(storage)?;
+        let same =
+            |x: &Value| x["fileName"].as_str().map(str::to_ascii_lowercase) == Some(key.clone());
+        match self.library.iter().position(same) {
+            Some(i) => self.library[i] = f,
+            None => self.library.push(f),
+        }
+        Ok(())
+    }
+
+    /// Deletes a live response library file (by name, any case).
+    pub fn delete_library(&mut self, emu: &impl Backing, name: &str) -> Result<(), MdeError> {
+        let key = name.to_ascii_lowercase();
+        emu.store()
+            .defender_delete(self.tenant, "library", &key)
+            .map_err(storage)?;
+        self.library
+            .retain(|x| x["fileName"].as_str().map(str::to_ascii_lowercase) != Some(key.clone()));
+        Ok(())
+    }
+
     /// Writes machine `i` to the store.
     pub fn persist_machine(&self, emu: &impl Backing, i: usize) -> Result<(), MdeError> {
         let m = &self.machines[i];
@@ -415,6 +446,7 @@ pub fn load_or_generate(emu: &impl Backing, tenant: Uuid) -> Result<TenantData, 
         let mut g = generate::Generated::default();
         let mut incidents = HashMap::new();
         let mut investigations = Vec::new();
+        let mut library = Vec::new();
         for (kind, text) in rows {
             let v: Value = serde_json::from_str(&text).map_err(storage)?;
             match kind.as_str() {
@@ -432,12 +464,14 @@ pub fn load_or_generate(emu: &impl Backing, tenant: Uuid) -> Result<TenantData, 
                     incidents.insert(id, v);
                 }
                 "investigation" => investigations.push(v),
+                "library" => library.push(v),
                 other => tracing::warn!(kind = other, "unknown Defender row kind ignored"),
             }
         }
         let mut d = TenantData::build(tenant, g);
         d.incidents = incidents;
         d.investigations = investigations;
+        d.library = library;
         return Ok(d);
     }
     let g = generate::generate(&recipe);

@@ -8,7 +8,7 @@
 //!   written through to the store.
 //! - [`query`]: OData query options.
 //! - [`alerts`], [`machines`], [`actions`], [`indicators`], [`hunting`], [`intel`],
-//!   [`investigations`], [`live`], [`package`], [`reference`]: the
+//!   [`investigations`], [`library`], [`live`], [`package`], [`reference`]: the
 //!   endpoints.
 
 pub mod actions;
@@ -19,6 +19,7 @@ pub mod hunting;
 pub mod indicators;
 pub mod intel;
 pub mod investigations;
+pub mod library;
 pub mod live;
 pub mod machines;
 pub mod package;
@@ -117,6 +118,11 @@ fn api(state: AppState) -> Router<AppState> {
         .route(
             "/investigations/{id}",
             get(get_one::<investigations::Investigations>),
+        )
+        .route("/libraryfiles", get(library::list).post(library::upload))
+        .route(
+            "/libraryfiles/{name}",
+            axum::routing::delete(library::delete),
         )
         .route("/vulnerabilities", get(intel::vulnerabilities))
         .route("/Software", get(intel::software))

@@ -178,6 +178,36 @@ impl Emu {
         self.send(req.body(body).expect("request")).await
     }
 
+    /// `POST /api/libraryfiles` as `multipart/form-data`: a file `name` with `content`,
+    /// and the text `fields`.
+    pub async fn upload(
+        &self,
+        token: &str,
+        name: &str,
+        content: &str,
+        fields: &[(&str, &str)],
+    ) -> Reply {
+        let b = "mdep-test-boundary-7f3a";
+        let mut body = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n{content}\r\n"
+        );
+        for (k, v) in fields {
+            body.push_str(&format!(
+                "--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+            ));
+        }
+        body.push_str(&format!("--{b}--\r\n"));
+        let req = Request::builder()
+            .method("POST")
+            .uri("/api/libraryfiles")
+            .header("host", "api.securitycenter.localhost")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", format!("multipart/form-data; boundary={b}"))
+            .body(Body::from(body))
+            .expect("request");
+        self.send(req).await
+    }
+
     /// A token of `OTHER_APP` in `tenant`.
     pub async fn other_token(&self, tenant: &str) -> String {
         let r = self

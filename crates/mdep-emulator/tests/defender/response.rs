@@ -475,3 +475,83 @@ async fn an_investigation_package_is_linked_once_collected_and_served() {
         .await
         .mde_error(404, "ResourceNotFound");
 }
+
+async fn library(e: &Emu, t: &str) -> Vec<Value> {
+    e.api("GET", "/api/libraryfiles", Some(t), None)
+        .await
+        .json()["value"]
+        .as_array()
+        .expect("value")
+        .clone()
+}
+
+#[tokio::test]
+async fn the_live_response_library_lists_uploads_and_deletes() {
+    let e = demu();
+    let t = e.token_with(CONTOSO, &["Library.Manage"]).await;
+    assert!(
+        library(&e, &t).await.is_empty(),
+        "a new tenant's library is empty"
+    );
+    let r = e
+        .upload(
+            &t,
+            "Collect.ps1",
+            "Get-Process",
+            &[
+                ("Description", "collects"),
+                ("HasParameters", "true"),
+                ("ParametersDescription", "-Name <process>"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let f = r.json();
+    assert_eq!(f["fileName"], "Collect.ps1");
+    assert_eq!(f["description"], "collects");
+    assert_eq!(f["hasParameters"], true);
+    assert_eq!(f["parametersDescription"], "-Name <process>");
+    // SHA-256 of "Get-Process".
+    assert_eq!(
+        f["sha256"],
+        "b22ffb0a3b141dda48297c9ae0400c863ec75128f519e0458695a3e4ec324f87"
+    );
+    let listed = library(&e, &t).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["fileName"], "Collect.ps1");
+
+    // The same name again: refused unless OverrideIfExists.
+    e.upload(&t, "collect.ps1", "Get-Service", &[])
+        .await
+        .mde_error(400, "BadRequest");
+    let r = e
+        .upload(
+            &t,
+            "Collect.ps1",
+            "Get-Service",
+            &[("OverrideIfExists", "true")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_ne!(r.json()["sha256"], f["sha256"], "replaced");
+    assert_eq!(library(&e, &t).await.len(), 1);
+    e.upload(&t, "x.ps1", "1", &[("HasParameters", "maybe")])
+        .await
+        .mde_error(400, "InvalidInput");
+
+    // Another tenant has its own library.
+    let w = e.token_with(WOODGROVE, &["Library.Manage"]).await;
+    assert!(library(&e, &w).await.is_empty());
+    e.api("DELETE", "/api/libraryfiles/Collect.ps1", Some(&w), None)
+        .await
+        .mde_error(404, "ResourceNotFound");
+
+    let d = e
+        .api("DELETE", "/api/libraryfiles/Collect.ps1", Some(&t), None)
+        .await;
+    assert_eq!(d.status, 204, "{}", d.text());
+    assert!(library(&e, &t).await.is_empty());
+    e.api("DELETE", "/api/libraryfiles/Collect.ps1", Some(&t), None)
+        .await
+        .mde_error(404, "ResourceNotFound");
+}

@@ -86,6 +86,9 @@ async fn every_endpoint_with_and_without_its_permission() {
         .expect("indicator id")
         .to_owned();
     let comment = || Some(json!({"Comment": "role matrix"}));
+    let lib = e.token_with(CONTOSO, &["Library.Manage"]).await;
+    let up = e.upload(&lib, "a.ps1", "Write-Output 1", &[]).await;
+    assert_eq!(up.status, 200, "{}", up.text());
     let sha1 = e
         .api("GET", &format!("/api/alerts/{aid}"), Some(&admin), None)
         .await
@@ -487,6 +490,28 @@ async fn every_endpoint_with_and_without_its_permission() {
             None,
             MACHINE_READ,
             None,
+        ),
+        row(
+            "GET",
+            "/api/libraryfiles".into(),
+            None,
+            &["Library.Manage"],
+            Some(200),
+        ),
+        // Not multipart: 400, but past the role check.
+        row(
+            "POST",
+            "/api/libraryfiles".into(),
+            Some(json!({})),
+            &["Library.Manage"],
+            Some(400),
+        ),
+        row(
+            "DELETE",
+            "/api/libraryfiles/none.ps1".into(),
+            None,
+            &["Library.Manage"],
+            Some(404),
         ),
         row(
             "POST",
