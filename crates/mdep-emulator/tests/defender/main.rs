@@ -13,6 +13,7 @@ mod faults;
 mod fidelity;
 mod fuzz;
 mod graph;
+mod graph_hunting;
 mod hunting;
 mod intel;
 mod isolation;
