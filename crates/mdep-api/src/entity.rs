@@ -448,3 +448,25 @@ entity! {
         generated_time: Option<String> = "generatedTime";
     }
 }
+
+entity! {
+    /// A live response library file (§4.5).
+    LibraryFile {
+        /// The file name, as `RunScript` and `PutFile` name it.
+        file_name: String = "fileName";
+        /// SHA-256 of the content.
+        sha256: Option<String> = "sha256";
+        /// Description.
+        description: Option<String> = "description";
+        /// Whether the script takes parameters.
+        has_parameters: Option<bool> = "hasParameters";
+        /// What the parameters are.
+        parameters_description: Option<String> = "parametersDescription";
+        /// Uploaded.
+        creation_time: Option<String> = "creationTime";
+        /// Last replaced.
+        last_updated_time: Option<String> = "lastUpdatedTime";
+        /// Who uploaded it.
+        created_by: Option<String> = "createdBy";
+    }
+}

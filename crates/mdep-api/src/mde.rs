@@ -5,4 +5,5 @@
 
 pub mod actions;
 pub mod reads;
+pub mod response;
 pub mod updates;

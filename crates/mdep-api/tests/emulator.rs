@@ -40,7 +40,7 @@ fn scenario(n: usize, devices: u32, alerts: u32, emulator_keys: &str) -> String 
     }
     s.push_str(&format!(
         "\n[[apps]]\nclient_id = \"{APP}\"\nname = \"Fabrikam SOC\"\nhome_tenant = \"{PARTNER}\"\n\
-         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\", \"File.Read.All\", \"Ip.Read.All\", \"Url.Read.All\", \"User.Read.All\", \"Vulnerability.Read.All\", \"Software.Read.All\", \"Score.Read.All\", \"SecurityRecommendation.Read.All\", \"RemediationTasks.Read.All\"]\n\
+         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\", \"File.Read.All\", \"Ip.Read.All\", \"Url.Read.All\", \"User.Read.All\", \"Machine.CollectForensics\", \"Library.Manage\", \"Vulnerability.Read.All\", \"Software.Read.All\", \"Score.Read.All\", \"SecurityRecommendation.Read.All\", \"RemediationTasks.Read.All\"]\n\
          graph_permissions = [\"ThreatHunting.Read.All\", \"SecurityAlert.ReadWrite.All\", \"SecurityIncident.ReadWrite.All\"]\n\
          secrets = [{{ value = \"{SECRET}\" }}]\n"
     ));
@@ -1351,5 +1351,120 @@ async fn tvm_reads() {
         let refs = c.remediation_task_machines(&t, id).await.expect("machines");
         assert_eq!(Some(refs.len() as u64), task["targetDevices"].as_u64());
     }
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn an_investigation_started_through_the_client_is_listed() {
+    let emu = Emu::start(&scenario(1, 3, 3, UNLIMITED)).await;
+    let c = emu.client(|_| {});
+    let t = customer(0);
+    let machines: Vec<Machine> = c
+        .machines(&t, &Query::new())
+        .try_collect()
+        .await
+        .expect("machines");
+    let m = &machines[0];
+    let inv = c
+        .start_investigation(&t, &m.id, "suspicious logons")
+        .await
+        .expect("start");
+    assert_eq!(inv.state.as_deref(), Some("Running"));
+    assert_eq!(inv.machine_id.as_deref(), Some(m.id.as_str()));
+    let id = inv.id.clone().expect("id");
+    let listed: Vec<mdep_api::entity::Investigation> = c
+        .investigations(&t, &Query::new())
+        .try_collect()
+        .await
+        .expect("list");
+    assert!(listed.iter().any(|i| i.id.as_deref() == Some(id.as_str())));
+    let err = c
+        .start_investigation(&t, "0000000000000000000000000000000000000000", "x")
+        .await
+        .expect_err("unknown machine");
+    assert_eq!(err.code(), Some("ResourceNotFound"), "{err}");
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn an_alert_by_reference_from_a_hunting_event() {
+    let emu = Emu::start(&scenario(1, 3, 4, UNLIMITED)).await;
+    let c = emu.client(|_| {});
+    let t = customer(0);
+    let r = c
+        .hunt(
+            &t,
+            "DeviceProcessEvents | project ReportId, Timestamp, DeviceId | take 1",
+        )
+        .await
+        .expect("hunt");
+    let row = &r.results[0];
+    let mut req = mdep_api::AlertByReference {
+        event_time: row["Timestamp"].as_str().expect("Timestamp").to_owned(),
+        report_id: row["ReportId"].to_string(),
+        machine_id: row["DeviceId"].as_str().expect("DeviceId").to_owned(),
+        severity: "High".into(),
+        title: "Raised by the partner".into(),
+        description: "from a hunting query".into(),
+        recommended_action: "isolate".into(),
+        category: "Malware".into(),
+    };
+    let a = c.create_alert_by_reference(&t, &req).await.expect("create");
+    assert_eq!(a.title.as_deref(), Some("Raised by the partner"));
+    let again = c.create_alert_by_reference(&t, &req).await.expect("merge");
+    assert_eq!(again.id, a.id, "merged into the open alert");
+    req.report_id = "999999".into();
+    let err = c
+        .create_alert_by_reference(&t, &req)
+        .await
+        .expect_err("no such event");
+    assert_eq!(err.code(), Some("ResourceNotFound"), "{err}");
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn an_investigation_package_link_once_collected() {
+    let emu = Emu::start(&scenario(
+        1,
+        2,
+        2,
+        &format!("{UNLIMITED}\nmachine_action_seconds = 0"),
+    ))
+    .await;
+    let c = emu.client(|_| {});
+    let t = customer(0);
+    let machines: Vec<Machine> = c
+        .machines(&t, &Query::new())
+        .try_collect()
+        .await
+        .expect("machines");
+    let done = c
+        .respond(&t, &machines[0].id, &ResponseAction::Collect, "collect")
+        .await
+        .expect("collect");
+    let link = c.package_uri(&t, &done.action().id).await.expect("link");
+    assert!(
+        link.starts_with(&emu.base),
+        "served by the emulator: {link}"
+    );
+    let err = c
+        .package_uri(&t, "00000000-0000-0000-0000-000000000000")
+        .await
+        .expect_err("no such action");
+    assert_eq!(err.code(), Some("ResourceNotFound"), "{err}");
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn the_live_response_library_through_the_client() {
+    let emu = Emu::start(&scenario(1, 1, 1, UNLIMITED)).await;
+    let c = emu.client(|_| {});
+    let t = customer(0);
+    assert!(c.library_files(&t).await.expect("list").is_empty());
+    let err = c
+        .delete_library_file(&t, "missing.ps1")
+        .await
+        .expect_err("not in the library");
+    assert_eq!(err.code(), Some("ResourceNotFound"), "{err}");
     emu.stop().await;
 }

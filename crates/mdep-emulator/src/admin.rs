@@ -389,6 +389,7 @@ async fn remove_fault(State(state): State<AppState>, Path(id): Path<String>) -> 
 async fn reset_quotas(State(state): State<AppState>) -> Response {
     state.emu.defender().throttle().reset();
     state.emu.defender().hunting_throttle().reset();
+    state.emu.defender().hunting_cpu().reset();
     state.emu.defender().graph_throttle().reset();
     state.emu.defender().graph_hunting_throttle().reset();
     StatusCode::NO_CONTENT.into_response()

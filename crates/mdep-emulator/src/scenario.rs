@@ -66,6 +66,9 @@ struct EmulatorSection {
     machine_action_seconds: Option<Spanned<u32>>,
     hunting_calls_per_minute: Option<Spanned<u32>>,
     hunting_calls_per_hour: Option<Spanned<u32>>,
+    hunting_cpu_ms_per_hour: Option<Spanned<u32>>,
+    hunting_cpu_ms_per_day: Option<Spanned<u32>>,
+    hunting_cpu_ms_per_request: Option<Spanned<u32>>,
     graph_calls_per_minute: Option<Spanned<u32>>,
     graph_hunting_calls_per_minute: Option<Spanned<u32>>,
     tenants_in_memory: Option<Spanned<u32>>,
@@ -299,6 +302,24 @@ impl Scenario {
                 100_000_000,
             ),
             (
+                "hunting_cpu_ms_per_hour",
+                &file.emulator.hunting_cpu_ms_per_hour,
+                0,
+                3_600_000,
+            ),
+            (
+                "hunting_cpu_ms_per_day",
+                &file.emulator.hunting_cpu_ms_per_day,
+                0,
+                86_400_000,
+            ),
+            (
+                "hunting_cpu_ms_per_request",
+                &file.emulator.hunting_cpu_ms_per_request,
+                0,
+                3_600_000,
+            ),
+            (
                 "graph_calls_per_minute",
                 &file.emulator.graph_calls_per_minute,
                 1,
@@ -331,6 +352,11 @@ impl Scenario {
                 "mde_page_size" => defender.page_size = n as usize,
                 "hunting_calls_per_minute" => defender.hunting_limits.per_minute = n,
                 "hunting_calls_per_hour" => defender.hunting_limits.per_hour = n,
+                "hunting_cpu_ms_per_hour" => defender.hunting_cpu.per_hour_ms = u64::from(n),
+                "hunting_cpu_ms_per_day" => defender.hunting_cpu.per_day_ms = u64::from(n),
+                "hunting_cpu_ms_per_request" => {
+                    defender.hunting_cpu.per_request_ms = u64::from(n);
+                }
                 "graph_calls_per_minute" => defender.graph_limits.per_minute = n,
                 "graph_hunting_calls_per_minute" => defender.graph_hunting_limits.per_minute = n,
                 "tenants_in_memory" => defender.tenants_in_memory = n as usize,

@@ -69,6 +69,11 @@ pub struct TenantData {
     /// What Microsoft Graph's incident updates set that no alert holds (custom tags,
     /// status, description, …), by incident id.
     pub incidents: HashMap<String, Value>,
+    /// Investigations started through `startInvestigation`, oldest first (those the
+    /// generated alerts started are derived from the alerts).
+    pub investigations: Vec<Value>,
+    /// The live response library, in upload order.
+    pub library: Vec<Value>,
 }
 
 fn id_of(v: &Value) -> String {
@@ -240,6 +245,63 @@ impl TenantData {
         Ok((new_machines, new_alerts))
     }
 
+    /// Adds an alert (after the others) with its evidence, and stores it. Returns its
+    /// index.
+    pub fn add_alert(
+        &mut self,
+        emu: &impl Backing,
+        a: Value,
+        evidence: Value,
+    ) -> Result<usize, MdeError> {
+        let i = self.alerts.len();
+        self.alert_ix.insert(id_of(&a), i);
+        self.alert_text.push(String::new());
+        self.alerts.push(a);
+        self.evidence.push(evidence);
+        self.persist_alert(emu, i)?;
+        Ok(i)
+    }
+
+    /// Adds an investigation started through the API, and stores it.
+    pub fn add_investigation(&mut self, emu: &impl Backing, v: Value) -> Result<(), MdeError> {
+        let id = id_of(&v);
+        let seq = id.parse::<i64>().unwrap_or(0);
+        emu.store()
+            .defender_put(self.tenant, "investigation", &id, seq, &v.to_string())
+            .map_err(storage)?;
+        self.investigations.push(v);
+        Ok(())
+    }
+
+    /// Adds or replaces a live response library file (by name, any case), and stores it.
+    pub fn put_library(&mut self, emu: &impl Backing, f: Value) -> Result<(), MdeError> {
+        let key = f["fileName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        emu.store()
+            .defender_put(self.tenant, "library", &key, 0, &f.to_string())
+            .map_err(storage)?;
+        let same =
+            |x: &Value| x["fileName"].as_str().map(str::to_ascii_lowercase) == Some(key.clone());
+        match self.library.iter().position(same) {
+            Some(i) => self.library[i] = f,
+            None => self.library.push(f),
+        }
+        Ok(())
+    }
+
+    /// Deletes a live response library file (by name, any case).
+    pub fn delete_library(&mut self, emu: &impl Backing, name: &str) -> Result<(), MdeError> {
+        let key = name.to_ascii_lowercase();
+        emu.store()
+            .defender_delete(self.tenant, "library", &key)
+            .map_err(storage)?;
+        self.library
+            .retain(|x| x["fileName"].as_str().map(str::to_ascii_lowercase) != Some(key.clone()));
+        Ok(())
+    }
+
     /// Writes machine `i` to the store.
     pub fn persist_machine(&self, emu: &impl Backing, i: usize) -> Result<(), MdeError> {
         let m = &self.machines[i];
@@ -383,6 +445,8 @@ pub fn load_or_generate(emu: &impl Backing, tenant: Uuid) -> Result<TenantData, 
         let rows = emu.store().defender_load(tenant).map_err(storage)?;
         let mut g = generate::Generated::default();
         let mut incidents = HashMap::new();
+        let mut investigations = Vec::new();
+        let mut library = Vec::new();
         for (kind, text) in rows {
             let v: Value = serde_json::from_str(&text).map_err(storage)?;
             match kind.as_str() {
@@ -399,11 +463,15 @@ pub fn load_or_generate(emu: &impl Backing, tenant: Uuid) -> Result<TenantData, 
                     let id = v["id"].as_str().unwrap_or_default().to_owned();
                     incidents.insert(id, v);
                 }
+                "investigation" => investigations.push(v),
+                "library" => library.push(v),
                 other => tracing::warn!(kind = other, "unknown Defender row kind ignored"),
             }
         }
         let mut d = TenantData::build(tenant, g);
         d.incidents = incidents;
+        d.investigations = investigations;
+        d.library = library;
         return Ok(d);
     }
     let g = generate::generate(&recipe);

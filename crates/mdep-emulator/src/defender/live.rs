@@ -3,6 +3,8 @@
 //! machine, 10 calls a minute), and
 //! `GET /api/machineactions/{id}/GetLiveResponseResultDownloadLink(index=N)` hands out a
 //! signed link, valid 30 minutes, to a command's result served by the emulator.
+//! `RunScript` runs only scripts of the tenant's live response library
+//! ([`super::library`]).
 
 use super::actions::{NewAction, start};
 use super::data::{action_view, read};
@@ -80,6 +82,31 @@ pub async fn run(call: Call<Mde>, Path(id): Path<String>, body: Bytes) -> ApiRes
             "command": {"type": kind, "params": params},
         }));
     }
+    // RunScript runs scripts of the live response library only.
+    {
+        let data = call.data()?;
+        let d = read(&data);
+        for cmd in &commands {
+            let c = &cmd["command"];
+            if c["type"] != "RunScript" {
+                continue;
+            }
+            let name = c["params"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|p| p["key"] == "ScriptName"))
+                .and_then(|p| p["value"].as_str())
+                .unwrap_or_default();
+            if !super::library::has(&d, name) {
+                return Err(MdeError::bad(
+                    "InvalidInput",
+                    format!(
+                        "Invalid input ScriptName '{}': the script is not in the live response library; upload it with POST /api/libraryfiles first.",
+                        truncate(name)
+                    ),
+                ));
+            }
+        }
+    }
     let new = NewAction {
         kind: "LiveResponse",
         scope: None,
@@ -100,6 +127,14 @@ pub async fn run(call: Call<Mde>, Path(id): Path<String>, body: Bytes) -> ApiRes
 pub fn sign(state: &AppState, resource: &str, expiry: i64) -> String {
     let sig = state.emu.hasher().hash(&format!("{resource}/{expiry}"));
     crate::crypto::b64url(sig.as_bytes())
+}
+
+/// A signed link, valid [`LINK_SECONDS`], to `path` (no leading slash) on the emulator,
+/// as a storage SAS link: whoever holds it may download, without a bearer token.
+pub(super) fn signed_link(call: &Call<Mde>, path: &str) -> String {
+    let expiry = OffsetDateTime::now_utc().unix_timestamp() + LINK_SECONDS;
+    let sig = sign(&call.state, path, expiry);
+    format!("{}/{path}?se={expiry}&sig={sig}", call.req.origin)
 }
 
 /// Checks a download link's `se` (expiry) and `sig` for `resource`; on refusal, why
@@ -132,14 +167,6 @@ pub fn denied(msg: &str) -> Response {
         msg.to_owned(),
     )
         .into_response()
-}
-
-fn signature(state: &AppState, tenant: Uuid, action: &str, index: usize, expiry: i64) -> String {
-    sign(
-        state,
-        &format!("live-response/{tenant}/{action}/{index}"),
-        expiry,
-    )
 }
 
 /// `GET /api/machineactions/{id}/GetLiveResponseResultDownloadLink(index=N)`.
@@ -178,12 +205,10 @@ pub async fn result_link(call: Call<Mde>, Path((id, op)): Path<(String, String)>
             format!("Invalid input index {index}: PutFile commands have no result to download."),
         ));
     }
-    let expiry = OffsetDateTime::now_utc().unix_timestamp() + LINK_SECONDS;
     let action_id = a["id"].as_str().unwrap_or_default();
-    let sig = signature(&call.state, call.caller.tenant, action_id, index, expiry);
-    let url = format!(
-        "{}/live-response/{}/{action_id}/{index}?se={expiry}&sig={sig}",
-        call.req.origin, call.caller.tenant
+    let url = signed_link(
+        &call,
+        &format!("live-response/{}/{action_id}/{index}", call.caller.tenant),
     );
     Ok(call.ok("Edm.String", json!({ "value": url })))
 }

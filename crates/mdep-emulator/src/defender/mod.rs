@@ -8,7 +8,8 @@
 //!   written through to the store.
 //! - [`query`]: OData query options.
 //! - [`alerts`], [`machines`], [`actions`], [`indicators`], [`hunting`], [`intel`],
-//!   [`investigations`], [`live`], [`tvm`]: the endpoints.
+//!   [`investigations`], [`library`], [`live`], [`package`], [`reference`], [`tvm`]: the
+//!   endpoints.
 
 pub mod actions;
 pub mod alerts;
@@ -18,10 +19,13 @@ pub mod hunting;
 pub mod indicators;
 pub mod intel;
 pub mod investigations;
+pub mod library;
 pub mod live;
 pub mod machines;
+pub mod package;
 pub mod params;
 pub mod query;
+pub mod reference;
 pub mod tvm;
 
 pub use crate::request::faults;
@@ -39,6 +43,7 @@ fn api(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/alerts", get(list::<alerts::Alerts>))
         .route("/alerts/batchUpdate", post(alerts::batch_update))
+        .route("/alerts/CreateAlertByReference", post(reference::create))
         .route(
             "/alerts/{id}",
             get(get_one::<alerts::Alerts>).patch(alerts::update),
@@ -73,6 +78,10 @@ fn api(state: AppState) -> Router<AppState> {
         .route("/machines/{id}/logonusers", get(machines::logon_users))
         .route("/machines/{id}/alerts", get(machines::alerts))
         .route("/machines/{id}/tags", post(machines::tags))
+        .route(
+            "/machines/{id}/startInvestigation",
+            post(investigations::start),
+        )
         .merge(actions::routes())
         .route("/machineactions", get(list::<actions::MachineActions>))
         .route(
@@ -80,6 +89,10 @@ fn api(state: AppState) -> Router<AppState> {
             get(get_one::<actions::MachineActions>),
         )
         .route("/machineactions/{id}/cancel", post(actions::cancel))
+        .route(
+            "/machineactions/{id}/getPackageUri",
+            get(package::package_uri),
+        )
         .route("/machineactions/{id}/{op}", get(live::result_link))
         .route("/machines/{id}/runliveresponse", post(live::run))
         .route(
@@ -197,6 +210,11 @@ fn api(state: AppState) -> Router<AppState> {
             "/vulnerabilities/{id}/machineReferences",
             get(tvm::vulnerabilities::machine_references),
         )
+        .route("/libraryfiles", get(library::list).post(library::upload))
+        .route(
+            "/libraryfiles/{name}",
+            axum::routing::delete(library::delete),
+        )
         .route(
             "/indicators/{id}",
             axum::routing::delete(indicators::delete),
@@ -218,6 +236,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(
             "/tvm-export/{tenant}/{at}/{file}",
             get(tvm::export::download),
+        )
+        .route(
+            "/investigation-package/{tenant}/{action}",
+            get(package::download),
         )
         .nest("/api", api(state.clone()))
         .nest("/api/v1.0", api(state))

@@ -2,7 +2,9 @@
 //! the path Graph's generated SDKs call): the KQL subset engine of `/api/advancedqueries/run`
 //! over the same tenant data, answered in Graph's `huntingQueryResults` shape —
 //! `@odata.context`, `schema` (`name`, `type`) and `results`, no `Stats`
-//! (`graph-security.md` §2.2–2.3).
+//! (`graph-security.md` §2.2–2.3). `GET /security/getRunHuntingQuery(query='…',timespan='…')`
+//! takes the same parameters in the URL and answers the same way (§2.4,
+//! `samples-graph/getRunHuntingQuery_beta_response.json`).
 
 use crate::AppState;
 use crate::defender::data::read;
@@ -14,7 +16,7 @@ use crate::request::graph::{GraphResult, body_object, json, require};
 use crate::request::graph_error::GraphError;
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -106,6 +108,16 @@ pub fn timespan(s: &str, now: i128) -> Result<(i128, i128), GraphError> {
     Ok(w)
 }
 
+/// The role check, then the licence.
+fn admit(state: &AppState, c: &Caller) -> Result<(), GraphError> {
+    require(c, ROLES)?;
+    if let Some((_, message)) = hunting::unlicensed(state, c.tenant) {
+        // Graph documents 403 as "… might not have a required license" (graph-security.md §2.7).
+        return Err(GraphError::new(StatusCode::FORBIDDEN, "Forbidden", message));
+    }
+    Ok(())
+}
+
 /// Runs `query` (optionally within `Timespan`) and writes Graph's answer.
 pub async fn run(
     State(state): State<AppState>,
@@ -113,21 +125,123 @@ pub async fn run(
     req: Req,
     body: Bytes,
 ) -> GraphResult {
-    require(&c, ROLES)?;
-    if let Some((_, message)) = hunting::unlicensed(&state, c.tenant) {
-        // Graph documents 403 as "… might not have a required license" (graph-security.md §2.7).
-        return Err(GraphError::new(StatusCode::FORBIDDEN, "Forbidden", message));
-    }
+    admit(&state, &c)?;
     let body = body_object(&body)?;
-    let query = param(&body, "Query")?
+    answer(
+        &state,
+        &c,
+        &req,
+        param(&body, "Query")?,
+        param(&body, "Timespan")?,
+        param(&body, "workspaceId")?,
+    )
+}
+
+/// The parameters of `getRunHuntingQuery(query='…',timespan='…',workspaceId=…)`: OData
+/// string literals (`''` is a quote) or bare values, names without regard to case.
+fn function_params(segment: &str) -> Result<Vec<(String, String)>, GraphError> {
+    let bad = |m: &str| GraphError::bad_request(format!("getRunHuntingQuery: {m}"));
+    let inner = segment
+        .strip_prefix("getRunHuntingQuery(")
+        .or_else(|| segment.strip_prefix("microsoft.graph.security.getRunHuntingQuery("))
+        .and_then(|r| r.strip_suffix(')'))
+        .ok_or_else(|| bad("expected getRunHuntingQuery(query='…',timespan='…')."))?;
+    let mut out = Vec::new();
+    let mut chars = inner.chars().peekable();
+    loop {
+        let name: String = chars.by_ref().take_while(|c| *c != '=').collect();
+        let name = name.trim().to_owned();
+        if name.is_empty() {
+            return Err(bad("a parameter without a name."));
+        }
+        let mut value = String::new();
+        if chars.peek() == Some(&'\'') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    None => return Err(bad("a string that is not closed with '.")),
+                    Some('\'') if chars.peek() == Some(&'\'') => {
+                        chars.next();
+                        value.push('\'');
+                    }
+                    Some('\'') => break,
+                    Some(c) => value.push(c),
+                }
+            }
+            while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                chars.next();
+            }
+            match chars.next() {
+                None => {
+                    out.push((name, value));
+                    return Ok(out);
+                }
+                Some(',') => {}
+                Some(_) => return Err(bad("expected ',' between parameters.")),
+            }
+        } else {
+            value = chars.by_ref().take_while(|c| *c != ',').collect();
+            let last = chars.peek().is_none();
+            out.push((name, value.trim().to_owned()));
+            if last {
+                return Ok(out);
+            }
+            continue;
+        }
+        out.push((name, value));
+    }
+}
+
+/// `GET /security/getRunHuntingQuery(query='…',timespan='…',workspaceId=…)`.
+pub async fn get_run(
+    State(state): State<AppState>,
+    Extension(c): Extension<Caller>,
+    req: Req,
+    Path(segment): Path<String>,
+) -> GraphResult {
+    if !segment.starts_with("getRunHuntingQuery(")
+        && !segment.starts_with("microsoft.graph.security.getRunHuntingQuery(")
+    {
+        // What Graph answers for any segment it does not serve.
+        return Err(<crate::request::graph::Graph as crate::request::api::Api>::unknown(&segment));
+    }
+    admit(&state, &c)?;
+    let params = function_params(&segment)?;
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.as_str())
+    };
+    answer(
+        &state,
+        &c,
+        &req,
+        get("query"),
+        get("timespan"),
+        get("workspaceId"),
+    )
+}
+
+/// Runs `query` within `timespan` (else the last 30 days) for the caller, in Graph's
+/// answer.
+fn answer(
+    state: &AppState,
+    c: &Caller,
+    req: &Req,
+    query: Option<&str>,
+    span: Option<&str>,
+    workspace: Option<&str>,
+) -> GraphResult {
+    let query = query
         .filter(|q| !q.trim().is_empty())
         .ok_or_else(|| GraphError::bad_request("The Query parameter is required: give the hunting query in Kusto Query Language (KQL)."))?;
     let now = OffsetDateTime::now_utc().unix_timestamp_nanos();
-    let window = param(&body, "Timespan")?
+    let window = span
         .map(|t| timespan(t, now))
         .transpose()?
         .unwrap_or_else(|| hunting::last_30_days(now));
-    if let Some(w) = param(&body, "workspaceId")?
+    if let Some(w) = workspace
         && uuid::Uuid::try_parse(w).is_err()
     {
         return Err(GraphError::bad_request(format!(
@@ -136,7 +250,7 @@ pub async fn run(
         )));
     }
     let parsed = kql::parse(query).map_err(|e| GraphError::from(hunting::bad(e.to_string())))?;
-    let data = caller_data(&state, &c)?;
+    let data = caller_data(state, c)?;
     let t = hunting::run_in(&parsed, &read(&data), now, Some(window))?;
     let schema: Vec<Value> = t
         .cols

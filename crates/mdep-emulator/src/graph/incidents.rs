@@ -75,7 +75,29 @@ pub static INCIDENTS: EntitySet = EntitySet {
             kind: Kind::Enum(STATUSES),
         },
     ],
-    properties: &[],
+    // `$select`: the incident's properties (incidents_list_response.json).
+    properties: &[
+        "id",
+        "tenantId",
+        "status",
+        "incidentWebUrl",
+        "redirectIncidentId",
+        "displayName",
+        "createdDateTime",
+        "lastUpdateDateTime",
+        "assignedTo",
+        "classification",
+        "determination",
+        "severity",
+        "customTags",
+        "systemTags",
+        "description",
+        "lastModifiedBy",
+        "resolvingComment",
+        "summary",
+        "priorityScore",
+        "comments",
+    ],
     expands_evidence: false,
     max_top: MAX_TOP,
 };
@@ -269,7 +291,8 @@ fn list(call: &Call<Graph>, d: &TenantData, q: &Query) -> String {
     let gs = groups(d);
     let items = gs.iter().map(|(id, idx)| Cow::Owned(build(d, id, idx)));
     let mut page = q.run(items, call.page_size(&INCIDENTS));
-    if expands(call.req.query.as_deref()) {
+    let expand = expands(call.req.query.as_deref());
+    if expand {
         let items = std::mem::take(&mut page.items);
         page.items = items
             .into_iter()
@@ -284,6 +307,18 @@ fn list(call: &Call<Graph>, d: &TenantData, q: &Query) -> String {
             .collect();
         page.next = page.next.map(|n| format!("{n}&%24expand=alerts"));
     }
+    // `$select`, keeping the expanded alerts.
+    page.items = std::mem::take(&mut page.items)
+        .into_iter()
+        .map(|mut inc| {
+            let alerts = inc.as_object_mut().and_then(|o| o.remove("alerts"));
+            let mut v = q.project(inc);
+            if let (Some(a), Some(o)) = (alerts, v.as_object_mut()) {
+                o.insert("alerts".into(), a);
+            }
+            v
+        })
+        .collect();
     call.req.page(Self::CONTEXT, &page)
 }
 }

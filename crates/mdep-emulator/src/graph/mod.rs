@@ -43,6 +43,8 @@ fn api(state: AppState) -> Router<AppState> {
             "/security/microsoft.graph.security.runHuntingQuery",
             post(hunting::run),
         )
+        // `getRunHuntingQuery(query='…',timespan='…')`: the function call is one segment.
+        .route("/security/{call}", get(hunting::get_run))
         .route("/security/alerts_v2", get(list::<AlertsV2>))
         .route(
             "/security/alerts_v2/{id}",

@@ -68,7 +68,7 @@ impl Api for Graph {
 
     fn unknown(path: &str) -> GraphError {
         GraphError::bad_request(format!(
-            "Resource not found for the segment '{}'. The emulator serves security/runHuntingQuery, security/alerts_v2, security/incidents, applications and servicePrincipals.",
+            "Resource not found for the segment '{}'. The emulator serves security/runHuntingQuery, security/getRunHuntingQuery(…), security/alerts_v2, security/incidents, applications and servicePrincipals.",
             truncate(path.rsplit('/').next().unwrap_or(""))
         ))
     }
@@ -98,7 +98,9 @@ impl Api for Graph {
     /// Hunting counts per tenant; everything else per tenant and app.
     fn admit(defender: &DefenderState, caller: &Caller, path: &str) -> Result<(), GraphError> {
         let settings = defender.settings();
-        let admitted = if path.to_ascii_lowercase().ends_with("runhuntingquery") {
+        let lower = path.to_ascii_lowercase();
+        let hunting = lower.ends_with("runhuntingquery") || lower.contains("getrunhuntingquery");
+        let admitted = if hunting {
             defender
                 .graph_hunting_throttle()
                 .admit(caller.tenant, Uuid::nil(), settings.graph_hunting_limits)

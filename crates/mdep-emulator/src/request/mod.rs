@@ -14,6 +14,7 @@
 pub mod api;
 pub mod auth;
 pub mod call;
+pub mod cpu;
 pub mod envelope;
 pub mod error;
 pub mod faults;

@@ -4,6 +4,7 @@
 
 use crate::defender::data::{Backing, TenantData, load_or_generate};
 use crate::defender::query::MAX_TOP;
+use crate::request::cpu::{CpuLimits, CpuMeter};
 use crate::request::error::MdeError;
 use crate::request::faults::Faults;
 use crate::request::throttle::{Limits, Throttle};
@@ -19,6 +20,8 @@ pub struct DefenderSettings {
     pub limits: Limits,
     /// Advanced hunting quotas per tenant.
     pub hunting_limits: Limits,
+    /// Advanced hunting execution-time limits per tenant.
+    pub hunting_cpu: CpuLimits,
     /// Microsoft Graph security API quotas per (tenant, app) for alerts_v2 and incidents.
     pub graph_limits: Limits,
     /// Microsoft Graph `runHuntingQuery` quotas per tenant.
@@ -44,6 +47,7 @@ impl Default for DefenderSettings {
                 per_minute: 45,
                 per_hour: 1500,
             },
+            hunting_cpu: CpuLimits::default(),
             // 150 requests a minute per app per tenant for security alerts (graph-security.md
             // §4.1, [G:tl]); no hourly quota is documented.
             graph_limits: Limits {
@@ -116,6 +120,7 @@ pub struct DefenderState {
     tokens: TokenCache,
     throttle: Throttle,
     hunting: Throttle,
+    hunting_cpu: CpuMeter,
     graph: Throttle,
     graph_hunting: Throttle,
     faults: Faults,
@@ -146,6 +151,11 @@ impl DefenderState {
     /// The advanced hunting quotas (per tenant).
     pub fn hunting_throttle(&self) -> &Throttle {
         &self.hunting
+    }
+
+    /// The advanced hunting execution time used (per tenant).
+    pub fn hunting_cpu(&self) -> &CpuMeter {
+        &self.hunting_cpu
     }
 
     /// The Microsoft Graph security API quotas (per tenant and app).

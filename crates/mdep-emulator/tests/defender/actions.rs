@@ -348,7 +348,10 @@ async fn live_response_runs_commands_and_links_their_results() {
     s.action_seconds = 4;
     e.state.defender().set_settings(s);
     let t = e
-        .token_with(CONTOSO, &["Machine.LiveResponse", "Machine.Read.All"])
+        .token_with(
+            CONTOSO,
+            &["Machine.LiveResponse", "Machine.Read.All", "Library.Manage"],
+        )
         .await;
     let mid = windows_machine(&e, &t).await;
     let body = json!({
@@ -359,6 +362,21 @@ async fn live_response_runs_commands_and_links_their_results() {
         ],
         "Comment": "Testing Live Response API"
     });
+    // RunScript runs library scripts only.
+    let msg = e
+        .api(
+            "POST",
+            &format!("/api/machines/{mid}/runliveresponse"),
+            Some(&t),
+            Some(body.clone()),
+        )
+        .await
+        .mde_error(400, "InvalidInput");
+    assert!(msg.contains("library"), "{msg}");
+    let up = e
+        .upload(&t, "minidump.ps1", "param($p)", &[("Description", "dump")])
+        .await;
+    assert_eq!(up.status, 200, "{}", up.text());
     let r = e
         .api(
             "POST",

@@ -973,7 +973,11 @@ async fn investigations_follow_the_alerts() {
 async fn unknown_api_paths_are_401_then_404_with_mde_body() {
     let e = demu();
     let t = e.token(CONTOSO).await;
-    for path in ["/api/nope", "/api/v1.0/machines/x/y/z", "/api/libraryfiles"] {
+    for path in [
+        "/api/nope",
+        "/api/v1.0/machines/x/y/z",
+        "/api/librarydocuments",
+    ] {
         e.api("GET", path, None, None)
             .await
             .mde_error(401, "Unauthorized");

@@ -36,14 +36,14 @@ fn looks_like_time(s: &str) -> bool {
 }
 
 /// How a sample is compared.
-struct Rules<'a> {
+pub(super) struct Rules<'a> {
     /// Keys the emulator may add: (key, source).
-    extra: &'a [(&'a str, &'a str)],
+    pub(super) extra: &'a [(&'a str, &'a str)],
     /// Sample key → the emulator's key, where Microsoft's pages disagree on a name.
-    renamed: &'a [(&'a str, &'a str)],
+    pub(super) renamed: &'a [(&'a str, &'a str)],
 }
 
-const NONE: Rules<'static> = Rules {
+pub(super) const NONE: Rules<'static> = Rules {
     extra: &[],
     renamed: &[],
 };
@@ -95,7 +95,7 @@ fn conforms(sample: &Value, actual: &Value, at: &str, rules: &Rules<'_>, errors:
     }
 }
 
-fn check(name: &str, actual: &Value, rules: &Rules<'_>) {
+pub(super) fn check(name: &str, actual: &Value, rules: &Rules<'_>) {
     let s = sample(name);
     let mut errors = Vec::new();
     conforms(&s, actual, name, rules, &mut errors);
@@ -116,7 +116,7 @@ fn check(name: &str, actual: &Value, rules: &Rules<'_>) {
     );
 }
 
-const ALERT_EXTRA: &[(&str, &str)] = &[
+pub(super) const ALERT_EXTRA: &[(&str, &str)] = &[
     (
         "detectorId",
         "alerts.md property table; alerts_get_by_id.json (added 03.01.2021)",
@@ -187,7 +187,9 @@ const INDICATOR_EXTRA: &[(&str, &str)] = &[
     ("@odata.context", "every OData entity response"),
 ];
 
-fn with_context(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+pub(super) fn with_context(
+    extra: &[(&'static str, &'static str)],
+) -> Vec<(&'static str, &'static str)> {
     let mut v = extra.to_vec();
     v.push(("@odata.context", "every OData entity response"));
     v

@@ -308,3 +308,51 @@ fn a_clock_that_is_not_a_date_is_refused_where_it_stands() {
         "{m}"
     );
 }
+
+#[tokio::test]
+async fn the_execution_time_quota_trips_with_tiny_limits() {
+    let q = "DeviceInfo | take 1";
+    // The hour's execution time: the first query uses it up, the second is refused.
+    let e = emu_from(&scenario(
+        "mde_calls_per_minute = 100000\nhunting_cpu_ms_per_hour = 0",
+    ));
+    let t = e.token_with(CONTOSO, &["AdvancedQuery.Read.All"]).await;
+    assert_eq!(hunt(&e, &t, q).await.status, 200);
+    let r = hunt(&e, &t, q).await;
+    let msg = r.mde_error(429, "TooManyRequests");
+    assert!(msg.contains("CPU") && msg.contains("per hour"), "{msg}");
+    let wait: u64 = r
+        .headers
+        .get("retry-after")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|s| s.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=3600).contains(&wait), "{wait}");
+    // Per tenant: Woodgrove still runs queries.
+    let w = e.token_with(WOODGROVE, &["AdvancedQuery.Read.All"]).await;
+    assert_eq!(hunt(&e, &w, q).await.status, 200);
+
+    // The day's.
+    let e = emu_from(&scenario(
+        "mde_calls_per_minute = 100000\nhunting_cpu_ms_per_day = 0",
+    ));
+    let t = e.token_with(CONTOSO, &["AdvancedQuery.Read.All"]).await;
+    assert_eq!(hunt(&e, &t, q).await.status, 200);
+    let msg = hunt(&e, &t, q).await.mde_error(429, "TooManyRequests");
+    assert!(msg.contains("per day"), "{msg}");
+
+    // One request's.
+    let e = emu_from(&scenario(
+        "mde_calls_per_minute = 100000\nhunting_cpu_ms_per_request = 0",
+    ));
+    let t = e.token_with(CONTOSO, &["AdvancedQuery.Read.All"]).await;
+    let msg = hunt(&e, &t, q).await.mde_error(429, "TooManyRequests");
+    assert!(msg.contains("one request"), "{msg}");
+
+    // The documented limits leave ordinary use alone.
+    let e = demu();
+    let t = e.token_with(CONTOSO, &["AdvancedQuery.Read.All"]).await;
+    for _ in 0..5 {
+        assert_eq!(hunt(&e, &t, q).await.status, 200);
+    }
+}

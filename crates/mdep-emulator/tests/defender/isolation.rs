@@ -80,6 +80,23 @@ async fn another_tenants_objects_are_not_found() {
             format!("/api/machines/{mid}/runAntiVirusScan"),
             Some(json!({"Comment": "x", "ScanType": "Full"})),
         ),
+        (
+            "POST",
+            format!("/api/machines/{mid}/startInvestigation"),
+            Some(json!({"Comment": "x"})),
+        ),
+        (
+            "POST",
+            "/api/alerts/CreateAlertByReference".into(),
+            Some(
+                json!({"machineId": mid, "severity": "Low", "title": "t", "description": "d", "recommendedAction": "r", "eventTime": "2020-01-01T00:00:00Z", "reportId": "1", "category": "Exploit"}),
+            ),
+        ),
+        (
+            "GET",
+            format!("/api/machineactions/{acid}/getPackageUri"),
+            None,
+        ),
         ("GET", format!("/api/machineactions/{acid}"), None),
     ];
     for (method, path, body) in probes {

@@ -13,11 +13,13 @@ mod faults;
 mod fidelity;
 mod fuzz;
 mod graph;
+mod graph_hunting;
 mod hunting;
 mod intel;
 mod isolation;
 mod odata;
 mod quota;
+mod response;
 mod roles;
 mod tvm;
 
@@ -176,6 +178,36 @@ impl Emu {
         }
         let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
         self.send(req.body(body).expect("request")).await
+    }
+
+    /// `POST /api/libraryfiles` as `multipart/form-data`: a file `name` with `content`,
+    /// and the text `fields`.
+    pub async fn upload(
+        &self,
+        token: &str,
+        name: &str,
+        content: &str,
+        fields: &[(&str, &str)],
+    ) -> Reply {
+        let b = "mdep-test-boundary-7f3a";
+        let mut body = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n{content}\r\n"
+        );
+        for (k, v) in fields {
+            body.push_str(&format!(
+                "--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+            ));
+        }
+        body.push_str(&format!("--{b}--\r\n"));
+        let req = Request::builder()
+            .method("POST")
+            .uri("/api/libraryfiles")
+            .header("host", "api.securitycenter.localhost")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", format!("multipart/form-data; boundary={b}"))
+            .body(Body::from(body))
+            .expect("request");
+        self.send(req).await
     }
 
     /// A token of `OTHER_APP` in `tenant`.

@@ -86,6 +86,9 @@ async fn every_endpoint_with_and_without_its_permission() {
         .expect("indicator id")
         .to_owned();
     let comment = || Some(json!({"Comment": "role matrix"}));
+    let lib = e.token_with(CONTOSO, &["Library.Manage"]).await;
+    let up = e.upload(&lib, "a.ps1", "Write-Output 1", &[]).await;
+    assert_eq!(up.status, 200, "{}", up.text());
     let sha1 = e
         .api("GET", &format!("/api/alerts/{aid}"), Some(&admin), None)
         .await
@@ -614,6 +617,53 @@ async fn every_endpoint_with_and_without_its_permission() {
             None,
             &["Software.Read.All"],
             Some(200),
+        ),
+        row(
+            "POST",
+            format!("/api/machines/{mid}/startInvestigation"),
+            comment(),
+            &["Alert.ReadWrite.All"],
+            Some(201),
+        ),
+        // No such event: 404, but past the role check.
+        row(
+            "POST",
+            "/api/alerts/CreateAlertByReference".into(),
+            Some(
+                json!({"machineId": mid, "severity": "Low", "title": "t", "description": "d", "recommendedAction": "r", "eventTime": "2020-01-01T00:00:00Z", "reportId": "1", "category": "Exploit"}),
+            ),
+            &["Alert.ReadWrite.All"],
+            None,
+        ),
+        // Not an investigation package, or not collected yet: past the role check.
+        row(
+            "GET",
+            format!("/api/machineactions/{acid}/getPackageUri"),
+            None,
+            MACHINE_READ,
+            None,
+        ),
+        row(
+            "GET",
+            "/api/libraryfiles".into(),
+            None,
+            &["Library.Manage"],
+            Some(200),
+        ),
+        // Not multipart: 400, but past the role check.
+        row(
+            "POST",
+            "/api/libraryfiles".into(),
+            Some(json!({})),
+            &["Library.Manage"],
+            Some(400),
+        ),
+        row(
+            "DELETE",
+            "/api/libraryfiles/none.ps1".into(),
+            None,
+            &["Library.Manage"],
+            Some(404),
         ),
         row(
             "POST",

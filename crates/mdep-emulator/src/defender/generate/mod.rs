@@ -23,7 +23,7 @@ pub use actions::{ActionFields, action_json};
 pub use files::file_profile;
 pub use indicators::{IndicatorFields, indicator_json};
 pub use model::{Generated, Recipe};
-pub use rng::{ANCHOR, MAX_OBJECTS, Rng, mixed_seed, ts0, ts7};
+pub use rng::{ANCHOR, MAX_OBJECTS, Rng, mixed_seed, ticks, ts0, ts7};
 
 /// Generates a tenant's data.
 pub fn generate(recipe: &Recipe) -> Generated {

@@ -18,4 +18,5 @@ pub use handler::run_query;
 pub use licence::unlicensed;
 
 pub use ops::{last_30_days, run, run_in};
+pub use tables::process_event;
 pub use value::{MAX_ROWS, Table, Ty, V, bad, cell};

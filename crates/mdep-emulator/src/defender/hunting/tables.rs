@@ -74,6 +74,41 @@ struct Process<'a> {
     e: &'a Value,
 }
 
+/// The `DeviceProcessEvents` rows: the processes in alert evidence, `ReportId` one more
+/// than the alert's position.
+fn processes(d: &TenantData) -> impl Iterator<Item = Process<'_>> {
+    d.alerts
+        .iter()
+        .zip(&d.evidence)
+        .enumerate()
+        .flat_map(|(n, (alert, ev))| {
+            evidence_of(ev)
+                .iter()
+                .filter(|e| e["entityType"] == "Process")
+                .map(move |e| Process { n, alert, e })
+        })
+}
+
+/// The `DeviceProcessEvents` event with this `ReportId`, `DeviceId` (any case) and
+/// `Timestamp` (nanoseconds since the epoch): the alert it comes from (its position) and
+/// the process evidence it is.
+pub fn process_event<'a>(
+    d: &'a TenantData,
+    report_id: i64,
+    device_id: &str,
+    at: i128,
+) -> Option<(usize, &'a Value)> {
+    processes(d)
+        .find(|p| {
+            p.n as i64 + 1 == report_id
+                && p.alert["machineId"]
+                    .as_str()
+                    .is_some_and(|m| m.eq_ignore_ascii_case(device_id))
+                && p.e["processCreationTime"].as_str().and_then(time_of) == Some(at)
+        })
+        .map(|p| (p.n, p.e))
+}
+
 /// The evidence columns of an alert's device row.
 static NULL: Value = Value::Null;
 
@@ -203,16 +238,7 @@ pub fn table(name: &str, d: &TenantData) -> Option<Table> {
                 }),
                 ("ReportId", Ty::Int, |r| V::Int(r.n as i64 + 1)),
             ],
-            d.alerts
-                .iter()
-                .zip(&d.evidence)
-                .enumerate()
-                .flat_map(|(n, (alert, ev))| {
-                    evidence_of(ev)
-                        .iter()
-                        .filter(|e| e["entityType"] == "Process")
-                        .map(move |e| Process { n, alert, e })
-                }),
+            processes(d),
         ),
         _ => return None,
     })

@@ -1,0 +1,98 @@
+//! Response calls that are not machine actions (`mde-api.md` §4.3, §4.5, §4.9): starting
+//! an automated investigation, raising an alert from an advanced hunting event, and the
+//! link to a collected investigation package; the live response library.
+//!
+//! Both create something on every arrival (a second investigation, or a second event
+//! merged into the alert), so a lost answer is not resent: it ends in
+//! [`ApiError::Uncertain`], and the caller looks (`investigations`, `alerts`) before
+//! trying again.
+
+use crate::entity::{Alert, Collection, Investigation, LibraryFile};
+use crate::error::ApiError;
+use crate::tenant::Tenant;
+use crate::transport::client::Client;
+use crate::transport::url::path_segment;
+use reqwest::Method;
+use serde_json::json;
+
+/// What `POST /api/alerts/CreateAlertByReference` takes: every field is required.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertByReference {
+    /// The event's `Timestamp`, as advanced hunting returned it.
+    pub event_time: String,
+    /// The event's `ReportId`.
+    pub report_id: String,
+    /// The event's `DeviceId`.
+    pub machine_id: String,
+    /// `Low`, `Medium` or `High`.
+    pub severity: String,
+    /// The alert's title; an open alert with the same title on the device takes the event.
+    pub title: String,
+    /// The alert's description.
+    pub description: String,
+    /// What to do about it.
+    pub recommended_action: String,
+    /// `General`, `CommandAndControl`, `Collection`, … (`mde-api.md` §4.3).
+    pub category: String,
+}
+
+impl Client {
+    /// `POST /api/machines/{id}/startInvestigation` with `{"Comment"}`: the new automated
+    /// investigation (Alert.ReadWrite.All; 50 calls an hour).
+    pub async fn start_investigation(
+        &self,
+        t: &Tenant,
+        machine_id: &str,
+        comment: &str,
+    ) -> Result<Investigation, ApiError> {
+        let path = format!(
+            "/api/machines/{}/startInvestigation",
+            path_segment(machine_id)
+        );
+        self.send_json(t, Method::POST, &path, &json!({"Comment": comment}))
+            .await
+    }
+
+    /// `POST /api/alerts/CreateAlertByReference`: the alert raised from an advanced
+    /// hunting event, or the open one it was merged into (Alert.ReadWrite.All; 15 calls
+    /// a minute). An event that does not exist is [`ApiError`] with code
+    /// `ResourceNotFound`.
+    pub async fn create_alert_by_reference(
+        &self,
+        t: &Tenant,
+        alert: &AlertByReference,
+    ) -> Result<Alert, ApiError> {
+        let body = serde_json::to_value(alert).map_err(|e| ApiError::Invalid(e.to_string()))?;
+        self.send_json(t, Method::POST, "/api/alerts/CreateAlertByReference", &body)
+            .await
+    }
+
+    /// `GET /api/machineactions/{id}/getPackageUri`: a short-lived link to the
+    /// investigation package a `CollectInvestigationPackage` action collected
+    /// (`ResourceNotFound` until the action has succeeded; 2 calls a minute, 120 an hour).
+    pub async fn package_uri(&self, t: &Tenant, action_id: &str) -> Result<String, ApiError> {
+        let path = format!(
+            "/api/machineactions/{}/getPackageUri",
+            path_segment(action_id)
+        );
+        let v: serde_json::Value = self.get(t, &path).await?;
+        v["value"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::Invalid(format!("{path}: the answer has no link")))
+    }
+
+    /// `GET /api/libraryfiles`: the live response library (Library.Manage).
+    pub async fn library_files(&self, t: &Tenant) -> Result<Vec<LibraryFile>, ApiError> {
+        let c: Collection<LibraryFile> = self.get(t, "/api/libraryfiles").await?;
+        Ok(c.value)
+    }
+
+    /// `DELETE /api/libraryfiles/{fileName}` (Library.Manage); a name not in the library
+    /// is [`ApiError`] with code `ResourceNotFound`.
+    pub async fn delete_library_file(&self, t: &Tenant, file_name: &str) -> Result<(), ApiError> {
+        let path = format!("/api/libraryfiles/{}", path_segment(file_name));
+        self.raw(t, Method::DELETE, &path, None).await.map(|_| ())
+    }
+}
