@@ -128,7 +128,7 @@ fn api(state: AppState) -> Router<AppState> {
             "/investigations/{id}",
             get(get_one::<investigations::Investigations>),
         )
-        .route("/vulnerabilities", get(tvm::vulnerabilities))
+        .route("/vulnerabilities", get(list::<tvm::Vulnerabilities>))
         .route(
             "/remediationTasks",
             get(list::<tvm::remediation::RemediationTasks>),
@@ -178,8 +178,8 @@ fn api(state: AppState) -> Router<AppState> {
             "/machines/{id}/recommendations",
             get(tvm::recommendations::of_machine),
         )
-        .route("/Software", get(tvm::software))
-        .route("/software", get(tvm::software))
+        .route("/Software", get(list::<tvm::SoftwareList>))
+        .route("/software", get(list::<tvm::SoftwareList>))
         .route("/Software/{id}", get(tvm::software::one))
         .route(
             "/Software/{id}/distributions",

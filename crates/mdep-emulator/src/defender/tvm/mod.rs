@@ -18,12 +18,11 @@ pub mod software;
 pub mod vulnerabilities;
 
 use super::data::read;
-use super::query::{EntitySet, Field, Kind, Query};
+use super::query::{EntitySet, Field, Kind};
 use crate::request::call::Call;
 use crate::request::mde::{ApiResult, Mde};
 use axum::extract::Path;
 use catalog::{CATALOG, device_software, exposure, software_item, vulnerability_items};
-use serde_json::Value;
 use std::borrow::Cow;
 
 /// The software entity set (`get-software.md`).
@@ -57,23 +56,17 @@ pub static SOFTWARE: EntitySet = EntitySet {
     max_top: 10_000,
 };
 
-/// `GET /api/Software`.
-pub async fn software(call: Call<Mde>) -> ApiResult {
-    call.require(&["Software.Read.All"])?;
-    let q = Query::parse(call.req.query.as_deref(), &SOFTWARE)?;
-    let data = call.data()?;
-    let d = read(&data);
-    let counts = exposure(&d);
-    let items: Vec<Value> = CATALOG
+crate::entity_set! {
+/// `GET /api/Software`: the products some device of the tenant has.
+SoftwareList: Mde = &SOFTWARE, "Software", "Software", &["Software.Read.All"];
+fn items(_, d) {
+    CATALOG
         .iter()
-        .zip(&counts)
-        .filter(|(_, n)| **n > 0)
-        .map(|(s, n)| software_item(s, *n))
-        .collect();
-    let page_size = call.state.emu.defender().settings().page_size;
-    let mut page = q.run(items.iter().map(Cow::Borrowed), page_size);
-    page.items = page.items.drain(..).map(|v| q.project(v)).collect();
-    Ok(call.page("Software", page))
+        .zip(exposure(d))
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| Cow::Owned(software_item(s, n)))
+        .collect()
+}
 }
 
 /// `GET /api/machines/{id}/software`.
@@ -159,20 +152,16 @@ pub static VULNERABILITIES: EntitySet = EntitySet {
     max_top: 8_000,
 };
 
-/// `GET /api/vulnerabilities`.
-pub async fn vulnerabilities(call: Call<Mde>) -> ApiResult {
-    call.require(&["Vulnerability.Read.All"])?;
-    let q = Query::parse(call.req.query.as_deref(), &VULNERABILITIES)?;
-    let data = call.data()?;
-    let d = read(&data);
-    let counts = exposure(&d);
-    let items: Vec<Value> = CATALOG
+crate::entity_set! {
+/// `GET /api/vulnerabilities`: every CVE of the catalog, with the tenant's exposure.
+Vulnerabilities: Mde = &VULNERABILITIES, "Vulnerabilities", "Vulnerability",
+    &["Vulnerability.Read.All"];
+fn items(_, d) {
+    CATALOG
         .iter()
-        .zip(&counts)
-        .flat_map(|(s, n)| vulnerability_items(s, *n))
-        .collect();
-    let page_size = call.state.emu.defender().settings().page_size;
-    let mut page = q.run(items.iter().map(Cow::Borrowed), page_size);
-    page.items = page.items.drain(..).map(|v| q.project(v)).collect();
-    Ok(call.page("Vulnerabilities", page))
+        .zip(exposure(d))
+        .flat_map(|(s, n)| vulnerability_items(s, n))
+        .map(Cow::Owned)
+        .collect()
+}
 }
