@@ -159,6 +159,39 @@ pub fn check_link(
     Ok(())
 }
 
+/// What a signed link to one of `tenant`'s machine actions opens: the tenant's data and
+/// the action's index there, once the link (to `resource`, from the tenant's id) is
+/// checked; else why it is refused (for [`denied`]), never saying which part was wrong
+/// but for the signature and expiry.
+pub(super) fn linked_action(
+    state: &AppState,
+    tenant: &str,
+    action: &str,
+    q: &HashMap<String, String>,
+    resource: impl FnOnce(Uuid) -> String,
+) -> Result<
+    (
+        std::sync::Arc<std::sync::RwLock<super::data::TenantData>>,
+        usize,
+    ),
+    &'static str,
+> {
+    const INVALID: &str = "the link is not valid";
+    let tenant = Uuid::try_parse(tenant).map_err(|_| INVALID)?;
+    check_link(state, &resource(tenant), q)?;
+    let data = state
+        .emu
+        .defender()
+        .data(&state.emu, tenant)
+        .map_err(|_| INVALID)?;
+    let i = read(&data)
+        .actions
+        .iter()
+        .position(|a| a["id"] == action)
+        .ok_or(INVALID)?;
+    Ok((data, i))
+}
+
 /// A download link's refusal: 403 in plain text, as a storage account answers.
 pub fn denied(msg: &str) -> Response {
     (
@@ -220,23 +253,14 @@ pub async fn download(
     Path((tenant, action, index)): Path<(String, String, usize)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let Ok(tenant) = Uuid::try_parse(&tenant) else {
-        return denied("the link is not valid");
-    };
-    if let Err(why) = check_link(
-        &state,
-        &format!("live-response/{tenant}/{action}/{index}"),
-        &q,
-    ) {
-        return denied(why);
-    }
-    let Ok(data) = state.emu.defender().data(&state.emu, tenant) else {
-        return denied("the link is not valid");
+    let (data, i) = match linked_action(&state, &tenant, &action, &q, |t| {
+        format!("live-response/{t}/{action}/{index}")
+    }) {
+        Ok(found) => found,
+        Err(why) => return denied(why),
     };
     let d = read(&data);
-    let Some(a) = d.actions.iter().find(|a| a["id"] == action.as_str()) else {
-        return denied("the link is not valid");
-    };
+    let a = &d.actions[i];
     let cmd = &a["commands"][index]["command"];
     let param = |k: &str| {
         cmd["params"]

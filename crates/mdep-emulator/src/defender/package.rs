@@ -4,7 +4,7 @@
 //! `/investigation-package/{tenant}/{action}`, signed as live response result links are.
 
 use super::data::{action_view, read};
-use super::live::{check_link, denied, signed_link};
+use super::live::{denied, linked_action, signed_link};
 use crate::AppState;
 use crate::request::call::Call;
 use crate::request::error::MdeError;
@@ -15,7 +15,6 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 /// `GET /api/machineactions/{id}/getPackageUri` (`get-package-sas-uri.md`): Machine.Read.All
 /// or Machine.ReadWrite.All; 2 calls a minute and 120 an hour.
@@ -51,23 +50,14 @@ pub async fn download(
     Path((tenant, action)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let Ok(tenant) = Uuid::try_parse(&tenant) else {
-        return denied("the link is not valid");
-    };
-    if let Err(r) = check_link(
-        &state,
-        &format!("investigation-package/{tenant}/{action}"),
-        &q,
-    ) {
-        return denied(r);
-    }
-    let Ok(data) = state.emu.defender().data(&state.emu, tenant) else {
-        return denied("the link is not valid");
+    let (data, i) = match linked_action(&state, &tenant, &action, &q, |t| {
+        format!("investigation-package/{t}/{action}")
+    }) {
+        Ok(found) => found,
+        Err(why) => return denied(why),
     };
     let d = read(&data);
-    let Some(a) = d.actions.iter().find(|a| a["id"] == action.as_str()) else {
-        return denied("the link is not valid");
-    };
+    let a = &d.actions[i];
     let Some(m) = d
         .machine_index(a["machineId"].as_str().unwrap_or_default())
         .map(|i| &d.machines[i])
