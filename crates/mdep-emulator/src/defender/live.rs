@@ -3,7 +3,7 @@
 //! machine, 10 calls a minute), and
 //! `GET /api/machineactions/{id}/GetLiveResponseResultDownloadLink(index=N)` hands out a
 //! signed link, valid 30 minutes, to a command's result served by the emulator.
-//! `RunScript` runs only scripts of the tenant's live response library
+//! `RunScript` runs only scripts, and `PutFile` puts only files, of the tenant's live response library
 //! ([`super::library`]).
 
 use super::actions::{NewAction, start};
@@ -82,25 +82,28 @@ pub async fn run(call: Call<Mde>, Path(id): Path<String>, body: Bytes) -> ApiRes
             "command": {"type": kind, "params": params},
         }));
     }
-    // RunScript runs scripts of the live response library only.
+    // RunScript runs scripts of the live response library only, and PutFile puts files
+    // of that library on the device (run-live-response: "PutFile … from the library").
     {
         let data = call.data()?;
         let d = read(&data);
         for cmd in &commands {
             let c = &cmd["command"];
-            if c["type"] != "RunScript" {
-                continue;
-            }
+            let (key, what) = match c["type"].as_str() {
+                Some("RunScript") => ("ScriptName", "script"),
+                Some("PutFile") => ("FileName", "file"),
+                _ => continue,
+            };
             let name = c["params"]
                 .as_array()
-                .and_then(|ps| ps.iter().find(|p| p["key"] == "ScriptName"))
+                .and_then(|ps| ps.iter().find(|p| p["key"] == key))
                 .and_then(|p| p["value"].as_str())
                 .unwrap_or_default();
             if !super::library::has(&d, name) {
                 return Err(MdeError::bad(
                     "InvalidInput",
                     format!(
-                        "Invalid input ScriptName '{}': the script is not in the live response library; upload it with POST /api/libraryfiles first.",
+                        "Invalid input {key} '{}': the {what} is not in the live response library; upload it with POST /api/libraryfiles first.",
                         truncate(name)
                     ),
                 ));

@@ -249,9 +249,12 @@ fn answer(
             crate::request::error::truncate(w)
         )));
     }
-    let parsed = kql::parse(query).map_err(|e| GraphError::from(hunting::bad(e.to_string())))?;
     let data = caller_data(state, c)?;
-    let t = hunting::run_in(&parsed, &read(&data), now, Some(window))?;
+    // The same execution-time budget as MDE's advanced hunting (`hunting::metered`).
+    let t = hunting::metered(state, c.tenant, || {
+        let parsed = kql::parse(query).map_err(|e| hunting::bad(e.to_string()))?;
+        hunting::run_in(&parsed, &read(&data), now, Some(window))
+    })?;
     let schema: Vec<Value> = t
         .cols
         .iter()

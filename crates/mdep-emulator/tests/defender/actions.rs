@@ -377,6 +377,22 @@ async fn live_response_runs_commands_and_links_their_results() {
         .upload(&t, "minidump.ps1", "param($p)", &[("Description", "dump")])
         .await;
     assert_eq!(up.status, 200, "{}", up.text());
+    // PutFile puts library files only.
+    let msg = e
+        .api(
+            "POST",
+            &format!("/api/machines/{mid}/runliveresponse"),
+            Some(&t),
+            Some(body.clone()),
+        )
+        .await
+        .mde_error(400, "InvalidInput");
+    assert!(
+        msg.contains("FileName 'tool.exe'") && msg.contains("library"),
+        "{msg}"
+    );
+    let up = e.upload(&t, "tool.exe", "MZ", &[]).await;
+    assert_eq!(up.status, 200, "{}", up.text());
     let r = e
         .api(
             "POST",

@@ -356,3 +356,63 @@ async fn the_execution_time_quota_trips_with_tiny_limits() {
         assert_eq!(hunt(&e, &t, q).await.status, 200);
     }
 }
+
+#[tokio::test]
+async fn graph_and_mde_hunting_draw_on_one_execution_time_budget() {
+    let q = "DeviceInfo | take 1";
+    // MDE uses up the hour: Graph's runHuntingQuery is refused in Graph's envelope.
+    let e = emu_from(&scenario(
+        "mde_calls_per_minute = 100000\nhunting_cpu_ms_per_hour = 0",
+    ));
+    let t = e.token_with(CONTOSO, &["AdvancedQuery.Read.All"]).await;
+    let g = e
+        .graph_token_with(CONTOSO, &["ThreatHunting.Read.All"])
+        .await;
+    assert_eq!(hunt(&e, &t, q).await.status, 200);
+    let r = graph_hunt(&e, &g, q).await;
+    let msg = r.graph_error(429, "TooManyRequests");
+    assert!(msg.contains("CPU") && msg.contains("per hour"), "{msg}");
+    assert!(r.headers.get("retry-after").is_some(), "Retry-After");
+    // Graph's getRunHuntingQuery too.
+    e.graph(
+        "GET",
+        "/beta/security/getRunHuntingQuery(query='DeviceInfo%20%7C%20take%201')",
+        Some(&g),
+        None,
+    )
+    .await
+    .graph_error(429, "TooManyRequests");
+
+    // Graph uses up the hour: MDE is refused.
+    let e = emu_from(&scenario(
+        "mde_calls_per_minute = 100000\nhunting_cpu_ms_per_hour = 0",
+    ));
+    let t = e.token_with(CONTOSO, &["AdvancedQuery.Read.All"]).await;
+    let g = e
+        .graph_token_with(CONTOSO, &["ThreatHunting.Read.All"])
+        .await;
+    assert_eq!(graph_hunt(&e, &g, q).await.status, 200);
+    let msg = hunt(&e, &t, q).await.mde_error(429, "TooManyRequests");
+    assert!(msg.contains("per hour"), "{msg}");
+    // One request's limit on Graph.
+    let e = emu_from(&scenario(
+        "mde_calls_per_minute = 100000\nhunting_cpu_ms_per_request = 0",
+    ));
+    let g = e
+        .graph_token_with(CONTOSO, &["ThreatHunting.Read.All"])
+        .await;
+    let msg = graph_hunt(&e, &g, q)
+        .await
+        .graph_error(429, "TooManyRequests");
+    assert!(msg.contains("one request"), "{msg}");
+}
+
+async fn graph_hunt(e: &Emu, g: &str, q: &str) -> Reply {
+    e.graph(
+        "POST",
+        "/v1.0/security/runHuntingQuery",
+        Some(g),
+        Some(json!({ "Query": q })),
+    )
+    .await
+}

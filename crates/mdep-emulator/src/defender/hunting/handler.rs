@@ -37,33 +37,16 @@ pub async fn run_query(call: Call<Mde>, body: Bytes) -> ApiResult {
             );
             e
         })?;
-    let cpu = call.state.emu.defender().hunting_cpu();
-    cpu.admit(call.caller.tenant, settings.hunting_cpu)?;
-    let body = body_object(&body)?;
-    let query = crate::request::mde::str_param(&body, "Query")?
-        .ok_or_else(|| MdeError::missing("Query"))?;
     let started = std::time::Instant::now();
-    let parsed = kql::parse(query).map_err(|e| bad(e.to_string()))?;
-    let data = call.data()?;
-    let now = OffsetDateTime::now_utc().unix_timestamp_nanos();
-    let ran = run(&parsed, &read(&data), now);
-    // Execution time counts against the tenant's quota whether the query succeeded or not.
-    let took = started.elapsed();
-    cpu.record(call.caller.tenant, took);
-    let t = ran?;
-    let per_request = std::time::Duration::from_millis(settings.hunting_cpu.per_request_ms);
-    if took > per_request {
-        // "a single request max 200 seconds" (run-advanced-query limits); MDE documents
-        // no body for it, so the answer is the quota's 429 naming the limit.
-        return Err(MdeError::too_many(
-            1,
-            format!(
-                "Advanced hunting CPU quota reached: the query ran {:.3} s, and one request may run at most {:.3} s. Make the query cheaper (filter on Timestamp first, project fewer columns).",
-                took.as_secs_f64(),
-                per_request.as_secs_f64()
-            ),
-        ));
-    }
+    let t = super::meter::metered(&call.state, call.caller.tenant, || {
+        let body = body_object(&body)?;
+        let query = crate::request::mde::str_param(&body, "Query")?
+            .ok_or_else(|| MdeError::missing("Query"))?;
+        let parsed = kql::parse(query).map_err(|e| bad(e.to_string()))?;
+        let data = call.data()?;
+        let now = OffsetDateTime::now_utc().unix_timestamp_nanos();
+        run(&parsed, &read(&data), now)
+    })?;
     let schema: Vec<Value> = t
         .cols
         .iter()

@@ -9,6 +9,7 @@ mod eval;
 mod handler;
 pub mod kql;
 mod licence;
+mod meter;
 mod ops;
 mod tables;
 mod typing;
@@ -16,6 +17,7 @@ mod value;
 
 pub use handler::run_query;
 pub use licence::unlicensed;
+pub use meter::metered;
 
 pub use ops::{last_30_days, run, run_in};
 pub use tables::process_event;
