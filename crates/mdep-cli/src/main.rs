@@ -9,7 +9,7 @@ mod run;
 mod sync_cmds;
 
 use clap::{Parser, Subcommand};
-use commands::{actions, alerts, api, app, hunt, incidents, indicators, machines, regions};
+use commands::{actions, alerts, api, app, hunt, incidents, indicators, machines, regions, tvm};
 use run::select::Api;
 use std::process::ExitCode;
 
@@ -66,6 +66,10 @@ enum Command {
     /// Response actions on devices: isolate, unisolate, scan, restrict, unrestrict, collect, offboard.
     #[command(subcommand)]
     Machine(actions::MachineCommand),
+    /// Threat and vulnerability management across tenants: recommendations, software,
+    /// vulnerabilities, remediation tasks, scores.
+    #[command(subcommand)]
+    Tvm(tvm::TvmCommand),
     /// Machine actions: list, get.
     #[command(subcommand)]
     Actions(actions::ActionsCommand),
@@ -192,6 +196,7 @@ fn main() -> ExitCode {
             Command::Machines(cmd) => machines::run(cmd, &Api::open(&g)?, g.output).await,
             Command::Machine(cmd) => actions::respond(cmd, &Api::open(&g)?, g.output).await,
             Command::Actions(cmd) => actions::run(cmd, &Api::open(&g)?, g.output).await,
+            Command::Tvm(cmd) => tvm::run(cmd, &Api::open(&g)?, g.output).await,
             Command::Indicators(cmd) => indicators::run(cmd, &Api::open(&g)?, g.output).await,
             Command::Hunt(args) => hunt::run(args, &g).await,
             Command::Api(args) => api::run(args, &g).await,

@@ -41,7 +41,7 @@ fn scenario(licences: &[(usize, &str)], emulator: &str) -> String {
     }
     s.push_str(&format!(
         "\n[[apps]]\nclient_id = \"{APP}\"\nname = \"Fabrikam SOC\"\nhome_tenant = \"{PARTNER}\"\n\
-         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\", \"Software.Read.All\", \"Vulnerability.Read.All\", \"SecurityRecommendation.Read.All\", \"RemediationTasks.Read.All\"]\n\
+         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\", \"Software.Read.All\", \"Vulnerability.Read.All\", \"SecurityRecommendation.Read.All\", \"RemediationTasks.Read.All\", \"Score.Read.All\"]\n\
          graph_permissions = [\"ThreatHunting.Read.All\", \"SecurityAlert.ReadWrite.All\", \"SecurityIncident.ReadWrite.All\"]\n\
          secrets = [{{ value = \"{SECRET}\" }}]\n"
     ));
@@ -553,6 +553,12 @@ fn every_api_command_has_an_example_in_its_help() {
         &["machines", "list"],
         &["machines", "get"],
         &["machines", "find"],
+        &["machines", "find-by-ip"],
+        &["tvm", "recommendations"],
+        &["tvm", "software"],
+        &["tvm", "vulnerabilities"],
+        &["tvm", "remediation"],
+        &["tvm", "scores"],
         &["machine", "isolate"],
         &["machine", "unisolate"],
         &["machine", "scan"],
@@ -1047,4 +1053,151 @@ fn incidents_and_graph_alerts_across_tenants() {
         .run(&["incidents", "list", "--tenant", "Customer0", "--top", "120"])
         .ok();
     assert!(!top.stdout.is_empty(), "paged by 50, never asking for more");
+}
+
+#[test]
+fn tvm_commands_list_what_the_raw_api_answers() {
+    let env = Env::new();
+    let ids = |v: &Value, key: &str| -> Vec<String> {
+        let mut out: Vec<String> = v
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|x| x[key].to_string())
+            .collect();
+        out.sort();
+        out
+    };
+    for (cmd, path) in [
+        ("recommendations", "/api/recommendations"),
+        ("software", "/api/Software"),
+        ("vulnerabilities", "/api/vulnerabilities"),
+        ("remediation", "/api/remediationTasks"),
+    ] {
+        let raw = env
+            .run(&["api", "GET", path, "--tenant", "Customer1"])
+            .ok()
+            .json();
+        let listed = env
+            .run(&["tvm", cmd, "--tenant", "Customer1", "-o", "json"])
+            .ok()
+            .json();
+        assert!(!ids(&raw, "id").is_empty(), "{path}: {raw}");
+        assert_eq!(ids(&listed, "id"), ids(&raw, "id"), "{cmd}: every page");
+        assert!(
+            listed
+                .as_array()
+                .expect("rows")
+                .iter()
+                .all(|x| x["tenant"] == "Customer1"),
+            "{cmd}: each row names its tenant"
+        );
+        // The table names its columns; the failing tenant is in the summary, exit code 3.
+        let all = env.run(&["tvm", cmd, "--all-tenants"]);
+        assert_eq!(all.code, 3, "{cmd}: {}", all.stderr);
+        assert!(all.stderr.contains("Woodgrove"), "{}", all.stderr);
+    }
+    let scores = env
+        .run(&[
+            "tvm",
+            "scores",
+            "--tenant",
+            "Customer1",
+            "--tenant",
+            "Customer2",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    let rows = scores.as_array().expect("rows");
+    assert_eq!(rows.len(), 2, "{scores}");
+    let exposure = env
+        .run(&["api", "GET", "/api/exposureScore", "--tenant", "Customer1"])
+        .ok()
+        .json();
+    let configuration = env
+        .run(&[
+            "api",
+            "GET",
+            "/api/configurationScore",
+            "--tenant",
+            "Customer1",
+        ])
+        .ok()
+        .json();
+    let c1 = rows
+        .iter()
+        .find(|r| r["tenant"] == "Customer1")
+        .expect("Customer1");
+    assert_eq!(
+        c1["exposureScore"].as_f64(),
+        exposure[0]["score"].as_f64(),
+        "{c1} {exposure}"
+    );
+    assert_eq!(
+        c1["configurationScore"].as_f64(),
+        configuration[0]["score"].as_f64()
+    );
+    assert!(c1["exposureScore"].is_number(), "{c1}");
+}
+
+#[test]
+fn machines_find_by_ip_across_tenants() {
+    let env = Env::new();
+    let raw = env
+        .run(&["api", "GET", "/api/machines", "--tenant", "Customer1"])
+        .ok()
+        .json();
+    let m = &raw[0];
+    let ip = m["lastIpAddress"].as_str().expect("ip");
+    let at = format!(
+        "{}Z",
+        m["lastSeen"]
+            .as_str()
+            .expect("lastSeen")
+            .get(..19)
+            .expect("time")
+    );
+    let found = env
+        .run(&[
+            "machines",
+            "find-by-ip",
+            "--ip",
+            ip,
+            "--at",
+            &at,
+            "--tenant",
+            "Customer1",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    let rows = found.as_array().expect("rows");
+    assert!(rows.iter().any(|x| x["id"] == m["id"]), "{found}");
+    assert!(rows.iter().all(|x| x["lastIpAddress"] == ip), "{found}");
+    // Bad input is refused before any call, naming the flag.
+    let bad = env.run(&[
+        "machines",
+        "find-by-ip",
+        "--ip",
+        "10.0.0.1.2",
+        "--tenant",
+        "Customer1",
+    ]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("--ip"), "{}", bad.stderr);
+    let bad = env.run(&[
+        "machines",
+        "find-by-ip",
+        "--ip",
+        ip,
+        "--at",
+        "yesterday",
+        "--tenant",
+        "Customer1",
+    ]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("RFC 3339"), "{}", bad.stderr);
 }

@@ -107,6 +107,18 @@ impl Pager {
     }
 }
 
+/// The largest `$top` a collection takes: 8,000 on `/api/vulnerabilities`, 10,000 on
+/// the others (`mde-api.md` §3, get-all-vulnerabilities: "`$top` with max value of
+/// 8,000"); more is 400 `ODataError`.
+fn max_top(path: &str) -> u64 {
+    let p = path.split('?').next().unwrap_or(path).trim_end_matches('/');
+    if p.eq_ignore_ascii_case("/api/vulnerabilities") {
+        8_000
+    } else {
+        10_000
+    }
+}
+
 impl Client {
     /// Every item of a list, as a stream holding one page at a time. `query.top` caps the
     /// items in all; `query.skip` is where to start.
@@ -116,7 +128,8 @@ impl Client {
         path: &str,
         query: &Query,
     ) -> impl Stream<Item = Result<T, ApiError>> + Send + use<T> {
-        self.list_paged(tenant, path, query, self.options().page_size)
+        let page_size = self.options().page_size.min(max_top(path));
+        self.list_paged(tenant, path, query, page_size)
     }
 
     /// [`Client::list`] asking for at most `page_size` items a request (Graph's incidents

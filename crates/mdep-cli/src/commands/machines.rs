@@ -1,4 +1,4 @@
-//! `mdep machines`: list, get, find by tag.
+//! `mdep machines`: list, get, find by tag, find by IP address.
 
 use crate::context::Output;
 use crate::run::fanout::{call, each, fixed, list_args, show};
@@ -43,6 +43,26 @@ pub enum MachinesCommand {
         #[arg(long, conflicts_with_all = ["tenants", "tenant_tags"])]
         all_tenants: bool,
     },
+    /// Devices seen with an internal IP address within 15 minutes of a time in the last
+    /// 30 days (`GET /api/machines/findbyip`).
+    #[command(
+        after_help = "Examples:\n  mdep machines find-by-ip --ip 10.166.93.61 --all-tenants\n  mdep machines find-by-ip --ip 10.166.93.61 --at 2026-12-01T08:00:00Z --tenant Contoso"
+    )]
+    FindByIp {
+        /// The internal IP address (IPv4 or IPv6).
+        #[arg(long)]
+        ip: std::net::IpAddr,
+        /// When the device had it (RFC 3339) [default: now].
+        #[arg(long, value_parser = rfc3339)]
+        at: Option<time::OffsetDateTime>,
+        #[command(flatten)]
+        targets: Targets,
+    },
+}
+
+fn rfc3339(s: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("'{s}' is not an RFC 3339 time such as 2026-12-01T08:00:00Z ({e})"))
 }
 
 pub async fn run(cmd: MachinesCommand, api: &Api, out: Output) -> Result<()> {
@@ -77,6 +97,24 @@ pub async fn run(cmd: MachinesCommand, api: &Api, out: Output) -> Result<()> {
                 api,
                 &targets,
                 by_tag,
+                out,
+                fixed(MACHINE_COLS),
+                |v| each(v),
+                what,
+            )
+            .await
+        }
+        MachinesCommand::FindByIp { ip, at, targets } => {
+            let at = at.unwrap_or_else(time::OffsetDateTime::now_utc);
+            let by_ip = |t| {
+                let c = api.client.clone();
+                async move { c.machines_by_ip(&t, ip, at).await }
+            };
+            let what = |v: &Vec<Machine>| format!("{} devices", v.len());
+            call(
+                api,
+                &targets,
+                by_ip,
                 out,
                 fixed(MACHINE_COLS),
                 |v| each(v),

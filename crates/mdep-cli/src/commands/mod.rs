@@ -10,3 +10,4 @@ pub mod incidents;
 pub mod indicators;
 pub mod machines;
 pub mod regions;
+pub mod tvm;
