@@ -559,6 +559,7 @@ fn every_api_command_has_an_example_in_its_help() {
         &["tvm", "vulnerabilities"],
         &["tvm", "remediation"],
         &["tvm", "scores"],
+        &["tvm", "group-scores"],
         &["machine", "isolate"],
         &["machine", "unisolate"],
         &["machine", "scan"],
@@ -1140,6 +1141,29 @@ fn tvm_commands_list_what_the_raw_api_answers() {
         configuration[0]["score"].as_f64()
     );
     assert!(c1["exposureScore"].is_number(), "{c1}");
+    let groups = env
+        .run(&["tvm", "group-scores", "--tenant", "Customer1", "-o", "json"])
+        .ok()
+        .json();
+    let raw = env
+        .run(&[
+            "api",
+            "GET",
+            "/api/exposureScore/ByMachineGroups",
+            "--tenant",
+            "Customer1",
+        ])
+        .ok()
+        .json();
+    let names = |v: &Value| -> Vec<Value> {
+        v.as_array()
+            .expect("rows")
+            .iter()
+            .map(|g| g["rbacGroupName"].clone())
+            .collect()
+    };
+    assert!(!names(&groups).is_empty(), "{groups}");
+    assert_eq!(names(&groups), names(&raw));
 }
 
 #[test]

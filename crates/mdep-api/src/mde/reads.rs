@@ -174,6 +174,13 @@ impl Client {
         Ok(self.get::<Collection<Machine>>(t, &url).await?.value)
     }
 
+    /// `GET /api/exposureScore/ByMachineGroups`: one `{time, score, rbacGroupName}` per
+    /// device group.
+    pub async fn exposure_score_by_groups(&self, t: &Tenant) -> Result<Vec<Score>, ApiError> {
+        let path = "/api/exposureScore/ByMachineGroups";
+        Ok(self.get::<Collection<Score>>(t, path).await?.value)
+    }
+
     /// `GET /api/machines/findbyip(ip='…',timestamp=…)`: the devices seen with internal
     /// address `ip` within 15 minutes of `at`, which must lie in the past 30 days.
     pub async fn machines_by_ip(

@@ -3,12 +3,12 @@
 //! tenants (`mde-api.md` §4.8).
 
 use crate::context::Output;
-use crate::run::fanout::{call, fixed, list_args};
+use crate::run::fanout::{call, each, fixed, list_args};
 use crate::run::query::ListArgs;
 use crate::run::select::{Api, Targets};
 use anyhow::Result;
 use clap::Subcommand;
-use mdep_api::entity::{Recommendation, Software, Vulnerability};
+use mdep_api::entity::{Recommendation, Score, Software, Vulnerability};
 use serde_json::{Value, json};
 
 #[derive(Debug, Subcommand)]
@@ -34,6 +34,9 @@ pub enum TvmCommand {
     /// Each tenant's exposure score and configuration score.
     #[command(after_help = "Example:\n  mdep tvm scores --all-tenants -o csv")]
     Scores(Targets),
+    /// The exposure score of each device group (`GET /api/exposureScore/ByMachineGroups`).
+    #[command(after_help = "Example:\n  mdep tvm group-scores --all-tenants -o csv")]
+    GroupScores(Targets),
 }
 
 pub async fn run(cmd: TvmCommand, api: &Api, out: Output) -> Result<()> {
@@ -68,6 +71,15 @@ pub async fn run(cmd: TvmCommand, api: &Api, out: Output) -> Result<()> {
             let what = |_: &Value| "scores".to_owned();
             let row = |v: &Value| Ok(vec![v.clone()]);
             call(api, &targets, scores, out, fixed(SCORE_COLS), row, what).await
+        }
+        TvmCommand::GroupScores(targets) => {
+            let groups = |t| {
+                let c = api.client.clone();
+                async move { c.exposure_score_by_groups(&t).await }
+            };
+            let what = |v: &Vec<Score>| format!("{} device groups", v.len());
+            let cols = fixed(GROUP_SCORE_COLS);
+            call(api, &targets, groups, out, cols, |v| each(v), what).await
         }
     }
 }
@@ -107,5 +119,11 @@ const REMEDIATION_COLS: &[(&str, &str)] = &[
 const SCORE_COLS: &[(&str, &str)] = &[
     ("EXPOSURE", "exposureScore"),
     ("CONFIGURATION", "configurationScore"),
+    ("TIME", "time"),
+];
+
+const GROUP_SCORE_COLS: &[(&str, &str)] = &[
+    ("GROUP", "rbacGroupName"),
+    ("EXPOSURE", "score"),
     ("TIME", "time"),
 ];

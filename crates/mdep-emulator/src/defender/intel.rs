@@ -213,18 +213,21 @@ fn exposure_points(level: &str) -> f64 {
     }
 }
 
+/// The mean of the devices' exposure levels (0–100); 0 devices count as one.
+fn mean_exposure<'a>(machines: impl Iterator<Item = &'a Value>) -> f64 {
+    let (mut sum, mut n) = (0.0, 0usize);
+    for m in machines {
+        sum += exposure_points(m["exposureLevel"].as_str().unwrap_or_default());
+        n += 1;
+    }
+    sum / n.max(1) as f64
+}
+
 /// `GET /api/exposureScore`: the mean of the devices' exposure levels (0–100).
 pub async fn exposure_score(call: Call<Mde>) -> ApiResult {
     call.require(&["Score.Read.All"])?;
     let data = call.data()?;
-    let d = read(&data);
-    let n = d.machines.len().max(1) as f64;
-    let score: f64 = d
-        .machines
-        .iter()
-        .map(|m| exposure_points(m["exposureLevel"].as_str().unwrap_or_default()))
-        .sum::<f64>()
-        / n;
+    let score = mean_exposure(read(&data).machines.iter());
     Ok(json(
         StatusCode::OK,
         &entity(
@@ -232,6 +235,38 @@ pub async fn exposure_score(call: Call<Mde>) -> ApiResult {
             "ExposureScore/$entity",
             json!({"time": ts7(OffsetDateTime::now_utc()), "score": score}),
         ),
+    ))
+}
+
+/// `GET /api/exposureScore/ByMachineGroups`: the same score per device group
+/// (`rbacGroupName`), in the order groups first appear, as
+/// `samples/score_exposurescore_bymachinegroups.json` shows: `{time, score,
+/// rbacGroupName}` in a `value` list under the `ExposureScore` context, no paging.
+pub async fn exposure_score_by_groups(call: Call<Mde>) -> ApiResult {
+    call.require(&["Score.Read.All"])?;
+    let data = call.data()?;
+    let d = read(&data);
+    let mut groups: Vec<&str> = Vec::new();
+    for m in &d.machines {
+        let g = m["rbacGroupName"].as_str().unwrap_or_default();
+        if !groups.contains(&g) {
+            groups.push(g);
+        }
+    }
+    let now = ts7(OffsetDateTime::now_utc());
+    let value: Vec<Value> = groups
+        .iter()
+        .map(|g| {
+            let members = d
+                .machines
+                .iter()
+                .filter(|m| m["rbacGroupName"].as_str().unwrap_or_default() == *g);
+            json!({"time": now, "score": mean_exposure(members), "rbacGroupName": g})
+        })
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &entity(&call.req, "ExposureScore", json!({ "value": value })),
     ))
 }
 

@@ -114,6 +114,10 @@ fn api(state: AppState) -> Router<AppState> {
         .route("/ips/{ip}/stats", get(intel::ip_stats))
         .route("/domains/{domain}/stats", get(intel::domain_stats))
         .route("/exposureScore", get(intel::exposure_score))
+        .route(
+            "/exposureScore/ByMachineGroups",
+            get(intel::exposure_score_by_groups),
+        )
         .route("/configurationScore", get(intel::configuration_score))
         .route("/machines/{id}/software", get(tvm::machine_software))
         .route(

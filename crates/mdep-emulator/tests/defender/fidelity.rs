@@ -459,6 +459,14 @@ async fn responses_match_microsofts_samples() {
         &get2("/api/exposureScore".into()).await,
         &NONE,
     );
+    let groups = get2("/api/exposureScore/ByMachineGroups".into()).await;
+    check("score_exposurescore_bymachinegroups", &groups, &NONE);
+    let listed = groups["value"].as_array().expect("value");
+    assert!(!listed.is_empty(), "{groups}");
+    for g in listed {
+        let s = g["score"].as_f64().expect("score");
+        assert!((0.0..=100.0).contains(&s), "{g}");
+    }
     check(
         "score_configurationscore",
         &get2("/api/configurationScore".into()).await,

@@ -606,6 +606,13 @@ async fn every_endpoint_with_and_without_its_permission() {
         ),
         row(
             "GET",
+            "/api/exposureScore/ByMachineGroups".into(),
+            None,
+            &["Score.Read.All"],
+            Some(200),
+        ),
+        row(
+            "GET",
             "/api/vulnerabilities".into(),
             None,
             &["Vulnerability.Read.All"],
