@@ -1468,3 +1468,28 @@ async fn the_live_response_library_through_the_client() {
     assert_eq!(err.code(), Some("ResourceNotFound"), "{err}");
     emu.stop().await;
 }
+
+#[tokio::test]
+async fn graph_hunting_by_get_answers_as_the_post() {
+    let emu = Emu::start(&scenario(1, 5, 5, UNLIMITED)).await;
+    let g = emu.graph(GRAPH, |_| {});
+    let t = customer(0);
+    // A quote, a pipe, spaces and a slash in the timespan travel as the literal asks.
+    let q = "DeviceInfo | where DeviceName != \"it's\" | project DeviceName | take 3";
+    let post = g.hunt(&t, q, Some("P30D")).await.expect("post");
+    let get = g.hunt_get(&t, q, Some("P30D")).await.expect("get");
+    assert_eq!(get.results.len(), 3);
+    assert_eq!(get.results, post.results);
+    assert_eq!(get.schema, post.schema);
+    let none = g
+        .hunt_get(&t, "AlertInfo | count", Some("2001-01-01T00:00:00Z/P1D"))
+        .await
+        .expect("an empty window");
+    assert_eq!(none.results[0]["Count"], 0);
+    let e = g
+        .hunt_get(&t, "NoSuchTable | take 1", None)
+        .await
+        .expect_err("a bad query");
+    assert!(e.to_string().contains("NoSuchTable"), "{e}");
+    emu.stop().await;
+}

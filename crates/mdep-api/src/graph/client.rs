@@ -142,6 +142,24 @@ impl GraphClient {
             .await
     }
 
+    /// `GET /beta/security/getRunHuntingQuery(query='…',timespan='…')`: the function form
+    /// of [`GraphClient::hunt`] for callers that may only GET (`graph-security.md` §2.4,
+    /// documented on beta). The same answer, role and quota; the query is an OData string
+    /// literal (quotes doubled) and percent-encoded, as the page asks.
+    pub async fn hunt_get(
+        &self,
+        t: &Tenant,
+        query: &str,
+        timespan: Option<&str>,
+    ) -> Result<HuntingResults, ApiError> {
+        let mut args = format!("query='{}'", odata_literal(query));
+        if let Some(ts) = timespan {
+            args.push_str(&format!(",timespan='{}'", odata_literal(ts)));
+        }
+        let path = format!("/beta/security/getRunHuntingQuery({args})");
+        self.client.get(t, &path).await
+    }
+
     /// `GET /security/alerts_v2`, every page.
     pub fn alerts(
         &self,
@@ -208,4 +226,19 @@ impl GraphClient {
     ) -> Result<Incident, ApiError> {
         self.patch(t, "incidents", id, changes).await
     }
+}
+
+/// The content of an OData string literal in a URL: `'` doubled, then every byte but
+/// the unreserved ones percent-encoded.
+fn odata_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.replace('\'', "''").bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char);
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
