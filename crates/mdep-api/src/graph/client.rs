@@ -228,17 +228,8 @@ impl GraphClient {
     }
 }
 
-/// The content of an OData string literal in a URL: `'` doubled, then every byte but
-/// the unreserved ones percent-encoded.
+/// The content of an OData string literal in a URL: `'` doubled, then percent-encoded
+/// as one path segment.
 fn odata_literal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.replace('\'', "''").bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char);
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    path_segment(&s.replace('\'', "''"))
 }

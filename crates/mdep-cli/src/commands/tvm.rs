@@ -59,8 +59,8 @@ pub async fn run(cmd: TvmCommand, api: &Api, out: Output) -> Result<()> {
             let scores = |t| {
                 let c = api.client.clone();
                 async move {
-                    let exposure = c.exposure_score(&t).await?;
-                    let configuration = c.configuration_score(&t).await?;
+                    let (exposure, configuration) =
+                        tokio::try_join!(c.exposure_score(&t), c.configuration_score(&t))?;
                     Ok(json!({
                         "exposureScore": exposure.score,
                         "configurationScore": configuration.score,
