@@ -14,12 +14,13 @@
 
 use crate::entity::{Entity, Item, norm_time, parse_time};
 use crate::error::SyncError;
-use crate::store::{Checkpoint, Counts, LogEntry, Store};
+use crate::store::{Checkpoint, Counts, LogEntry, Store, TenantScores};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use mdep_api::query::cmp_time;
 use mdep_api::{Client, Query, Tenant};
 use mdep_model::odata::CompareOp;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -39,6 +40,12 @@ pub struct SyncOptions {
     pub concurrency: usize,
     /// This worker's name in `sync_log`.
     pub worker: String,
+    /// Read each tenant's exposure and configuration scores after its entities
+    /// (`tenant_scores`); a refusal is stored as a message, never a sync error.
+    pub scores: bool,
+    /// Each tenant's configured tags, by [`tenant_key`], written to `tenants.tags`
+    /// (`[]` for a tenant not in the map).
+    pub tags: HashMap<String, Vec<String>>,
 }
 
 impl Default for SyncOptions {
@@ -50,6 +57,8 @@ impl Default for SyncOptions {
             page: 1000,
             concurrency: 8,
             worker: default_worker(),
+            scores: true,
+            tags: HashMap::new(),
         }
     }
 }
@@ -168,7 +177,8 @@ pub async fn sync_tenant(
         }
     };
     if report.errors.is_empty() {
-        if let Err(e) = store.set_tenant(&key, &t.name).await {
+        let tags = opts.tags.get(&key).map_or(&[][..], Vec::as_slice);
+        if let Err(e) = store.set_tenant(&key, &t.name, tags).await {
             report.errors.push(e.to_string());
         }
         for &e in &opts.entities {
@@ -178,6 +188,12 @@ pub async fn sync_tenant(
                     report.counts += c;
                     report.errors.push(format!("{e}: {err}"));
                 }
+            }
+        }
+        if opts.scores {
+            let scores = read_scores(client, t).await;
+            if let Err(e) = store.set_scores(&key, &scores).await {
+                report.errors.push(e.to_string());
             }
         }
     }
@@ -196,6 +212,29 @@ pub async fn sync_tenant(
         report.errors.push(e.to_string());
     }
     report
+}
+
+/// The tenant's exposure and configuration scores. A score MDE refuses (403 without
+/// `Score.Read.All`, or any error after the client's retries) is `None`, and why goes in
+/// the message: scores are extra, so they never fail the tenant's sync.
+pub async fn read_scores(client: &Client, t: &Tenant) -> TenantScores {
+    let (exposure, configuration) =
+        tokio::join!(client.exposure_score(t), client.configuration_score(t));
+    let mut why = Vec::new();
+    let mut take = |path: &str, r: Result<mdep_api::entity::Score, mdep_api::ApiError>| match r {
+        Ok(s) => s.score,
+        Err(e) => {
+            why.push(format!("{path}: {e}"));
+            None
+        }
+    };
+    let exposure = take("exposureScore", exposure);
+    let configuration = take("configurationScore", configuration);
+    TenantScores {
+        exposure,
+        configuration,
+        message: (!why.is_empty()).then(|| why.join("; ")),
+    }
 }
 
 fn floor_second(t: OffsetDateTime) -> OffsetDateTime {

@@ -53,6 +53,45 @@ pub struct LogEntry {
     pub message: Option<String>,
 }
 
+/// The last permissions check of a tenant (`mdep tenants check`), for `tenant_checks`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantCheck {
+    /// The tenant key ([`crate::tenant_key`]).
+    pub tenant: String,
+    /// The configured name.
+    pub name: String,
+    /// Whether every required role, MDE's and Microsoft Graph's, is granted.
+    pub ready: bool,
+    /// `ready`, `missing roles`, `AADSTS700016`, …
+    pub status: String,
+    /// MDE roles required and not granted.
+    pub missing_roles: Vec<String>,
+    /// Microsoft Graph roles required and not granted.
+    pub graph_missing_roles: Vec<String>,
+    /// When the token expires (RFC 3339), when there is one.
+    pub token_expires: Option<String>,
+    /// Entra's AADSTS code, when the token was refused.
+    pub aadsts: Option<u32>,
+    /// What to do about it.
+    pub hint: Option<String>,
+}
+
+/// A tenant's scores, for `tenant_scores`: `None` with a `message` when MDE refused.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TenantScores {
+    /// `GET /api/exposureScore` (0–100).
+    pub exposure: Option<f64>,
+    /// `GET /api/configurationScore` (0–1000).
+    pub configuration: Option<f64>,
+    /// Why a score is missing.
+    pub message: Option<String>,
+}
+
+/// A list as JSON array text (`["eu","gold"]`), the form of the store's list columns.
+pub(crate) fn json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
 /// Rows of a read-only query, every value as JSON.
 #[derive(Debug, Clone, Default)]
 pub struct Rows {
@@ -134,12 +173,36 @@ pub(crate) fn schema_v1(pg: bool) -> Vec<String> {
     out
 }
 
+/// Version 2: what a cross-tenant overview reads beside the synced rows: each tenant's
+/// configured tags, its last permissions check and its exposure and configuration scores.
+pub(crate) fn schema_v2(pg: bool) -> Vec<String> {
+    let ts = if pg { "TIMESTAMPTZ" } else { "TEXT" };
+    let int = if pg { "BIGINT" } else { "INTEGER" };
+    let real = if pg { "DOUBLE PRECISION" } else { "REAL" };
+    vec![
+        "ALTER TABLE tenants ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'".into(),
+        format!(
+            "CREATE TABLE tenant_checks (\n    tenant TEXT PRIMARY KEY,\n    name TEXT NOT NULL,\n    checked_at {ts} NOT NULL,\n    ready {int} NOT NULL,\n    status TEXT NOT NULL,\n    missing_roles TEXT NOT NULL,\n    graph_missing_roles TEXT NOT NULL,\n    token_expires TEXT,\n    aadsts {int},\n    hint TEXT\n)"
+        ),
+        format!(
+            "CREATE TABLE tenant_scores (\n    tenant TEXT PRIMARY KEY,\n    exposure_score {real},\n    configuration_score {real},\n    updated_at {ts} NOT NULL,\n    message TEXT\n)"
+        ),
+    ]
+}
+
 /// One migration: `(version, name, statements)`.
 pub(crate) type Migration = (i64, &'static str, Vec<String>);
 
 /// The migrations, in order.
 pub(crate) fn migrations(pg: bool) -> Vec<Migration> {
-    vec![(1, "tables, checkpoints, sync log and views", schema_v1(pg))]
+    vec![
+        (1, "tables, checkpoints, sync log and views", schema_v1(pg)),
+        (
+            2,
+            "tenant tags, permission checks and scores",
+            schema_v2(pg),
+        ),
+    ]
 }
 
 /// The migrations a database at version `have` still needs; an error when it is newer
@@ -157,7 +220,7 @@ pub(crate) fn pending(have: i64, pg: bool) -> Result<Vec<Migration>, crate::erro
 }
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Now, in the store's text form.
 pub(crate) fn now_text() -> String {

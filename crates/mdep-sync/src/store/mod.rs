@@ -1,14 +1,17 @@
 //! The local database: SQLite (embedded, the default) or PostgreSQL (shared by several
 //! workers). Both hold the same tables (`docs/store.md`): one per entity with typed
 //! columns beside the raw JSON, `sync_state` with each tenant × entity checkpoint,
-//! `sync_log` with every tenant claimed and what its run did, and versioned migrations.
+//! `sync_log` with every tenant claimed and what its run did, each tenant's tags, last
+//! permissions check and scores, and versioned migrations.
 
 mod common;
 pub mod pg_tls;
 pub mod postgres;
 pub mod sqlite;
 
-pub use common::{Checkpoint, Counts, LogEntry, Rows, SCHEMA_VERSION, redact_url};
+pub use common::{
+    Checkpoint, Counts, LogEntry, Rows, SCHEMA_VERSION, TenantCheck, TenantScores, redact_url,
+};
 
 use crate::entity::{Entity, Item};
 use crate::error::SyncError;
@@ -100,8 +103,12 @@ impl Store {
     dispatch! {
         /// The schema version in the database.
         fn schema_version() -> i64 = ();
-        /// Records a tenant's display name.
-        fn set_tenant(tenant: &str, name: &str) -> () = (tenant, name);
+        /// Records a tenant's display name and configured tags (`tenants`).
+        fn set_tenant(tenant: &str, name: &str, tags: &[String]) -> () = (tenant, name, tags);
+        /// Upserts a tenant's last permissions check (`tenant_checks`), stamped now.
+        fn record_check(check: &TenantCheck) -> () = (check);
+        /// Upserts a tenant's scores (`tenant_scores`), stamped now.
+        fn set_scores(tenant: &str, scores: &TenantScores) -> () = (tenant, scores);
         /// The checkpoint of a tenant × entity.
         fn checkpoint(tenant: &str, e: Entity) -> Checkpoint = (tenant, e);
         /// Upserts a page of rows and writes the checkpoint, in one transaction.
@@ -163,6 +170,9 @@ impl Store {
         matches!(self, Self::Postgres(_))
     }
 }
+
+#[cfg(test)]
+mod migration_tests;
 
 #[cfg(test)]
 mod tests {

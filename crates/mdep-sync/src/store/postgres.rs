@@ -6,7 +6,9 @@
 //! the server offers it by default, `sslmode=verify-full&sslrootcert=ca.pem` to check the
 //! server's certificate and name.
 
-use super::common::{Checkpoint, Counts, LogEntry, Rows, pending, redact_url};
+use super::common::{
+    Checkpoint, Counts, LogEntry, Rows, TenantCheck, TenantScores, json_list, pending, redact_url,
+};
 use crate::entity::{ColKind, Entity, Item, fnv};
 use crate::error::SyncError;
 use serde_json::Value;
@@ -161,13 +163,67 @@ impl Pg {
         .get(0))
     }
 
-    pub(super) async fn set_tenant(&self, tenant: &str, name: &str) -> Result<(), SyncError> {
+    pub(super) async fn set_tenant(
+        &self,
+        tenant: &str,
+        name: &str,
+        tags: &[String],
+    ) -> Result<(), SyncError> {
         self.client()
             .await
             .execute(
-                "INSERT INTO tenants (tenant, name, updated_at) VALUES ($1, $2, now())
-                 ON CONFLICT (tenant) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
-                &[&tenant, &name],
+                "INSERT INTO tenants (tenant, name, tags, updated_at) VALUES ($1, $2, $3, now())
+                 ON CONFLICT (tenant) DO UPDATE SET name = excluded.name, tags = excluded.tags,
+                   updated_at = excluded.updated_at",
+                &[&tenant, &name, &json_list(tags)],
+            )
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    pub(super) async fn record_check(&self, ch: &TenantCheck) -> Result<(), SyncError> {
+        self.client()
+            .await
+            .execute(
+                "INSERT INTO tenant_checks (tenant, name, checked_at, ready, status, missing_roles,
+                   graph_missing_roles, token_expires, aadsts, hint)
+                 VALUES ($1, $2, now(), $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (tenant) DO UPDATE SET name = excluded.name, checked_at = excluded.checked_at,
+                   ready = excluded.ready, status = excluded.status, missing_roles = excluded.missing_roles,
+                   graph_missing_roles = excluded.graph_missing_roles, token_expires = excluded.token_expires,
+                   aadsts = excluded.aadsts, hint = excluded.hint",
+                &[
+                    &ch.tenant,
+                    &ch.name,
+                    &i64::from(ch.ready),
+                    &ch.status,
+                    &json_list(&ch.missing_roles),
+                    &json_list(&ch.graph_missing_roles),
+                    &ch.token_expires,
+                    &ch.aadsts.map(i64::from),
+                    &ch.hint,
+                ],
+            )
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    pub(super) async fn set_scores(
+        &self,
+        tenant: &str,
+        sc: &TenantScores,
+    ) -> Result<(), SyncError> {
+        self.client()
+            .await
+            .execute(
+                "INSERT INTO tenant_scores (tenant, exposure_score, configuration_score, updated_at, message)
+                 VALUES ($1, $2, $3, now(), $4)
+                 ON CONFLICT (tenant) DO UPDATE SET exposure_score = excluded.exposure_score,
+                   configuration_score = excluded.configuration_score, updated_at = excluded.updated_at,
+                   message = excluded.message",
+                &[&tenant, &sc.exposure, &sc.configuration, &sc.message],
             )
             .await
             .map_err(db)?;

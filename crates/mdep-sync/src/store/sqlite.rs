@@ -1,7 +1,9 @@
 //! SQLite: one file in WAL mode, one connection behind a mutex (SQLite has one writer at
 //! a time anyway), every call on the blocking pool.
 
-use super::common::{Checkpoint, Counts, LogEntry, Rows, now_text, pending};
+use super::common::{
+    Checkpoint, Counts, LogEntry, Rows, TenantCheck, TenantScores, json_list, now_text, pending,
+};
 use crate::entity::{Entity, Item};
 use crate::error::SyncError;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -82,13 +84,70 @@ impl Sqlite {
         self.run(|c| version(c)).await
     }
 
-    pub(super) async fn set_tenant(&self, tenant: &str, name: &str) -> Result<(), SyncError> {
-        let (t, n) = (tenant.to_owned(), name.to_owned());
+    pub(super) async fn set_tenant(
+        &self,
+        tenant: &str,
+        name: &str,
+        tags: &[String],
+    ) -> Result<(), SyncError> {
+        let (t, n, tags) = (tenant.to_owned(), name.to_owned(), json_list(tags));
         self.run(move |c| {
             c.execute(
-                "INSERT INTO tenants (tenant, name, updated_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (tenant) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
-                params![t, n, now_text()],
+                "INSERT INTO tenants (tenant, name, tags, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (tenant) DO UPDATE SET name = excluded.name, tags = excluded.tags,
+                   updated_at = excluded.updated_at",
+                params![t, n, tags, now_text()],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) async fn record_check(&self, check: &TenantCheck) -> Result<(), SyncError> {
+        let ch = check.clone();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO tenant_checks (tenant, name, checked_at, ready, status, missing_roles,
+                   graph_missing_roles, token_expires, aadsts, hint)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (tenant) DO UPDATE SET name = excluded.name, checked_at = excluded.checked_at,
+                   ready = excluded.ready, status = excluded.status, missing_roles = excluded.missing_roles,
+                   graph_missing_roles = excluded.graph_missing_roles, token_expires = excluded.token_expires,
+                   aadsts = excluded.aadsts, hint = excluded.hint",
+                params![
+                    ch.tenant,
+                    ch.name,
+                    now_text(),
+                    i64::from(ch.ready),
+                    ch.status,
+                    json_list(&ch.missing_roles),
+                    json_list(&ch.graph_missing_roles),
+                    ch.token_expires,
+                    ch.aadsts.map(i64::from),
+                    ch.hint
+                ],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) async fn set_scores(
+        &self,
+        tenant: &str,
+        scores: &TenantScores,
+    ) -> Result<(), SyncError> {
+        let (t, sc) = (tenant.to_owned(), scores.clone());
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO tenant_scores (tenant, exposure_score, configuration_score, updated_at, message)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (tenant) DO UPDATE SET exposure_score = excluded.exposure_score,
+                   configuration_score = excluded.configuration_score, updated_at = excluded.updated_at,
+                   message = excluded.message",
+                params![t, sc.exposure, sc.configuration, now_text(), sc.message],
             )
             .map_err(db)?;
             Ok(())
