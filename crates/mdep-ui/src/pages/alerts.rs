@@ -1,0 +1,274 @@
+//! `GET /alerts`: every tenant's alerts in one table, newest first, filtered by tenant,
+//! severity, status, time and text, paged by keyset (a page of 100 out of 100,000 reads
+//! 101 rows, never the rest); `GET /alerts/{tenant}/{id}`: one alert with its evidence
+//! and raw JSON.
+
+use crate::layout::{count, exports, fragment, frame, qv, segment as seg, severity, when};
+use crate::params::{Params, cursor};
+use crate::queries::{Listing, SEVERITIES, STATUSES, Seek, contains, tagged, text};
+use crate::{Ui, UiError};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Response};
+use maud::{Markup, html};
+use mdep_sync::view::Conditions;
+use serde_json::Value;
+use std::sync::Arc;
+
+const KEYS: &[&str] = &[
+    "tenant", "tag", "severity", "status", "open", "from", "to", "q", "after", "before", "pos",
+    "size", "format",
+];
+const LIVE: &str = "alerts-live";
+const KEY_COLS: &[&str] = &["a.alert_creation_time", "a.tenant", "a.id"];
+const FROM: &str = "alerts a LEFT JOIN tenants t ON t.tenant = a.tenant";
+
+/// The filters of the alert table, applied to `c`.
+fn filters(c: &mut Conditions, p: &Params) -> Result<(), UiError> {
+    c.tenants("a", &p.all("tenant"));
+    if let Some(g) = p.one("tag") {
+        tagged(c, g);
+    }
+    c.any_of("a.severity", &p.choices("severity", &SEVERITIES)?);
+    c.any_of("a.status", &p.choices("status", &STATUSES)?);
+    if p.choice("open", &["1", "true", "yes"])?.is_some() {
+        c.push("(a.status IS NULL OR a.status <> 'Resolved')".into());
+    }
+    for (key, op, end) in [("from", ">=", false), ("to", "<=", true)] {
+        if let Some(t) = p.time(key, end)? {
+            let p = c.param(t);
+            let v = if c.is_postgres() {
+                format!("{p}::timestamptz")
+            } else {
+                p
+            };
+            c.push(format!("a.alert_creation_time {op} {v}"));
+        }
+    }
+    if let Some(q) = p.one("q") {
+        contains(
+            c,
+            &["a.title", "a.computer_dns_name", "a.id", "a.category"],
+            q,
+        );
+    }
+    Ok(())
+}
+
+/// `GET /alerts`.
+pub async fn list(
+    State(ui): State<Arc<Ui>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, UiError> {
+    let p = Params::parse(query.as_deref(), KEYS)?;
+    let mut c = Conditions::new(ui.pg());
+    filters(&mut c, &p)?;
+    if let Some(f) = p.format()? {
+        let sql = mdep_sync::view::alerts_sql(&mut c, &mdep_sync::view::AlertFilter::default());
+        let rows = ui.select(&sql, &c).await?;
+        return Ok(super::export(&rows, f, Some("raw"), "alerts"));
+    }
+    let size = p.number("size", 10, 1000)?.unwrap_or(100);
+    let seek = match (p.cursor("after", 3)?, p.cursor("before", 3)?) {
+        (Some(k), _) => Seek::After(k),
+        (None, Some(k)) => Seek::Before(k),
+        (None, None) => Seek::First,
+    };
+    let listing = Listing {
+        select: format!(
+            "a.tenant AS tenant_key, COALESCE(t.name, a.tenant) AS tenant, a.id, a.severity, a.status, a.title,
+             a.computer_dns_name, a.machine_id, a.category, {}, {}",
+            c.utc_text("a", "alert_creation_time"),
+            c.utc_text("a", "last_update_time")
+        ),
+        from: FROM,
+        keys: KEY_COLS,
+        time_keys: &[true, false, false],
+        desc: true,
+    };
+    let page_rows = ui.page(&listing, c, &seek, size).await?;
+    let pos = p.number("pos", 0, u64::MAX)?.unwrap_or(0);
+    let table = table(&p, &page_rows, pos, size);
+    if fragment(&headers) == Some(LIVE) {
+        return Ok(Html(table.into_string()).into_response());
+    }
+    let tenants = ui.tenants().await?;
+    let chosen = p.all("tenant");
+    let sev = p.all("severity");
+    let st = p.all("status");
+    let body = html! {
+        h1 { "Alerts" }
+        form class="filters" id="alert-filters" method="get" action="/alerts" {
+            label { "Tenant"
+                select name="tenant" {
+                    option value="" { "all" }
+                    @for t in &tenants {
+                        option value=(t.key) selected[chosen.iter().any(|c| c.eq_ignore_ascii_case(&t.key) || c.eq_ignore_ascii_case(&t.name))] { (t.name) }
+                    }
+                }
+            }
+            label { "Severity"
+                select name="severity" multiple {
+                    @for s in SEVERITIES { option value=(s) selected[sev.iter().any(|x| x.eq_ignore_ascii_case(s))] { (s) } }
+                }
+            }
+            label { "Status"
+                select name="status" multiple {
+                    @for s in STATUSES { option value=(s) selected[st.iter().any(|x| x.eq_ignore_ascii_case(s))] { (s) } }
+                }
+            }
+            label { "Open only" input type="checkbox" name="open" value="1" checked[p.one("open").is_some()]; }
+            label { "Created from" input type="date" name="from" value=[p.one("from")]; }
+            label { "to" input type="date" name="to" value=[p.one("to")]; }
+            label { "Text" input type="search" name="q" value=[p.one("q")] placeholder="title, device, id"; }
+            @if let Some(g) = p.one("tag") { input type="hidden" name="tag" value=(g); }
+            button type="submit" { "Filter" }
+            a href="/alerts" { "Clear" }
+        }
+        (exports(&p, "/alerts"))
+        div id=(LIVE) data-live="3000" { (table) }
+    };
+    Ok(frame("Alerts", "/alerts", body).into_response())
+}
+
+fn table(p: &Params, pg: &crate::queries::Page, pos: u64, size: u64) -> Markup {
+    let shown = pg.rows.rows.len() as u64;
+    html! {
+        p id="summary" {
+            @if shown == 0 { "No alerts match." }
+            @else { "Alerts " (count(pos + 1)) "–" (count(pos + shown)) " of " span id="total" { (count(pg.total)) } " matching" }
+        }
+        table id="alerts" {
+            thead { tr {
+                th { "Created" } th { "Tenant" } th { "Severity" } th { "Status" } th { "Title" }
+                th { "Device" } th { "Category" } th { "Updated" }
+            } }
+            tbody {
+                @for r in &pg.rows.rows {
+                    @let (tk, id) = (text(&r[0]).unwrap_or_default(), text(&r[2]).unwrap_or_default());
+                    tr data-id=(id) {
+                        td { (when(text(&r[9]).as_deref())) }
+                        td { (text(&r[1]).unwrap_or_default()) }
+                        td { (severity(&text(&r[3]).unwrap_or_default())) }
+                        td { (text(&r[4]).unwrap_or_default()) }
+                        td { a class="detail" href=(format!("/alerts/{}/{}", seg(&tk), seg(&id))) { (text(&r[5]).unwrap_or_else(|| id.clone())) } }
+                        td {
+                            @if let Some(m) = text(&r[7]) {
+                                a href=(format!("/devices/{}/{}", seg(&tk), seg(&m))) { (text(&r[6]).unwrap_or(m.clone())) }
+                            }
+                        }
+                        td { (text(&r[8]).unwrap_or_default()) }
+                        td { (when(text(&r[10]).as_deref())) }
+                    }
+                }
+            }
+        }
+        (pager(p, pg, pos, size, "/alerts"))
+    }
+}
+
+/// Newer / older links around a page.
+pub fn pager(p: &Params, pg: &crate::queries::Page, pos: u64, size: u64, path: &str) -> Markup {
+    let shown = pg.rows.rows.len() as u64;
+    let prev_pos = pos.saturating_sub(size).to_string();
+    let next_pos = (pos + shown).to_string();
+    html! {
+        nav class="pager" aria-label="Pages" {
+            @if let Some(k) = &pg.prev {
+                a rel="prev" id="page-prev" href={ (path) (p.with(&[("before", Some(&cursor(k))), ("after", None), ("pos", Some(&prev_pos))])) } { "← Previous" }
+            }
+            @if let Some(k) = &pg.next {
+                a rel="next" id="page-next" href={ (path) (p.with(&[("after", Some(&cursor(k))), ("before", None), ("pos", Some(&next_pos))])) } { "Next →" }
+            }
+        }
+    }
+}
+
+/// `GET /alerts/{tenant}/{id}`.
+pub async fn detail(
+    State(ui): State<Arc<Ui>>,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<Response, UiError> {
+    let mut c = Conditions::new(ui.pg());
+    let (pt, pi) = (c.param(tenant.clone()), c.param(id.clone()));
+    c.push(format!("a.tenant = {pt} AND a.id = {pi}"));
+    let sql = format!(
+        "SELECT COALESCE(t.name, a.tenant), {} FROM {FROM}{}",
+        c.raw_text("a"),
+        c.sql()
+    );
+    let rows = ui.select(&sql, &c).await?;
+    let Some(r) = rows.rows.first() else {
+        return Err(UiError::NotFound(format!(
+            "no alert {id} in tenant {tenant}"
+        )));
+    };
+    let name = text(&r[0]).unwrap_or_default();
+    let raw: Value = match &r[1] {
+        Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
+        v => v.clone(),
+    };
+    let field = |k: &str| text(&raw[k]);
+    let title = field("title").unwrap_or_else(|| id.clone());
+    let keys = [
+        "id",
+        "incidentId",
+        "severity",
+        "status",
+        "classification",
+        "determination",
+        "category",
+        "detectionSource",
+        "threatFamilyName",
+        "assignedTo",
+        "alertCreationTime",
+        "firstEventTime",
+        "lastEventTime",
+        "lastUpdateTime",
+        "resolvedTime",
+    ];
+    let evidence = raw["evidence"].as_array().cloned().unwrap_or_default();
+    let body = html! {
+        p { a href={ "/alerts?tenant=" (qv(&tenant)) } { "← " (name) "'s alerts" } }
+        h1 { (title) }
+        dl class="fields" id="alert-fields" {
+            dt { "Tenant" } dd { (name) }
+            @for k in keys {
+                @if let Some(v) = field(k) { dt { (k) } dd data-field=(k) { (v) } }
+            }
+            @if let Some(m) = field("machineId") {
+                dt { "Device" }
+                dd { a href=(format!("/devices/{}/{}", seg(&tenant), seg(&m))) { (field("computerDnsName").unwrap_or(m.clone())) } }
+            }
+        }
+        @if let Some(d) = field("description") { h2 { "Description" } p { (d) } }
+        h2 { "Evidence (" (evidence.len()) ")" }
+        @if evidence.is_empty() {
+            p class="muted" { "No evidence in the stored alert (it is read with $expand=evidence)." }
+        } @else {
+            table id="evidence" {
+                thead { tr { th { "Entity" } th { "Details" } } }
+                tbody {
+                    @for e in &evidence {
+                        tr {
+                            td { (text(&e["entityType"]).unwrap_or_default()) }
+                            td {
+                                @if let Some(o) = e.as_object() {
+                                    @for (k, v) in o {
+                                        @if k != "entityType" && !v.is_null() {
+                                            span class="tag" { (k) ": " (text(v).unwrap_or_default()) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Raw JSON" }
+        pre class="raw" id="raw-json" { (serde_json::to_string_pretty(&raw).unwrap_or_default()) }
+    };
+    Ok(frame(&title, "/alerts", body).into_response())
+}
