@@ -7,6 +7,7 @@ mod emulator;
 mod partner;
 mod run;
 mod sync_cmds;
+mod ui_cmd;
 
 use clap::{Parser, Subcommand};
 use commands::{actions, alerts, api, app, hunt, incidents, indicators, machines, regions, tvm};
@@ -113,6 +114,12 @@ enum Command {
     /// Read the local database: alerts, machines, or any read-only SQL.
     #[command(subcommand)]
     Db(sync_cmds::DbCommand),
+    /// Serve a read-only web overview of the local database: tenants, charts, alerts and
+    /// devices across every customer; see docs/ui.md.
+    #[command(
+        after_help = "Examples:\n  mdep ui\n  mdep ui --db postgres://mdep@db.internal/mdep\n  mdep ui --listen 127.0.0.1:8080\n\nIt prints a link with a random access token; opening it logs the browser in (a cookie).\nEvery request without the token is refused (401). Ctrl-C stops it."
+    )]
+    Ui(ui_cmd::UiArgs),
     /// Run and manage the local Entra ID emulator.
     #[command(subcommand)]
     Emulator(emulator::EmulatorCommand),
@@ -203,6 +210,7 @@ fn main() -> ExitCode {
             Command::Regions(cmd) => regions::run(cmd, &g).await,
             Command::Sync(args) => sync_cmds::sync(args, &g).await,
             Command::Db(cmd) => sync_cmds::db(cmd, &g).await,
+            Command::Ui(args) => ui_cmd::ui(args, &g).await,
         }
     });
     match result {

@@ -28,7 +28,7 @@ pub struct DbArg {
 }
 
 impl DbArg {
-    fn location(&self, g: &Global, config: Option<&mdep_auth::Config>) -> Result<Location> {
+    pub(crate) fn location(&self, g: &Global, config: Option<&mdep_auth::Config>) -> Result<Location> {
         if let Some(d) = &self.db {
             return Ok(Location::parse(d)?);
         }

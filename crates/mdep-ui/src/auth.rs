@@ -4,6 +4,7 @@
 //! the token in the link never leaves in a `Referer`.
 
 use crate::Ui;
+use crate::params::MAX_QUERY;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -13,9 +14,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::fmt;
 use std::sync::Arc;
-
-/// The longest query string accepted (bytes); longer ones are answered 414.
-pub const MAX_QUERY: usize = 4096;
 
 /// A random access token: printed once in the link, then kept in a cookie. Never in
 /// `Debug` output or logs.
@@ -84,7 +82,7 @@ async fn size_and_headers(req: Request, next: Next) -> Response {
     let too_long = req.uri().query().is_some_and(|q| q.len() > MAX_QUERY)
         || req.uri().path().len() > MAX_QUERY;
     let mut res = if too_long {
-        crate::error::UiError::TooLong.into_response()
+        crate::UiError::TooLong.into_response()
     } else {
         next.run(req).await
     };
@@ -127,7 +125,7 @@ async fn check_token(State(ui): State<Arc<Ui>>, req: Request, next: Next) -> Res
         .map(|(_, v)| v.into_owned());
     if let Some(t) = given {
         if !ui.token.matches(&t) {
-            return crate::error::UiError::Unauthorized.into_response();
+            return crate::UiError::Unauthorized.into_response();
         }
         // The link's token becomes a cookie; the address bar loses it.
         let rest: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
@@ -156,6 +154,6 @@ async fn check_token(State(ui): State<Arc<Ui>>, req: Request, next: Next) -> Res
     }
     match cookie_token(req.headers(), &ui.token.cookie_name()) {
         Some(c) if ui.token.matches(c) => next.run(req).await,
-        _ => crate::error::UiError::Unauthorized.into_response(),
+        _ => crate::UiError::Unauthorized.into_response(),
     }
 }

@@ -16,10 +16,10 @@ pub enum UiError {
     /// No such tenant, alert or device in the store (404).
     #[error("{0}")]
     NotFound(String),
-    /// The query string or path is longer than [`crate::auth::MAX_QUERY`] (414).
+    /// The query string or path is longer than [`crate::params::MAX_QUERY`] (414).
     #[error(
         "the address is longer than {} bytes: narrow the filters",
-        crate::auth::MAX_QUERY
+        crate::params::MAX_QUERY
     )]
     TooLong,
     /// The store failed (500).

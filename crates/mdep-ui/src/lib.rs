@@ -16,7 +16,7 @@ mod charts;
 mod error;
 mod layout;
 mod pages;
-mod params;
+pub mod params;
 mod queries;
 
 pub use auth::AccessToken;

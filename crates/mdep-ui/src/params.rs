@@ -6,6 +6,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mdep_sync::view::RowFormat;
 
+/// The longest query string (or path) accepted, in bytes; longer ones are answered 414.
+pub const MAX_QUERY: usize = 4096;
 /// The longest value one parameter may have (characters).
 pub const MAX_VALUE: usize = 256;
 /// The most parameters one request may carry.

@@ -204,7 +204,7 @@ async fn the_token_link_sets_a_strict_cookie_and_leaves_the_address() {
 async fn oversized_and_unknown_parameters_are_refused() {
     let (_d, ui) = fixture().await;
     let c = cookie();
-    let long = "x".repeat(auth::MAX_QUERY + 1);
+    let long = "x".repeat(params::MAX_QUERY + 1);
     let (s, _, _) = get(&ui, &format!("/alerts?q={long}"), Some(&c)).await;
     assert_eq!(s, StatusCode::URI_TOO_LONG);
     // Even without a token: the size is checked first.
