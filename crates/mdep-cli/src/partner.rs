@@ -4,6 +4,7 @@ use crate::context::{Global, Output, Partner, read_token, relative, show_time, t
 use crate::run::exit::{NotReady, some_failed};
 use crate::run::output::print_json;
 use crate::run::select::ApiChoice;
+use crate::sync_cmds::DbArg;
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use mdep_auth::config::{self, TenantEntry};
@@ -60,10 +61,24 @@ pub enum TenantsCommand {
     List,
     /// The permissions report: per tenant, token ok or the Entra error explained, roles
     /// granted and missing, token expiry. Exit code 3 when any tenant is not ready.
+    /// Each tenant's row is recorded in the local database (`tenant_checks`, see
+    /// docs/store.md) unless --no-store is given.
     #[command(
-        after_help = "Examples:\n  mdep tenants check\n  mdep tenants check --tag eu -o json"
+        after_help = "Examples:\n  mdep tenants check\n  mdep tenants check --tag eu -o json\n  mdep tenants check --db postgres://mdep@db.internal/mdep\n  mdep tenants check --no-store"
     )]
-    Check(Selection),
+    Check(CheckArgs),
+}
+
+/// `mdep tenants check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Do not record the report in the local database.
+    #[arg(long)]
+    pub no_store: bool,
 }
 
 /// Which tenants: all configured when neither `--tenant` nor `--tag` is given.
@@ -244,7 +259,7 @@ pub async fn tenants(cmd: TenantsCommand, g: &Global) -> Result<()> {
                 }
             }
         }
-        TenantsCommand::Check(sel) => check(g, sel).await,
+        TenantsCommand::Check(args) => check(g, args).await,
     }
 }
 
@@ -469,15 +484,51 @@ pub fn report_table(rows: &[CheckRow]) -> String {
     out
 }
 
-async fn check(g: &Global, sel: Selection) -> Result<()> {
+async fn check(g: &Global, args: CheckArgs) -> Result<()> {
     let p = Partner::open(g)?;
-    let rows = check_rows(&p, &sel).await?;
+    let rows = check_rows(&p, &args.selection).await?;
     match g.output {
         Output::Json | Output::Jsonl | Output::Csv => print_json(&serde_json::to_value(&rows)?)?,
         Output::Table => print!("{}", report_table(&rows)),
     }
+    if !args.no_store {
+        // The report stands on its own: a store that fails is only a warning.
+        if let Err(e) = store_checks(&args.db, g, &p, &rows).await {
+            eprintln!("warning: the permissions report was not recorded: {e:#}");
+        }
+    }
     let not_ready = rows.iter().filter(|r| !r.ready).count();
     some_failed(not_ready, rows.len(), "tenants are not ready")
+}
+
+/// Upserts every row of the report into `tenant_checks`, keyed like the synced rows.
+async fn store_checks(db: &DbArg, g: &Global, p: &Partner, rows: &[CheckRow]) -> Result<()> {
+    let loc = db.location(g, Some(p.config()))?;
+    let store = mdep_sync::Store::open(&loc)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", loc.display()))?;
+    for r in rows {
+        let key = mdep_sync::tenant_key(&mdep_api::Tenant {
+            name: r.name.clone(),
+            id: r.tenant.clone(),
+        });
+        let check = mdep_sync::TenantCheck {
+            tenant: key,
+            name: r.name.clone(),
+            ready: r.ready,
+            status: r.status.clone(),
+            missing_roles: r.missing.clone(),
+            graph_missing_roles: r.graph_missing.clone(),
+            token_expires: r.expires.clone(),
+            aadsts: r.aadsts,
+            hint: r.hint.clone(),
+        };
+        store
+            .record_check(&check)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", loc.display()))?;
+    }
+    Ok(())
 }
 
 pub async fn consent_url(args: ConsentArgs, g: &Global) -> Result<()> {

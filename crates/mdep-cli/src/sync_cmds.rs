@@ -2,7 +2,6 @@
 
 use crate::context::{Global, Output, Partner, table};
 use crate::run::exit::some_failed;
-use crate::run::output::csv_field;
 use crate::run::progress::spinner;
 use crate::run::select::Targets;
 use anyhow::{Context as _, Result, bail};
@@ -11,8 +10,12 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mdep_api::query::parse_since;
 use mdep_api::{Client, ClientOptions, Tenant};
 use mdep_sync::entity::parse_list;
+use mdep_sync::view::{
+    AlertFilter, Conditions, MachineFilter, RowFormat, alerts_sql, cell_text, csv_field,
+    machines_sql, shown_columns, write_rows,
+};
 use mdep_sync::{Entity, Location, Progress, Rows, Store, SyncOptions, TenantReport};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
@@ -28,7 +31,8 @@ pub struct DbArg {
 }
 
 impl DbArg {
-    pub(crate) fn location(&self, g: &Global, config: Option<&mdep_auth::Config>) -> Result<Location> {
+    /// The flag, else `MDEP_DB`, else `[sync] db` in the configuration, else the default.
+    pub fn location(&self, g: &Global, config: Option<&mdep_auth::Config>) -> Result<Location> {
         if let Some(d) = &self.db {
             return Ok(Location::parse(d)?);
         }
@@ -299,11 +303,11 @@ pub async fn sync(args: SyncArgs, g: &Global) -> Result<()> {
         bail!("--interval must be more than 0");
     }
     let partner = Partner::open(g)?;
-    let tenants: Vec<Tenant> = args
-        .targets
-        .choose(&partner)?
+    let chosen = args.targets.choose(&partner)?;
+    let tenants: Vec<Tenant> = chosen.iter().map(Tenant::from).collect();
+    let tags = chosen
         .iter()
-        .map(Tenant::from)
+        .map(|e| (mdep_sync::tenant_key(&Tenant::from(e)), e.tags.clone()))
         .collect();
     let loc = args.db.location(g, Some(partner.config()))?;
     let store = Arc::new(
@@ -321,6 +325,7 @@ pub async fn sync(args: SyncArgs, g: &Global) -> Result<()> {
             .or(partner.config().api.concurrency)
             .unwrap_or(8)
             .max(1),
+        tags,
         ..SyncOptions::default()
     };
     let client = Client::new(
@@ -356,45 +361,13 @@ pub async fn sync(args: SyncArgs, g: &Global) -> Result<()> {
     }
 }
 
-fn cell(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// Prints query rows; `raw_column` (JSON text) becomes the object for JSON output,
-/// with `tenant` first, as `mdep alerts list -o json` prints it.
+/// Prints query rows: a table here, the other formats through [`write_rows`]
+/// (`raw_column` becomes each row's object for JSON).
 fn print_rows(rows: &Rows, format: Output, raw_column: Option<&str>) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    let raw_ix = raw_column.and_then(|c| rows.columns.iter().position(|x| x == c));
-    let shown: Vec<usize> = (0..rows.columns.len())
-        .filter(|i| Some(*i) != raw_ix)
-        .collect();
-    let object = |r: &Vec<Value>| -> Value {
-        let mut m = Map::new();
-        if let Some(ri) = raw_ix {
-            let tenant = rows.columns.iter().position(|c| c == "tenant");
-            if let Some(ti) = tenant {
-                m.insert("tenant".into(), r[ti].clone());
-            }
-            let raw = match &r[ri] {
-                Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
-                other => other.clone(),
-            };
-            if let Value::Object(o) = raw {
-                m.extend(o);
-            }
-        } else {
-            for (c, v) in rows.columns.iter().zip(r) {
-                m.insert(c.clone(), v.clone());
-            }
-        }
-        Value::Object(m)
-    };
-    match format {
+    let format = match format {
         Output::Table => {
+            let shown = shown_columns(rows, raw_column);
             let headers: Vec<String> = shown
                 .iter()
                 .map(|i| rows.columns[*i].to_ascii_uppercase())
@@ -403,113 +376,19 @@ fn print_rows(rows: &Rows, format: Output, raw_column: Option<&str>) -> Result<(
             let body: Vec<Vec<String>> = rows
                 .rows
                 .iter()
-                .map(|r| shown.iter().map(|i| cell(&r[*i])).collect())
+                .map(|r| shown.iter().map(|i| cell_text(&r[*i])).collect())
                 .collect();
             write!(out, "{}", table(&hs, &body))?;
+            out.flush()?;
+            return Ok(());
         }
-        Output::Csv => {
-            let h: Vec<String> = shown.iter().map(|i| csv_field(&rows.columns[*i])).collect();
-            writeln!(out, "{}", h.join(","))?;
-            for r in &rows.rows {
-                let line: Vec<String> = shown.iter().map(|i| csv_field(&cell(&r[*i]))).collect();
-                writeln!(out, "{}", line.join(","))?;
-            }
-        }
-        Output::Jsonl => {
-            for r in &rows.rows {
-                writeln!(out, "{}", object(r))?;
-            }
-        }
-        Output::Json => {
-            let all: Vec<Value> = rows.rows.iter().map(object).collect();
-            writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?;
-        }
-    }
+        Output::Csv => RowFormat::Csv,
+        Output::Json => RowFormat::Json,
+        Output::Jsonl => RowFormat::Jsonl,
+    };
+    write_rows(&mut out, rows, format, raw_column)?;
     out.flush()?;
     Ok(())
-}
-
-/// Builds `WHERE` conditions with numbered parameters in either dialect.
-struct Conditions {
-    pg: bool,
-    parts: Vec<String>,
-    params: Vec<String>,
-}
-
-impl Conditions {
-    fn new(pg: bool) -> Self {
-        Self {
-            pg,
-            parts: vec![],
-            params: vec![],
-        }
-    }
-
-    /// A timestamp column `alias.col` as RFC 3339 text in UTC, named `col`.
-    fn utc_text(&self, alias: &str, col: &str) -> String {
-        if self.pg {
-            format!(
-                "to_char({alias}.{col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS {col}"
-            )
-        } else {
-            format!("substr({alias}.{col}, 1, 19) || 'Z' AS {col}")
-        }
-    }
-
-    /// The raw JSON column of `alias` as text.
-    fn raw_text(&self, alias: &str) -> String {
-        if self.pg {
-            format!("{alias}.raw::text AS raw")
-        } else {
-            format!("{alias}.raw")
-        }
-    }
-
-    /// ` LIMIT n` when a limit is given.
-    fn limit(n: Option<u64>) -> String {
-        n.map(|n| format!(" LIMIT {n}")).unwrap_or_default()
-    }
-
-    fn param(&mut self, v: String) -> String {
-        self.params.push(v);
-        if self.pg {
-            format!("${}::text", self.params.len())
-        } else {
-            format!("?{}", self.params.len())
-        }
-    }
-
-    fn tenants(&mut self, alias: &str, names: &[String]) {
-        if names.is_empty() {
-            return;
-        }
-        let mut any = Vec::new();
-        for n in names {
-            let p = self.param(n.to_ascii_lowercase());
-            any.push(format!("(lower(t.name) = {p} OR {alias}.tenant = {p})"));
-        }
-        self.parts.push(format!("({})", any.join(" OR ")));
-    }
-
-    fn any_of(&mut self, column: &str, values: &[String]) {
-        if values.is_empty() {
-            return;
-        }
-        let ps: Vec<String> = values
-            .iter()
-            .map(|v| self.param(v.to_ascii_lowercase()))
-            .collect();
-        self.parts
-            .push(format!("lower({column}) IN ({})", ps.join(", ")));
-    }
-
-    fn sql(&self) -> String {
-        if self.parts.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", self.parts.join(" AND "))
-        }
-    }
 }
 
 async fn open_db(db: &DbArg, g: &Global) -> Result<Store> {
@@ -519,20 +398,17 @@ async fn open_db(db: &DbArg, g: &Global) -> Result<Store> {
         .with_context(|| format!("opening the database {}", loc.display()))
 }
 
-/// Runs the query `build` makes (given the conditions on the tenants of `alias`, in the
-/// database's dialect) and prints its rows, each row's raw JSON as the object for JSON.
+/// Runs the query `build` makes (with conditions in the database's dialect) and prints
+/// its rows, each row's raw JSON as the object for JSON.
 async fn stored(
     db: &DbArg,
     g: &Global,
-    alias: &str,
-    tenants: &[String],
-    build: impl FnOnce(&mut Conditions) -> Result<String>,
+    build: impl FnOnce(&mut Conditions) -> String,
 ) -> Result<()> {
     let store = open_db(db, g).await?;
     let mut c = Conditions::new(store.is_postgres());
-    c.tenants(alias, tenants);
-    let sql = build(&mut c)?;
-    let rows = store.query(&sql, &c.params).await?;
+    let sql = build(&mut c);
+    let rows = store.query(&sql, c.params()).await?;
     print_rows(&rows, g.output, Some("raw"))
 }
 
@@ -547,24 +423,14 @@ pub async fn db(cmd: DbCommand, g: &Global) -> Result<()> {
             limit,
             db,
         } => {
-            stored(&db, g, "a", &tenants, |c| {
-                if open {
-                    c.parts
-                        .push("(a.status IS NULL OR a.status <> 'Resolved')".into());
-                }
-                c.any_of("a.severity", &severity);
-                c.any_of("a.status", &status);
-                Ok(format!(
-                    "SELECT COALESCE(t.name, a.tenant) AS tenant, a.id, a.severity, a.status, {}, {}, a.computer_dns_name AS device, a.title, {}
-                 FROM alerts a LEFT JOIN tenants t ON t.tenant = a.tenant{} ORDER BY a.alert_creation_time DESC, a.id{}",
-                    c.utc_text("a", "alert_creation_time"),
-                    c.utc_text("a", "last_update_time"),
-                    c.raw_text("a"),
-                    c.sql(),
-                    Conditions::limit(limit)
-                ))
-            })
-            .await
+            let f = AlertFilter {
+                tenants,
+                open,
+                severity,
+                status,
+                limit,
+            };
+            stored(&db, g, |c| alerts_sql(c, &f)).await
         }
         DbCommand::Machines {
             tenants,
@@ -573,28 +439,23 @@ pub async fn db(cmd: DbCommand, g: &Global) -> Result<()> {
             limit,
             db,
         } => {
-            stored(&db, g, "m", &tenants, |c| {
-                c.any_of("m.health_status", &health);
-                if let Some(d) = not_seen {
+            let not_seen_since = match not_seen {
+                Some(d) => {
                     let d = parse_since(&d).map_err(|e| anyhow::anyhow!("--not-seen {e}"))?;
-                    let before = time::OffsetDateTime::now_utc()
-                        - time::Duration::try_from(d).unwrap_or(time::Duration::ZERO);
-                    let p = c.param(mdep_sync::entity::norm_time(before));
-                    let cmp = if c.pg { format!("{p}::timestamptz") } else { p };
-                    c.parts
-                        .push(format!("(m.last_seen IS NULL OR m.last_seen < {cmp})"));
+                    Some(
+                        time::OffsetDateTime::now_utc()
+                            - time::Duration::try_from(d).unwrap_or(time::Duration::ZERO),
+                    )
                 }
-                Ok(format!(
-                    "SELECT COALESCE(t.name, m.tenant) AS tenant, m.id, m.computer_dns_name AS name, m.os_platform AS os,
-                        m.health_status AS health, m.risk_score AS risk, {}, {}
-                 FROM machines m LEFT JOIN tenants t ON t.tenant = m.tenant{} ORDER BY 1, m.computer_dns_name{}",
-                    c.utc_text("m", "last_seen"),
-                    c.raw_text("m"),
-                    c.sql(),
-                    Conditions::limit(limit)
-                ))
-            })
-            .await
+                None => None,
+            };
+            let f = MachineFilter {
+                tenants,
+                health,
+                not_seen_since,
+                limit,
+            };
+            stored(&db, g, |c| machines_sql(c, &f)).await
         }
         DbCommand::Sql { statement, db } => {
             if statement.trim().is_empty() {

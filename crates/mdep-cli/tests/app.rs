@@ -148,6 +148,8 @@ impl Env {
             .env_remove("MDEP_CLIENT_SECRET")
             .env("HOME", &home)
             .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env_remove("MDEP_DB")
             .env_remove("MDEP_LOG")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())

@@ -110,9 +110,12 @@ fn keep_running_prints_a_config_that_the_other_commands_use() {
             "MDEP_EMULATOR_STATE_DIR"
         ]
     );
+    // `tenants check` records its report in the local store: a throwaway one here.
+    let store = tempfile::tempdir().expect("tmp");
+    let db = format!("sqlite:{}", store.path().join("mdep.db").display());
     let run = |args: &[&str]| {
         let mut c = Command::new(BIN);
-        c.args(args).arg("--no-token-cache");
+        c.args(args).arg("--no-token-cache").env("MDEP_DB", &db);
         for (k, v) in &exports {
             c.env(k, v);
         }

@@ -82,7 +82,9 @@ impl Env {
             .env("MDEP_CLIENT_SECRET", SECRET)
             .env("HOME", &self.home)
             .env("XDG_CACHE_HOME", self.home.join("cache"))
+            .env("XDG_DATA_HOME", self.home.join("data"))
             .env_remove("MDEP_LOG")
+            .env_remove("MDEP_DB")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
@@ -313,6 +315,157 @@ fn permissions_report_names_who_must_consent() {
         "{}",
         table.stdout
     );
+}
+
+/// The rows of `tenant_checks`, by tenant name, through `mdep db sql`.
+fn stored_checks(env: &Env, db: &str) -> Vec<Value> {
+    let o = env.run(&[
+        "db",
+        "sql",
+        "SELECT * FROM tenant_checks ORDER BY name",
+        "--db",
+        db,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    o.json().as_array().expect("rows").clone()
+}
+
+#[test]
+fn the_permissions_report_is_recorded_per_tenant_in_the_store() {
+    let env = Env::new();
+    env.add_tenants();
+    let db = format!("sqlite:{}", env.home.join("checks.db").display());
+    let o = env.run(&["tenants", "check", "-o", "json", "--db", &db]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(!o.stderr.contains("warning"), "{}", o.stderr);
+    let report = o.json();
+    let rows = stored_checks(&env, &db);
+    let names: Vec<&str> = rows.iter().filter_map(|r| r["name"].as_str()).collect();
+    assert_eq!(names, ["Contoso", "Fabrikam", "Woodgrove"]);
+    let list = |v: &Value| -> Value {
+        serde_json::from_str(v.as_str().expect("JSON text")).expect("JSON")
+    };
+    for r in &rows {
+        let reported = report
+            .as_array()
+            .expect("report")
+            .iter()
+            .find(|x| x["name"] == r["name"])
+            .expect("reported");
+        // Keyed like every synced row: the configured tenant id or domain, lower case.
+        assert_eq!(
+            r["tenant"],
+            reported["tenant"]
+                .as_str()
+                .expect("tenant")
+                .to_ascii_lowercase()
+        );
+        assert_eq!(r["ready"], i64::from(reported["ready"] == true), "{r}");
+        assert_eq!(r["status"], reported["status"]);
+        assert_eq!(list(&r["missing_roles"]), reported["missing"]);
+        assert_eq!(list(&r["graph_missing_roles"]), reported["graph_missing"]);
+        assert_eq!(r["token_expires"], reported["expires"]);
+        assert_eq!(r["aadsts"], reported["aadsts"]);
+        assert_eq!(r["hint"], reported["hint"]);
+        assert!(
+            r["checked_at"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("20")),
+            "{r}"
+        );
+    }
+    let woodgrove = &rows[2];
+    assert_eq!(woodgrove["ready"], 0);
+    assert_eq!(woodgrove["aadsts"], 700016);
+    assert_eq!(woodgrove["status"], "AADSTS700016");
+    assert_eq!(
+        list(&woodgrove["missing_roles"]),
+        serde_json::json!(["Alert.Read.All", "Machine.Read.All"])
+    );
+    assert!(woodgrove["token_expires"].is_null());
+    let fabrikam = &rows[1];
+    assert_eq!(fabrikam["ready"], 0);
+    assert_eq!(fabrikam["status"], "missing roles");
+    assert!(
+        !list(&fabrikam["missing_roles"])
+            .as_array()
+            .expect("list")
+            .is_empty(),
+        "{fabrikam}"
+    );
+    assert_eq!(rows[0]["ready"], 1);
+    assert_eq!(list(&rows[0]["missing_roles"]), serde_json::json!([]));
+    assert!(rows[0]["aadsts"].is_null() && rows[0]["hint"].is_null());
+
+    // A re-check replaces the tenant's row: one row each, the newest check.
+    let first_checked = rows[0]["checked_at"].clone();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let o = env.run(&["tenants", "check", "--tenant", "Contoso", "--db", &db]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let again = stored_checks(&env, &db);
+    assert_eq!(again.len(), 3);
+    assert_ne!(again[0]["checked_at"], first_checked);
+    assert_eq!(again[1], rows[1], "tenants not checked keep their row");
+
+    // The default database comes from MDEP_DB, like `mdep sync`'s.
+    let by_env = env.home.join("by-env.db");
+    let mut cmd = Command::new(BIN);
+    let out = cmd
+        .args(["tenants", "check", "--tenant", "Contoso"])
+        .env("MDEP_CONFIG", &env.config)
+        .env("MDEP_CLIENT_SECRET", SECRET)
+        .env("HOME", &env.home)
+        .env("XDG_CACHE_HOME", env.home.join("cache"))
+        .env("MDEP_DB", format!("sqlite:{}", by_env.display()))
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stored_checks(&env, &format!("sqlite:{}", by_env.display())).len(),
+        1
+    );
+
+    // --no-store writes nothing, and the report is the same.
+    let none = env.home.join("none.db");
+    let skip = format!("sqlite:{}", none.display());
+    let o = env.run(&[
+        "tenants",
+        "check",
+        "-o",
+        "json",
+        "--db",
+        &skip,
+        "--no-store",
+    ]);
+    assert_eq!(o.code, 3);
+    assert_eq!(o.json().as_array().map(Vec::len), Some(3));
+    assert!(!none.exists(), "--no-store opened the database");
+    let o = env.run(&["tenants", "check", "--tenant", "Contoso", "--no-store"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!env.home.join("data/mdep/mdep.db").exists());
+
+    // A store that cannot be written is a warning; report and exit code are unchanged.
+    let blocker = env.home.join("a-file");
+    std::fs::write(&blocker, "not a directory").expect("write");
+    let bad = format!("sqlite:{}", blocker.join("x.db").display());
+    let o = env.run(&["tenants", "check", "-o", "json", "--db", &bad]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert_eq!(o.json().as_array().map(Vec::len), Some(3));
+    assert!(
+        o.stderr
+            .contains("warning: the permissions report was not recorded"),
+        "{}",
+        o.stderr
+    );
+    let o = env.run(&["tenants", "check", "--tenant", "Contoso", "--db", &bad]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("warning"), "{}", o.stderr);
 }
 
 #[test]

@@ -177,6 +177,8 @@ fn run(config: &Path, home: &Path, secret: &str, level: Option<&str>, args: &[&s
         .env("MDEP_CLIENT_SECRET", secret)
         .env("HOME", home)
         .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env_remove("MDEP_DB")
         .env("RUST_BACKTRACE", "1")
         .stdin(Stdio::null());
     match level {

@@ -854,6 +854,130 @@ fn sync_needs_a_tenant_choice_and_a_known_database() {
     assert_eq!(t.stdout.lines().count(), 2, "{}", t.stdout);
 }
 
+/// `mdep db sql STATEMENT -o jsonl` against `db`, its rows.
+fn sql_rows(env: &Env, db: &str, statement: &str) -> Vec<Value> {
+    env.run(&["db", "sql", statement, "--db", db, "-o", "jsonl"])
+        .ok()
+        .lines()
+}
+
+#[test]
+fn tags_and_scores_are_stored_and_a_refused_score_is_not_a_sync_error() {
+    let env = Env::new(Spec {
+        tenants: 2,
+        devices: 4,
+        alerts: 2,
+        faults: "",
+        file_backed: false,
+    });
+    let cfg = std::fs::read_to_string(&env.config)
+        .expect("config")
+        .replace(
+            &format!("tenant = \"{}\"\n", tenant_id(0)),
+            &format!("tenant = \"{}\"\ntags = [\"eu\", \"gold\"]\n", tenant_id(0)),
+        );
+    std::fs::write(&env.config, cfg).expect("config");
+    let db = env.sqlite();
+    // The app lacks Score.Read.All: both scores are refused, the sync still succeeds.
+    let first = env.sync(&db, &[]).ok();
+    assert_eq!(totals(&first).3, 0, "{}", first.stdout);
+    let tags = sql_rows(&env, &db, "SELECT name, tags FROM tenants ORDER BY name");
+    assert_eq!(tags[0]["tags"], "[\"eu\",\"gold\"]", "{tags:?}");
+    assert_eq!(tags[1]["tags"], "[]", "{tags:?}");
+    let scores = |env: &Env| {
+        sql_rows(
+            env,
+            &db,
+            "SELECT t.name, s.exposure_score, s.configuration_score, s.updated_at, s.message FROM tenant_scores s JOIN tenants t ON t.tenant = s.tenant ORDER BY t.name",
+        )
+    };
+    let refused = scores(&env);
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    for r in &refused {
+        assert!(
+            r["exposure_score"].is_null() && r["configuration_score"].is_null(),
+            "{r}"
+        );
+        let m = r["message"].as_str().expect("message");
+        assert!(
+            m.contains("exposureScore")
+                && m.contains("configurationScore")
+                && m.contains("Score.Read.All"),
+            "{m}"
+        );
+        assert!(
+            r["updated_at"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("20")),
+            "{r}"
+        );
+    }
+
+    // Granted and consented again: the scores are MDE's, the message gone.
+    let state = env.state.display().to_string();
+    let emu = |args: &[&str]| {
+        let mut a = args.to_vec();
+        a.extend(["--state-dir", &state]);
+        env.run(&a).ok();
+    };
+    emu(&[
+        "emulator",
+        "app",
+        "permission",
+        "add",
+        "--app",
+        APP,
+        "--permission",
+        "Score.Read.All",
+    ]);
+    for i in 0..2 {
+        emu(&[
+            "emulator",
+            "consent",
+            "grant",
+            "--tenant",
+            &tenant_id(i),
+            "--app",
+            APP,
+        ]);
+    }
+    let second = env.sync(&db, &["--no-token-cache"]).ok();
+    assert_eq!(totals(&second).3, 0, "{}", second.stdout);
+    let granted = scores(&env);
+    assert_eq!(granted.len(), 2);
+    for (i, r) in granted.iter().enumerate() {
+        let tenant = format!("Customer{i}");
+        let want = |path: &str| {
+            env.run(&[
+                "api",
+                "GET",
+                path,
+                "--tenant",
+                &tenant,
+                "--no-token-cache",
+                "-o",
+                "jsonl",
+            ])
+            .ok()
+            .lines()[0]["score"]
+                .as_f64()
+                .expect("score")
+        };
+        assert_eq!(r["name"], tenant.as_str());
+        assert_eq!(
+            r["exposure_score"].as_f64(),
+            Some(want("/api/exposureScore")),
+            "{r}"
+        );
+        assert_eq!(
+            r["configuration_score"].as_f64(),
+            Some(want("/api/configurationScore")),
+            "{r}"
+        );
+        assert!(r["message"].is_null(), "{r}");
+    }
+}
+
 // ---- PostgreSQL -------------------------------------------------------------------
 
 /// PostgreSQL over TLS with libpq's `sslmode`/`sslrootcert`: a server that refuses plain
@@ -1062,4 +1186,19 @@ fn postgres_store_converges_and_two_workers_never_sync_a_tenant_at_once() {
         ])
         .ok();
     assert_eq!(m.lines().len(), 8 * 4);
+    // Schema 2 on PostgreSQL: tags and (refused, so NULL) scores per tenant.
+    let extra = sql_rows(
+        &env,
+        &url,
+        "SELECT t.tags, s.exposure_score, s.message FROM tenants t JOIN tenant_scores s ON s.tenant = t.tenant",
+    );
+    assert_eq!(extra.len(), 8);
+    assert!(
+        extra.iter().all(|r| r["tags"] == "[]"
+            && r["exposure_score"].is_null()
+            && r["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("Score.Read.All"))),
+        "{extra:?}"
+    );
 }

@@ -30,14 +30,8 @@ pub fn cell(v: Option<&Value>) -> String {
     }
 }
 
-/// A CSV field, quoted when it holds a comma, a quote or a line break.
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
+/// CSV quoting, one rule for every command (the store's rows use it too).
+pub use mdep_sync::view::csv_field;
 
 /// Pretty JSON on stdout.
 pub fn print_json(v: &Value) -> Result<()> {
@@ -207,12 +201,5 @@ mod tests {
         assert!(lines[0].starts_with("TENANT"));
         assert_eq!(lines[1], "\x1b[31mContoso  a1     High\x1b[0m");
         assert_eq!(lines[2], "Contoso  a2     Low");
-    }
-
-    #[test]
-    fn csv_fields_are_quoted_when_needed() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
     }
 }
