@@ -361,6 +361,11 @@ async fn sync_entity(
     let mut cp = plan(&stored, opts.full, opts.overlap);
     loop {
         let mut q = Query::new().orderby(&format!("{field} asc")).top(page);
+        if e == Entity::Alerts {
+            // The evidence of each alert (files, processes, IPs…) is kept with it in
+            // the raw JSON, as `$expand=evidence` gives it (alerts only, mde-api.md §3).
+            q = q.expand("evidence");
+        }
         if let Some(c) = cp.cursor.as_deref().and_then(parse_time) {
             q = q.filter(cmp_time(field, CompareOp::Ge, c));
         }
