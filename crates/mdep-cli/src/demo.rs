@@ -588,6 +588,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             ));
         }
         mdep_auth::config::write_private(&config, &text)?;
+        let db = kept.join("mdep.db");
+        let ui = overview(&config, &secret, &db).await?;
         println!("\nThe emulator keeps running at {base}. In another shell:");
         println!("  export MDEP_CONFIG={}", config.display());
         println!("  export MDEP_CLIENT_SECRET='{secret}'");
@@ -595,7 +597,13 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             "  export MDEP_EMULATOR_STATE_DIR={}",
             kept.join("state").display()
         );
+        println!("  export MDEP_DB=sqlite:{}", db.display());
         println!("  mdep tenants check");
+        println!(
+            "\nThe customers are synced into {} and the web overview is at\n  {}",
+            db.display(),
+            ui.link
+        );
         println!(
             "Press Ctrl-C to stop it (files stay in {}).",
             kept.display()
@@ -603,7 +611,45 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         use std::io::Write;
         std::io::stdout().flush()?;
         let _ = tokio::signal::ctrl_c().await;
+        ui.shutdown().await?;
     }
     running.shutdown().await;
     Ok(())
+}
+
+/// `mdep tenants check` and `mdep sync` of the demo's customers into `db` (this binary,
+/// with the demo's configuration), then `mdep ui` over it.
+async fn overview(
+    config: &std::path::Path,
+    secret: &str,
+    db: &std::path::Path,
+) -> Result<crate::ui_cmd::Running> {
+    let exe = std::env::current_exe().context("finding this mdep")?;
+    let url = format!("sqlite:{}", db.display());
+    for args in [
+        vec!["tenants", "check", "--db", url.as_str()],
+        vec!["sync", "--all-tenants", "--db", url.as_str()],
+    ] {
+        let out = tokio::process::Command::new(&exe)
+            .args(&args)
+            .env("MDEP_CONFIG", config)
+            .env("MDEP_CLIENT_SECRET", secret)
+            .env_remove("MDEP_DB")
+            .output()
+            .await
+            .with_context(|| format!("running mdep {}", args.join(" ")))?;
+        // 3: some tenants are not ready or failed, which the demo shows on purpose.
+        if !matches!(out.status.code(), Some(0 | 3)) {
+            bail!(
+                "mdep {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    crate::ui_cmd::start(
+        &mdep_sync::Location::Sqlite(db.to_path_buf()),
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
 }

@@ -89,8 +89,12 @@ fn keep_running_prints_a_config_that_the_other_commands_use() {
     let stdout = child.stdout.take().expect("stdout");
     let mut exports = Vec::new();
     let mut kept = None;
+    let mut link = None;
     for line in BufReader::new(stdout).lines() {
         let line = line.expect("line");
+        if let Some(l) = line.trim().strip_prefix("http://127.0.0.1:") {
+            link = Some(format!("http://127.0.0.1:{l}"));
+        }
         if let Some(e) = line.trim().strip_prefix("export ") {
             let (k, v) = e.split_once('=').expect("k=v");
             exports.push((k.to_owned(), v.trim_matches('\'').to_owned()));
@@ -107,15 +111,41 @@ fn keep_running_prints_a_config_that_the_other_commands_use() {
         [
             "MDEP_CONFIG",
             "MDEP_CLIENT_SECRET",
-            "MDEP_EMULATOR_STATE_DIR"
+            "MDEP_EMULATOR_STATE_DIR",
+            "MDEP_DB"
         ]
     );
-    // `tenants check` records its report in the local store: a throwaway one here.
-    let store = tempfile::tempdir().expect("tmp");
-    let db = format!("sqlite:{}", store.path().join("mdep.db").display());
+    // The customers are synced and the web overview serves them, behind its token.
+    let link = link.expect("the demo prints the web overview's link");
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let base = link.split("/?token=").next().expect("base").to_owned();
+    let refused = http.get(format!("{base}/tenants")).send().expect("get");
+    assert_eq!(refused.status(), 401);
+    let login = http.get(&link).send().expect("get");
+    assert_eq!(login.status(), 303);
+    let cookie = login.headers()["set-cookie"].to_str().expect("text");
+    let cookie = cookie.split(';').next().expect("name=value").to_owned();
+    let page = http
+        .get(format!("{base}/tenants?format=json"))
+        .header("cookie", &cookie)
+        .send()
+        .expect("get");
+    assert_eq!(page.status(), 200);
+    let tenants: serde_json::Value = page.json().expect("json");
+    let synced: Vec<&str> = tenants
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter(|t| t["open_total"].as_u64().is_some_and(|n| n > 0))
+        .filter_map(|t| t["tenant"].as_str())
+        .collect();
+    assert_eq!(synced, ["Contoso", "Woodgrove"], "{tenants}");
     let run = |args: &[&str]| {
         let mut c = Command::new(BIN);
-        c.args(args).arg("--no-token-cache").env("MDEP_DB", &db);
+        c.args(args).arg("--no-token-cache");
         for (k, v) in &exports {
             c.env(k, v);
         }

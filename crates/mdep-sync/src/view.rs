@@ -92,6 +92,16 @@ impl Conditions {
             .push(format!("lower({column}) IN ({})", ps.join(", ")));
     }
 
+    /// `column` is exactly one of `values` (an index can serve it, unlike
+    /// [`Conditions::any_of`]); nothing when empty.
+    pub fn one_of(&mut self, column: &str, values: &[String]) {
+        if values.is_empty() {
+            return;
+        }
+        let ps: Vec<String> = values.iter().map(|v| self.param(v.clone())).collect();
+        self.parts.push(format!("{column} IN ({})", ps.join(", ")));
+    }
+
     /// Adds a condition as it is (its parameters through [`Conditions::param`]).
     pub fn push(&mut self, condition: String) {
         self.parts.push(condition);

@@ -10,6 +10,12 @@ use maud::{DOCTYPE, Markup, html};
 const CSS: &str = include_str!("../assets/ui.css");
 const JS: &str = include_str!("../assets/live.js");
 
+/// A version of the assets for their links (`?v=…`): a new build with other assets has
+/// other links, so browsers may keep them for a year.
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("{:x}", mdep_sync::entity::fnv(&format!("{CSS}{JS}")) as u64)
+});
+
 /// `GET /assets/{name}`: the stylesheet and the script, from the binary.
 pub async fn asset(Path(name): Path<String>) -> Response {
     let (body, kind) = match name.as_str() {
@@ -18,8 +24,12 @@ pub async fn asset(Path(name): Path<String>) -> Response {
         _ => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
     };
     let mut res = body.into_response();
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
     res
 }
 
@@ -41,8 +51,8 @@ pub fn frame(title: &str, active: &str, body: Markup) -> Html<String> {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (title) " · mdep ui" }
-                    link rel="stylesheet" href="/assets/ui.css";
-                    script src="/assets/live.js" defer {}
+                    link rel="stylesheet" href={ "/assets/ui.css?v=" (*VERSION) };
+                    script src={ "/assets/live.js?v=" (*VERSION) } defer {}
                 }
                 body {
                     header class="top" {

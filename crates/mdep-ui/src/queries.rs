@@ -106,6 +106,29 @@ pub fn contains(c: &mut Conditions, cols: &[&str], v: &str) {
     c.push(format!("({})", any.join(" OR ")));
 }
 
+/// Rows of the tenants `given` (names or keys, any case) in `alias.tenant`, matched
+/// against `known` `(key, name)` here so the store compares keys (indexed); a filter
+/// that names no known tenant matches nothing.
+pub fn of_tenants(c: &mut Conditions, alias: &str, given: &[String], known: &[(String, String)]) {
+    if given.is_empty() {
+        return;
+    }
+    let keys: Vec<String> = known
+        .iter()
+        .filter(|(k, n)| {
+            given
+                .iter()
+                .any(|g| g.eq_ignore_ascii_case(k) || g.eq_ignore_ascii_case(n))
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    if keys.is_empty() {
+        c.push("1 = 0".into());
+    } else {
+        c.one_of(&format!("{alias}.tenant"), &keys);
+    }
+}
+
 /// The tenants (`t`, the joined `tenants` table) tagged `tag`, any case.
 pub fn tagged(c: &mut Conditions, tag: &str) {
     let quoted = serde_json::to_string(&tag.to_lowercase()).unwrap_or_default();
@@ -266,6 +289,27 @@ impl Ui {
     }
 }
 
+impl Ui {
+    /// `(key, name)` of every tenant synced or checked, by name: the tenant filter.
+    pub async fn tenant_names(&self) -> Result<Vec<(String, String)>, UiError> {
+        let c = Conditions::new(self.pg());
+        let rows = self
+            .rows(
+                "SELECT tenant, name FROM tenants UNION SELECT tenant, name FROM tenant_checks k
+                 WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.tenant = k.tenant)",
+                &c,
+            )
+            .await?;
+        let mut out: Vec<(String, String)> = rows
+            .rows
+            .iter()
+            .filter_map(|r| Some((text(&r[0])?, text(&r[1]).unwrap_or_default())))
+            .collect();
+        out.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+        Ok(out)
+    }
+}
+
 /// A table page: its rows, how many match in all, and the keyset positions around it.
 #[derive(Debug, Default)]
 pub struct Page {
@@ -306,14 +350,11 @@ impl Ui {
         seek: &Seek,
         size: u64,
     ) -> Result<Page, UiError> {
-        let count = format!("SELECT COUNT(*) FROM {}{}", l.from, c.sql());
-        let total = self
-            .rows(&count, &c)
-            .await?
-            .rows
-            .first()
-            .and_then(|r| r.first())
-            .map_or(0, int);
+        // The count needs no cursor condition: taken before it is added.
+        let count = (
+            format!("SELECT COUNT(*) FROM {}{}", l.from, c.sql()),
+            c.clone(),
+        );
         let backwards = matches!(seek, Seek::Before(_));
         if let Seek::After(k) | Seek::Before(k) = seek {
             let ps: Vec<String> = k
@@ -357,6 +398,17 @@ impl Ui {
         );
         let mut rows = self.rows(&sql, &c).await?;
         let more = rows.rows.len() as u64 > size;
+        // A first page that holds every match is its own count: one scan, not two.
+        let total = if matches!(seek, Seek::First) && !more {
+            rows.rows.len() as u64
+        } else {
+            self.rows(&count.0, &count.1)
+                .await?
+                .rows
+                .first()
+                .and_then(|r| r.first())
+                .map_or(0, int)
+        };
         rows.rows.truncate(size as usize);
         if backwards {
             rows.rows.reverse();

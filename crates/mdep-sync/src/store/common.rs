@@ -187,6 +187,10 @@ pub(crate) fn schema_v2(pg: bool) -> Vec<String> {
         format!(
             "CREATE TABLE tenant_scores (\n    tenant TEXT PRIMARY KEY,\n    exposure_score {real},\n    configuration_score {real},\n    updated_at {ts} NOT NULL,\n    message TEXT\n)"
         ),
+        // The web overview pages every tenant's alerts newest first, and each device's.
+        "CREATE INDEX alerts_created ON alerts (alert_creation_time, tenant, id)".into(),
+        "CREATE INDEX alerts_tenant_created ON alerts (tenant, alert_creation_time, id)".into(),
+        "CREATE INDEX alerts_machine ON alerts (tenant, machine_id)".into(),
     ]
 }
 

@@ -5,7 +5,7 @@
 
 use crate::layout::{count, exports, fragment, frame, qv, segment as seg, severity, when};
 use crate::params::{Params, cursor};
-use crate::queries::{Listing, SEVERITIES, STATUSES, Seek, contains, tagged, text};
+use crate::queries::{Listing, SEVERITIES, STATUSES, Seek, contains, of_tenants, tagged, text};
 use crate::{Ui, UiError};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
@@ -24,13 +24,13 @@ const KEY_COLS: &[&str] = &["a.alert_creation_time", "a.tenant", "a.id"];
 const FROM: &str = "alerts a LEFT JOIN tenants t ON t.tenant = a.tenant";
 
 /// The filters of the alert table, applied to `c`.
-fn filters(c: &mut Conditions, p: &Params) -> Result<(), UiError> {
-    c.tenants("a", &p.all("tenant"));
+fn filters(c: &mut Conditions, p: &Params, known: &[(String, String)]) -> Result<(), UiError> {
+    of_tenants(c, "a", &p.all("tenant"), known);
     if let Some(g) = p.one("tag") {
         tagged(c, g);
     }
-    c.any_of("a.severity", &p.choices("severity", &SEVERITIES)?);
-    c.any_of("a.status", &p.choices("status", &STATUSES)?);
+    c.one_of("a.severity", &p.choices("severity", &SEVERITIES)?);
+    c.one_of("a.status", &p.choices("status", &STATUSES)?);
     if p.choice("open", &["1", "true", "yes"])?.is_some() {
         c.push("(a.status IS NULL OR a.status <> 'Resolved')".into());
     }
@@ -62,8 +62,9 @@ pub async fn list(
     headers: HeaderMap,
 ) -> Result<Response, UiError> {
     let p = Params::parse(query.as_deref(), KEYS)?;
+    let tenants = ui.tenant_names().await?;
     let mut c = Conditions::new(ui.pg());
-    filters(&mut c, &p)?;
+    filters(&mut c, &p, &tenants)?;
     if let Some(f) = p.format()? {
         let sql = mdep_sync::view::alerts_sql(&mut c, &mdep_sync::view::AlertFilter::default());
         let rows = ui.select(&sql, &c).await?;
@@ -93,7 +94,6 @@ pub async fn list(
     if fragment(&headers) == Some(LIVE) {
         return Ok(Html(table.into_string()).into_response());
     }
-    let tenants = ui.tenants().await?;
     let chosen = p.all("tenant");
     let sev = p.all("severity");
     let st = p.all("status");
@@ -103,8 +103,8 @@ pub async fn list(
             label { "Tenant"
                 select name="tenant" {
                     option value="" { "all" }
-                    @for t in &tenants {
-                        option value=(t.key) selected[chosen.iter().any(|c| c.eq_ignore_ascii_case(&t.key) || c.eq_ignore_ascii_case(&t.name))] { (t.name) }
+                    @for (key, name) in &tenants {
+                        option value=(key) selected[chosen.iter().any(|c| c.eq_ignore_ascii_case(key) || c.eq_ignore_ascii_case(name))] { (name) }
                     }
                 }
             }

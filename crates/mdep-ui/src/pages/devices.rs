@@ -5,7 +5,7 @@
 use super::alerts::pager;
 use crate::layout::{count, exports, fragment, frame, qv, segment as seg, severity, when};
 use crate::params::Params;
-use crate::queries::{HEALTH, Listing, RISK, Seek, contains, tagged, text};
+use crate::queries::{HEALTH, Listing, RISK, Seek, contains, of_tenants, tagged, text};
 use crate::{Ui, UiError};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
@@ -25,13 +25,13 @@ const OPEN: &str =
     "(SELECT COUNT(*) FROM alerts x WHERE x.tenant = m.tenant AND x.machine_id = m.id
      AND (x.status IS NULL OR x.status <> 'Resolved'))";
 
-fn filters(c: &mut Conditions, p: &Params) -> Result<(), UiError> {
-    c.tenants("m", &p.all("tenant"));
+fn filters(c: &mut Conditions, p: &Params, known: &[(String, String)]) -> Result<(), UiError> {
+    of_tenants(c, "m", &p.all("tenant"), known);
     if let Some(g) = p.one("tag") {
         tagged(c, g);
     }
-    c.any_of("m.health_status", &p.choices("health", &HEALTH)?);
-    c.any_of("m.risk_score", &p.choices("risk", &RISK)?);
+    c.one_of("m.health_status", &p.choices("health", &HEALTH)?);
+    c.one_of("m.risk_score", &p.choices("risk", &RISK)?);
     c.any_of("m.os_platform", &p.all("os"));
     if let Some(q) = p.one("q") {
         contains(
@@ -55,8 +55,9 @@ pub async fn list(
     headers: HeaderMap,
 ) -> Result<Response, UiError> {
     let p = Params::parse(query.as_deref(), KEYS)?;
+    let tenants = ui.tenant_names().await?;
     let mut c = Conditions::new(ui.pg());
-    filters(&mut c, &p)?;
+    filters(&mut c, &p, &tenants)?;
     if let Some(f) = p.format()? {
         let sql = mdep_sync::view::machines_sql(&mut c, &mdep_sync::view::MachineFilter::default());
         let rows = ui.select(&sql, &c).await?;
@@ -85,7 +86,6 @@ pub async fn list(
     if fragment(&headers) == Some(LIVE) {
         return Ok(Html(table.into_string()).into_response());
     }
-    let tenants = ui.tenants().await?;
     let chosen = p.all("tenant");
     let (hs, rs) = (p.all("health"), p.all("risk"));
     let body = html! {
@@ -94,8 +94,8 @@ pub async fn list(
             label { "Tenant"
                 select name="tenant" {
                     option value="" { "all" }
-                    @for t in &tenants {
-                        option value=(t.key) selected[chosen.iter().any(|c| c.eq_ignore_ascii_case(&t.key) || c.eq_ignore_ascii_case(&t.name))] { (t.name) }
+                    @for (key, name) in &tenants {
+                        option value=(key) selected[chosen.iter().any(|c| c.eq_ignore_ascii_case(key) || c.eq_ignore_ascii_case(name))] { (name) }
                     }
                 }
             }
