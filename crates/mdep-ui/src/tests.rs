@@ -192,6 +192,15 @@ async fn the_token_link_sets_a_strict_cookie_and_leaves_the_address() {
     let csp = h[header::CONTENT_SECURITY_POLICY].to_str().expect("text");
     assert!(csp.contains("script-src 'self'") && csp.contains("default-src 'none'"));
     assert_eq!(h[header::REFERRER_POLICY], "no-referrer");
+    // Pages hold customer data and are never cached; the assets are, by version.
+    assert_eq!(h[header::CACHE_CONTROL], "no-store");
+    let (_, h, _) = get(&ui, "/assets/live.js?v=1", None).await;
+    assert!(
+        h[header::CACHE_CONTROL]
+            .to_str()
+            .expect("t")
+            .contains("immutable")
+    );
     assert!(format!("{:?}", AccessToken::from_text(TOKEN).expect("t")).contains("redacted"));
     assert!(AccessToken::from_text("short").is_err());
     let a = AccessToken::generate().expect("random");
@@ -434,5 +443,28 @@ async fn details_fragments_and_charts() {
     assert!(
         charts.contains("<title>Fabrikam: 4 High</title>"),
         "{charts}"
+    );
+}
+
+#[tokio::test]
+async fn an_older_database_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v1.db");
+    let c = rusqlite::Connection::open(&path).expect("open");
+    c.execute_batch(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);
+         INSERT INTO schema_migrations VALUES (1, 'v1', '2026-11-01T00:00:00Z');",
+    )
+    .expect("v1");
+    drop(c);
+    let token = AccessToken::from_text(TOKEN).expect("token");
+    let err = Ui::open(&Location::Sqlite(path), token)
+        .await
+        .err()
+        .expect("refused");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("schema version 1") && msg.contains("run `mdep sync`"),
+        "{msg}"
     );
 }
