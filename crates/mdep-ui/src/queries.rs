@@ -83,10 +83,10 @@ fn time_param(c: &mut Conditions, v: String) -> String {
     }
 }
 
-/// `%text%` for `LIKE … ESCAPE '\'`, lower-cased, with `%`, `_` and `\` taken literally.
+/// `%text%` for `LIKE … ESCAPE '\'`, with `%`, `_` and `\` taken literally.
 fn like(v: &str) -> String {
     let mut s = String::from("%");
-    for ch in v.to_lowercase().chars() {
+    for ch in v.chars() {
         if matches!(ch, '%' | '_' | '\\') {
             s.push('\\');
         }
@@ -96,12 +96,14 @@ fn like(v: &str) -> String {
     s
 }
 
-/// `alias.col` contains `v` (any case), for each column: one OR'ed condition.
+/// `alias.col` contains `v` (any case), for each column: one OR'ed condition. SQLite's
+/// `LIKE` ignores ASCII case by itself (no `lower()` per row); PostgreSQL's `ILIKE` does.
 pub fn contains(c: &mut Conditions, cols: &[&str], v: &str) {
     let p = c.param(like(v));
+    let op = if c.is_postgres() { "ILIKE" } else { "LIKE" };
     let any: Vec<String> = cols
         .iter()
-        .map(|col| format!("lower({col}) LIKE {p} ESCAPE '\\'"))
+        .map(|col| format!("{col} {op} {p} ESCAPE '\\'"))
         .collect();
     c.push(format!("({})", any.join(" OR ")));
 }
