@@ -13,6 +13,7 @@
 
 pub mod auth;
 mod charts;
+mod controls;
 mod error;
 mod layout;
 mod pages;

@@ -3,9 +3,10 @@
 //! 101 rows, never the rest); `GET /alerts/{tenant}/{id}`: one alert with its evidence
 //! and raw JSON.
 
-use crate::layout::{count, exports, fragment, frame, qv, segment as seg, severity, when};
-use crate::params::{Params, cursor};
-use crate::queries::{Listing, SEVERITIES, STATUSES, Seek, contains, of_tenants, tagged, text};
+use crate::controls::{Paging, form_end, multi_select, pager, summary, tenant_select};
+use crate::layout::{exports, fragment, frame, qv, segment as seg, severity, when};
+use crate::params::Params;
+use crate::queries::{Listing, SEVERITIES, STATUSES, contains, of_tenants, tagged, text};
 use crate::{Ui, UiError};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
@@ -70,12 +71,7 @@ pub async fn list(
         let rows = ui.select(&sql, &c).await?;
         return Ok(super::export(&rows, f, Some("raw"), "alerts"));
     }
-    let size = p.number("size", 10, 1000)?.unwrap_or(100);
-    let seek = match (p.cursor("after", 3)?, p.cursor("before", 3)?) {
-        (Some(k), _) => Seek::After(k),
-        (None, Some(k)) => Seek::Before(k),
-        (None, None) => Seek::First,
-    };
+    let at = Paging::read(&p, 3)?;
     let listing = Listing {
         select: format!(
             "a.tenant AS tenant_key, COALESCE(t.name, a.tenant) AS tenant, a.id, a.severity, a.status, a.title,
@@ -88,43 +84,22 @@ pub async fn list(
         time_keys: &[true, false, false],
         desc: true,
     };
-    let page_rows = ui.page(&listing, c, &seek, size).await?;
-    let pos = p.number("pos", 0, u64::MAX)?.unwrap_or(0);
-    let table = table(&p, &page_rows, pos, size);
+    let page_rows = ui.page(&listing, c, &at.seek, at.size).await?;
+    let table = table(&p, &page_rows, &at);
     if fragment(&headers) == Some(LIVE) {
         return Ok(Html(table.into_string()).into_response());
     }
-    let chosen = p.all("tenant");
-    let sev = p.all("severity");
-    let st = p.all("status");
     let body = html! {
         h1 { "Alerts" }
         form class="filters" id="alert-filters" method="get" action="/alerts" {
-            label { "Tenant"
-                select name="tenant" {
-                    option value="" { "all" }
-                    @for (key, name) in &tenants {
-                        option value=(key) selected[chosen.iter().any(|c| c.eq_ignore_ascii_case(key) || c.eq_ignore_ascii_case(name))] { (name) }
-                    }
-                }
-            }
-            label { "Severity"
-                select name="severity" multiple {
-                    @for s in SEVERITIES { option value=(s) selected[sev.iter().any(|x| x.eq_ignore_ascii_case(s))] { (s) } }
-                }
-            }
-            label { "Status"
-                select name="status" multiple {
-                    @for s in STATUSES { option value=(s) selected[st.iter().any(|x| x.eq_ignore_ascii_case(s))] { (s) } }
-                }
-            }
+            (tenant_select(&tenants, &p.all("tenant")))
+            (multi_select(&p, "Severity", "severity", &SEVERITIES))
+            (multi_select(&p, "Status", "status", &STATUSES))
             label { "Open only" input type="checkbox" name="open" value="1" checked[p.one("open").is_some()]; }
             label { "Created from" input type="date" name="from" value=[p.one("from")]; }
             label { "to" input type="date" name="to" value=[p.one("to")]; }
             label { "Text" input type="search" name="q" value=[p.one("q")] placeholder="title, device, id"; }
-            @if let Some(g) = p.one("tag") { input type="hidden" name="tag" value=(g); }
-            button type="submit" { "Filter" }
-            a href="/alerts" { "Clear" }
+            (form_end(&p, "/alerts"))
         }
         (exports(&p, "/alerts"))
         div id=(LIVE) data-live="3000" { (table) }
@@ -132,13 +107,9 @@ pub async fn list(
     Ok(frame("Alerts", "/alerts", body).into_response())
 }
 
-fn table(p: &Params, pg: &crate::queries::Page, pos: u64, size: u64) -> Markup {
-    let shown = pg.rows.rows.len() as u64;
+fn table(p: &Params, pg: &crate::queries::Page, at: &Paging) -> Markup {
     html! {
-        p id="summary" {
-            @if shown == 0 { "No alerts match." }
-            @else { "Alerts " (count(pos + 1)) "–" (count(pos + shown)) " of " span id="total" { (count(pg.total)) } " matching" }
-        }
+        (summary("Alerts", pg, at))
         table id="alerts" {
             thead { tr {
                 th { "Created" } th { "Tenant" } th { "Severity" } th { "Status" } th { "Title" }
@@ -164,24 +135,7 @@ fn table(p: &Params, pg: &crate::queries::Page, pos: u64, size: u64) -> Markup {
                 }
             }
         }
-        (pager(p, pg, pos, size, "/alerts"))
-    }
-}
-
-/// Newer / older links around a page.
-pub fn pager(p: &Params, pg: &crate::queries::Page, pos: u64, size: u64, path: &str) -> Markup {
-    let shown = pg.rows.rows.len() as u64;
-    let prev_pos = pos.saturating_sub(size).to_string();
-    let next_pos = (pos + shown).to_string();
-    html! {
-        nav class="pager" aria-label="Pages" {
-            @if let Some(k) = &pg.prev {
-                a rel="prev" id="page-prev" href={ (path) (p.with(&[("before", Some(&cursor(k))), ("after", None), ("pos", Some(&prev_pos))])) } { "← Previous" }
-            }
-            @if let Some(k) = &pg.next {
-                a rel="next" id="page-next" href={ (path) (p.with(&[("after", Some(&cursor(k))), ("before", None), ("pos", Some(&next_pos))])) } { "Next →" }
-            }
-        }
+        (pager(p, pg, at, "/alerts"))
     }
 }
 

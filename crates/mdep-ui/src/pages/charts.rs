@@ -2,6 +2,7 @@
 //! devices by health and by risk; all tenants or those with one tag.
 
 use crate::charts::{bars, daily, patterns, stacked};
+use crate::controls::tag_select;
 use crate::layout::{fragment, frame};
 use crate::params::Params;
 use crate::queries::{int, tagged, text};
@@ -40,14 +41,7 @@ pub async fn page(
     let body = html! {
         h1 { "Charts" }
         form class="filters" method="get" action="/charts" {
-            label { "Tag"
-                select name="tag" {
-                    option value="" { "any" }
-                    @for t in &tags {
-                        option value=(t) selected[tag.as_deref() == Some(t.to_lowercase().as_str())] { (t) }
-                    }
-                }
-            }
+            (tag_select(&tags, tag.as_deref()))
             button type="submit" { "Show" }
         }
         (patterns())
@@ -115,33 +109,8 @@ async fn draw(
         })
         .collect();
 
-    let by = |col: &'static str| {
-        let mut c = Conditions::new(ui.pg());
-        if let Some(g) = tag {
-            tagged(&mut c, g);
-        }
-        let sql = format!(
-            "SELECT COALESCE(m.{col}, '(none)'), COUNT(*) FROM machines m LEFT JOIN tenants t ON t.tenant = m.tenant{} GROUP BY 1 ORDER BY 2 DESC",
-            c.sql()
-        );
-        (sql, c)
-    };
-    let (hs, hc) = by("health_status");
-    let health: Vec<(String, u64)> = ui
-        .select(&hs, &hc)
-        .await?
-        .rows
-        .iter()
-        .map(|r| (text(&r[0]).unwrap_or_default(), int(&r[1])))
-        .collect();
-    let (rs, rc) = by("risk_score");
-    let risk: Vec<(String, u64)> = ui
-        .select(&rs, &rc)
-        .await?
-        .rows
-        .iter()
-        .map(|r| (text(&r[0]).unwrap_or_default(), int(&r[1])))
-        .collect();
+    let health = device_counts(ui, tag, "health_status").await?;
+    let risk = device_counts(ui, tag, "risk_score").await?;
     let caption = if n > TOP {
         format!("Open alerts by severity: the {TOP} tenants with the most, of {n}")
     } else {
@@ -153,4 +122,27 @@ async fn draw(
         (bars("chart-devices-health", "Devices by health status", &health))
         (bars("chart-devices-risk", "Devices by risk score", &risk))
     })
+}
+
+/// Devices by the value of `col` (`(none)` for none), most first.
+async fn device_counts(
+    ui: &Ui,
+    tag: Option<&str>,
+    col: &'static str,
+) -> Result<Vec<(String, u64)>, UiError> {
+    let mut c = Conditions::new(ui.pg());
+    if let Some(g) = tag {
+        tagged(&mut c, g);
+    }
+    let sql = format!(
+        "SELECT COALESCE(m.{col}, '(none)'), COUNT(*) FROM machines m LEFT JOIN tenants t ON t.tenant = m.tenant{} GROUP BY 1 ORDER BY 2 DESC",
+        c.sql()
+    );
+    Ok(ui
+        .select(&sql, &c)
+        .await?
+        .rows
+        .iter()
+        .map(|r| (text(&r[0]).unwrap_or_default(), int(&r[1])))
+        .collect())
 }

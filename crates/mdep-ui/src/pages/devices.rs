@@ -2,10 +2,10 @@
 //! platform and text, paged by keyset, each with its open alerts; `GET
 //! /devices/{tenant}/{id}`: one device, its alerts and its raw JSON.
 
-use super::alerts::pager;
-use crate::layout::{count, exports, fragment, frame, qv, segment as seg, severity, when};
+use crate::controls::{Paging, form_end, multi_select, pager, summary, tenant_select};
+use crate::layout::{exports, fragment, frame, qv, segment as seg, severity, when};
 use crate::params::Params;
-use crate::queries::{HEALTH, Listing, RISK, Seek, contains, of_tenants, tagged, text};
+use crate::queries::{HEALTH, Listing, RISK, contains, of_tenants, tagged, text};
 use crate::{Ui, UiError};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
@@ -63,12 +63,7 @@ pub async fn list(
         let rows = ui.select(&sql, &c).await?;
         return Ok(super::export(&rows, f, Some("raw"), "devices"));
     }
-    let size = p.number("size", 10, 1000)?.unwrap_or(100);
-    let seek = match (p.cursor("after", 3)?, p.cursor("before", 3)?) {
-        (Some(k), _) => Seek::After(k),
-        (None, Some(k)) => Seek::Before(k),
-        (None, None) => Seek::First,
-    };
+    let at = Paging::read(&p, 3)?;
     let listing = Listing {
         select: format!(
             "m.tenant AS tenant_key, COALESCE(t.name, m.tenant) AS tenant, m.id, m.computer_dns_name, m.os_platform,
@@ -80,40 +75,20 @@ pub async fn list(
         time_keys: &[false, false, false],
         desc: false,
     };
-    let rows = ui.page(&listing, c, &seek, size).await?;
-    let pos = p.number("pos", 0, u64::MAX)?.unwrap_or(0);
-    let table = table(&p, &rows, pos, size);
+    let rows = ui.page(&listing, c, &at.seek, at.size).await?;
+    let table = table(&p, &rows, &at);
     if fragment(&headers) == Some(LIVE) {
         return Ok(Html(table.into_string()).into_response());
     }
-    let chosen = p.all("tenant");
-    let (hs, rs) = (p.all("health"), p.all("risk"));
     let body = html! {
         h1 { "Devices" }
         form class="filters" method="get" action="/devices" {
-            label { "Tenant"
-                select name="tenant" {
-                    option value="" { "all" }
-                    @for (key, name) in &tenants {
-                        option value=(key) selected[chosen.iter().any(|c| c.eq_ignore_ascii_case(key) || c.eq_ignore_ascii_case(name))] { (name) }
-                    }
-                }
-            }
-            label { "Health"
-                select name="health" multiple {
-                    @for s in HEALTH { option value=(s) selected[hs.iter().any(|x| x.eq_ignore_ascii_case(s))] { (s) } }
-                }
-            }
-            label { "Risk"
-                select name="risk" multiple {
-                    @for s in RISK { option value=(s) selected[rs.iter().any(|x| x.eq_ignore_ascii_case(s))] { (s) } }
-                }
-            }
+            (tenant_select(&tenants, &p.all("tenant")))
+            (multi_select(&p, "Health", "health", &HEALTH))
+            (multi_select(&p, "Risk", "risk", &RISK))
             label { "Platform" input type="text" name="os" value=[p.one("os")] placeholder="Windows10"; }
             label { "Text" input type="search" name="q" value=[p.one("q")] placeholder="name, id, IP, tag"; }
-            @if let Some(g) = p.one("tag") { input type="hidden" name="tag" value=(g); }
-            button type="submit" { "Filter" }
-            a href="/devices" { "Clear" }
+            (form_end(&p, "/devices"))
         }
         (exports(&p, "/devices"))
         div id=(LIVE) data-live="3000" { (table) }
@@ -121,13 +96,9 @@ pub async fn list(
     Ok(frame("Devices", "/devices", body).into_response())
 }
 
-fn table(p: &Params, pg: &crate::queries::Page, pos: u64, size: u64) -> Markup {
-    let shown = pg.rows.rows.len() as u64;
+fn table(p: &Params, pg: &crate::queries::Page, at: &Paging) -> Markup {
     html! {
-        p id="summary" {
-            @if shown == 0 { "No devices match." }
-            @else { "Devices " (count(pos + 1)) "–" (count(pos + shown)) " of " span id="total" { (count(pg.total)) } " matching" }
-        }
+        (summary("Devices", pg, at))
         table id="devices" {
             thead { tr {
                 th { "Name" } th { "Tenant" } th { "Platform" } th { "Health" } th { "Risk" }
@@ -150,7 +121,7 @@ fn table(p: &Params, pg: &crate::queries::Page, pos: u64, size: u64) -> Markup {
                 }
             }
         }
-        (pager(p, pg, pos, size, "/devices"))
+        (pager(p, pg, at, "/devices"))
     }
 }
 

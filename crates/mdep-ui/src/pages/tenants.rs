@@ -3,6 +3,7 @@
 //! severity, devices at high risk, exposure score. Sorted and filtered here (a partner
 //! has hundreds of tenants, not millions); exported as CSV/JSON.
 
+use crate::controls::tag_select;
 use crate::layout::{count, exports, fragment, frame, qv, severity, sort_header, when};
 use crate::params::Params;
 use crate::queries::{SEVERITIES, TenantRow};
@@ -62,14 +63,7 @@ pub async fn page(
     let body = html! {
         h1 { "Tenants" }
         form class="filters" method="get" action="/tenants" {
-            label { "Tag"
-                select name="tag" {
-                    option value="" { "any" }
-                    @for t in &tags {
-                        option value=(t) selected[tag.as_deref() == Some(t.to_lowercase().as_str())] { (t) }
-                    }
-                }
-            }
+            (tag_select(&tags, tag.as_deref()))
             label { "Name contains" input type="search" name="q" value=[p.one("q")]; }
             @if p.one("sort").is_some() { input type="hidden" name="sort" value=(sort); }
             @if desc { input type="hidden" name="dir" value="desc"; }
