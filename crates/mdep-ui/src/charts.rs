@@ -47,7 +47,7 @@ fn legend() -> Markup {
 }
 
 fn x_of(v: u64, max: u64, w: u64) -> u64 {
-    if max == 0 { 0 } else { v * w / max }
+    (v * w).checked_div(max).unwrap_or(0)
 }
 
 /// The segments of one stacked bar: `(severity index, x, width)` of each non-zero count.

@@ -286,7 +286,7 @@ impl Ui {
             }
         }
         let mut out: Vec<TenantRow> = by.into_values().collect();
-        out.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        out.sort_by_key(|t| t.name.to_lowercase());
         Ok(out)
     }
 }
@@ -307,8 +307,36 @@ impl Ui {
             .iter()
             .filter_map(|r| Some((text(&r[0])?, text(&r[1]).unwrap_or_default())))
             .collect();
-        out.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+        out.sort_by_key(|t| t.1.to_lowercase());
         Ok(out)
+    }
+}
+
+impl Ui {
+    /// The tenant's name and the raw JSON of the row `(tenant, id)` of `table`, as
+    /// `mdep sync` stored it; `None` when there is none.
+    pub async fn stored(
+        &self,
+        table: &str,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<(String, Value)>, UiError> {
+        let mut c = Conditions::new(self.pg());
+        let (pt, pi) = (c.param(tenant.to_owned()), c.param(id.to_owned()));
+        c.push(format!("x.tenant = {pt} AND x.id = {pi}"));
+        let sql = format!(
+            "SELECT COALESCE(t.name, x.tenant), {} FROM {table} x LEFT JOIN tenants t ON t.tenant = x.tenant{}",
+            c.raw_text("x"),
+            c.sql()
+        );
+        let rows = self.rows(&sql, &c).await?;
+        Ok(rows.rows.first().map(|r| {
+            let raw = match &r[1] {
+                Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
+                v => v.clone(),
+            };
+            (text(&r[0]).unwrap_or_default(), raw)
+        }))
     }
 }
 

@@ -13,7 +13,6 @@ use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{Markup, html};
 use mdep_sync::view::Conditions;
-use serde_json::Value;
 use std::sync::Arc;
 
 const KEYS: &[&str] = &[
@@ -144,24 +143,10 @@ pub async fn detail(
     State(ui): State<Arc<Ui>>,
     Path((tenant, id)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
-    let mut c = Conditions::new(ui.pg());
-    let (pt, pi) = (c.param(tenant.clone()), c.param(id.clone()));
-    c.push(format!("a.tenant = {pt} AND a.id = {pi}"));
-    let sql = format!(
-        "SELECT COALESCE(t.name, a.tenant), {} FROM {FROM}{}",
-        c.raw_text("a"),
-        c.sql()
-    );
-    let rows = ui.select(&sql, &c).await?;
-    let Some(r) = rows.rows.first() else {
+    let Some((name, raw)) = ui.stored("alerts", &tenant, &id).await? else {
         return Err(UiError::NotFound(format!(
             "no alert {id} in tenant {tenant}"
         )));
-    };
-    let name = text(&r[0]).unwrap_or_default();
-    let raw: Value = match &r[1] {
-        Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
-        v => v.clone(),
     };
     let field = |k: &str| text(&raw[k]);
     let title = field("title").unwrap_or_else(|| id.clone());

@@ -12,7 +12,6 @@ use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{Markup, html};
 use mdep_sync::view::Conditions;
-use serde_json::Value;
 use std::sync::Arc;
 
 const KEYS: &[&str] = &[
@@ -130,24 +129,10 @@ pub async fn detail(
     State(ui): State<Arc<Ui>>,
     Path((tenant, id)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
-    let mut c = Conditions::new(ui.pg());
-    let (pt, pi) = (c.param(tenant.clone()), c.param(id.clone()));
-    c.push(format!("m.tenant = {pt} AND m.id = {pi}"));
-    let sql = format!(
-        "SELECT COALESCE(t.name, m.tenant), {} FROM {FROM}{}",
-        c.raw_text("m"),
-        c.sql()
-    );
-    let rows = ui.select(&sql, &c).await?;
-    let Some(r) = rows.rows.first() else {
+    let Some((name, raw)) = ui.stored("machines", &tenant, &id).await? else {
         return Err(UiError::NotFound(format!(
             "no device {id} in tenant {tenant}"
         )));
-    };
-    let name = text(&r[0]).unwrap_or_default();
-    let raw: Value = match &r[1] {
-        Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
-        v => v.clone(),
     };
     let mut a = Conditions::new(ui.pg());
     let (pt, pi) = (a.param(tenant.clone()), a.param(id.clone()));
