@@ -116,7 +116,8 @@ fn totals(out: &Out) -> (u64, u64, u64, u64) {
 type Data = BTreeMap<(String, String, String), Value>;
 
 const LISTS: &[(&str, &str, &str)] = &[
-    ("alerts", "/api/alerts", "alerts"),
+    // Synced with their evidence (`$expand=evidence`), as the store keeps them.
+    ("alerts", "/api/alerts?$expand=evidence", "alerts"),
     ("machines", "/api/machines", "machines"),
     ("machineactions", "/api/machineactions", "machine_actions"),
     ("indicators", "/api/indicators", "indicators"),
