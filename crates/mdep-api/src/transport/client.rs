@@ -5,6 +5,7 @@
 //! have been carried out, unless its caller says sending it again is harmless).
 
 use super::decode::{decode, error};
+use super::form::{Body, Multipart};
 use super::limit::{Bucket, Limiter};
 use super::options::ClientOptions;
 use super::url::{join, same_origin};
@@ -48,7 +49,7 @@ pub struct Client {
 struct Call<'a> {
     method: Method,
     url: String,
-    body: Option<&'a Value>,
+    body: Option<Body<'a>>,
     bucket: Bucket,
     /// Sending it again after it may have been carried out changes nothing more (an
     /// upsert): it is resent like a GET.
@@ -164,7 +165,23 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Vec<u8>, ApiError> {
-        self.body_call(t, method, path, body, false).await
+        self.body_call(t, method, path, body.map(Body::Json), false)
+            .await
+    }
+
+    /// POST a `multipart/form-data` form (a file upload) and decode the answer. Every
+    /// attempt sends the same bytes; like any POST it is not sent again once it may have
+    /// been carried out ([`ApiError::Uncertain`]).
+    pub async fn send_form<T: DeserializeOwned>(
+        &self,
+        t: &Tenant,
+        path: &str,
+        form: &Multipart,
+    ) -> Result<T, ApiError> {
+        let bytes = self
+            .body_call(t, Method::POST, path, Some(Body::Form(form)), false)
+            .await?;
+        decode(t, &self.url(path, &[]), &bytes)
     }
 
     async fn body_call(
@@ -172,7 +189,7 @@ impl Client {
         t: &Tenant,
         method: Method,
         path: &str,
-        body: Option<&Value>,
+        body: Option<Body<'_>>,
         repeatable: bool,
     ) -> Result<Vec<u8>, ApiError> {
         self.call(
@@ -199,7 +216,9 @@ impl Client {
         path: &str,
         body: &Value,
     ) -> Result<T, ApiError> {
-        let bytes = self.body_call(t, method, path, Some(body), true).await?;
+        let bytes = self
+            .body_call(t, method, path, Some(Body::Json(body)), true)
+            .await?;
         decode(t, &self.url(path, &[]), &bytes)
     }
 
@@ -211,7 +230,9 @@ impl Client {
         path: &str,
         body: &Value,
     ) -> Result<T, ApiError> {
-        let bytes = self.body_call(t, method, path, Some(body), false).await?;
+        let bytes = self
+            .body_call(t, method, path, Some(Body::Json(body)), false)
+            .await?;
         decode(t, &self.url(path, &[]), &bytes)
     }
 
@@ -312,8 +333,14 @@ impl Client {
             .request(c.method.clone(), &c.url)
             .bearer_auth(token.token.expose())
             .header(reqwest::header::USER_AGENT, &inner.opts.user_agent);
-        if let Some(b) = c.body {
-            req = req.json(b);
+        match c.body {
+            Some(Body::Json(b)) => req = req.json(b),
+            Some(Body::Form(f)) => {
+                req = req
+                    .header(reqwest::header::CONTENT_TYPE, f.content_type())
+                    .body(f.to_bytes());
+            }
+            None => {}
         }
         inner.counters.requests.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(tenant = %t.name, method = %c.method, url = %c.url, api = ?inner.opts.dialect, "API call");
