@@ -1447,6 +1447,16 @@ async fn an_investigation_package_link_once_collected() {
         link.starts_with(&emu.base),
         "served by the emulator: {link}"
     );
+    let zip = c.fetch_signed(&t, &link).await.expect("download");
+    assert!(zip.starts_with(b"PK\x03\x04"), "a zip archive");
+    // The signature is the credential: a link whose signature is cut off is refused.
+    let unsigned = link.split("sig=").next().expect("link");
+    assert!(c.fetch_signed(&t, unsigned).await.is_err());
+    let err = c
+        .fetch_signed(&t, "http://blob.example.net/package.zip?sig=x")
+        .await
+        .expect_err("plain http off the API host");
+    assert!(err.to_string().contains("https"), "{err}");
     let err = c
         .package_uri(&t, "00000000-0000-0000-0000-000000000000")
         .await

@@ -83,17 +83,16 @@ fn bool_text(b: bool) -> &'static str {
 
 impl Client {
     /// `POST /api/machines/{id}/startInvestigation` with `{"Comment"}`: the new automated
-    /// investigation (Alert.ReadWrite.All; 50 calls an hour).
+    /// investigation (Alert.ReadWrite.All; 50 calls an hour). The device is named by its
+    /// id or its computer name.
     pub async fn start_investigation(
         &self,
         t: &Tenant,
-        machine_id: &str,
+        machine: &str,
         comment: &str,
     ) -> Result<Investigation, ApiError> {
-        let path = format!(
-            "/api/machines/{}/startInvestigation",
-            path_segment(machine_id)
-        );
+        let id = self.machine_id(t, machine).await?;
+        let path = format!("/api/machines/{}/startInvestigation", path_segment(&id));
         self.send_json(t, Method::POST, &path, &json!({"Comment": comment}))
             .await
     }

@@ -54,6 +54,9 @@ struct Call<'a> {
     /// Sending it again after it may have been carried out changes nothing more (an
     /// upsert): it is resent like a GET.
     repeatable: bool,
+    /// A link that carries its own signature (a SAS URL): sent without the tenant's
+    /// token, outside the API's quota.
+    signed: bool,
 }
 
 /// What one attempt came to.
@@ -151,6 +154,31 @@ impl Client {
                 body: None,
                 bucket: Bucket::General,
                 repeatable: true,
+                signed: false,
+            },
+        )
+        .await
+    }
+
+    /// GET a link that carries its own signature (an investigation package, a live
+    /// response result, an export file): the tenant's token is never sent with it, and
+    /// it is retried like any GET. Only `https` links are followed (or links on the
+    /// configured API host, which an emulator may serve over plain HTTP).
+    pub async fn fetch_signed(&self, t: &Tenant, link: &str) -> Result<Vec<u8>, ApiError> {
+        if !link.starts_with("https://") && !self.trusted(link) {
+            return Err(ApiError::Invalid(format!(
+                "not following the link {link}: a signed link must be https"
+            )));
+        }
+        self.call(
+            t,
+            Call {
+                method: Method::GET,
+                url: link.to_owned(),
+                body: None,
+                bucket: Bucket::General,
+                repeatable: true,
+                signed: true,
             },
         )
         .await
@@ -200,6 +228,7 @@ impl Client {
                 body,
                 bucket: Bucket::of_path(path),
                 repeatable,
+                signed: false,
             },
         )
         .await
@@ -260,23 +289,24 @@ impl Client {
         let (mut failures, mut throttled) = (0u32, 0u32);
         let mut refreshed = false;
         loop {
-            if let Some(l) = &inner.limiter {
+            if let Some(l) = inner.limiter.as_ref().filter(|_| !c.signed) {
                 l.acquire(&t.id, c.bucket).await;
             }
             let token = match &inner.opts.bearer {
-                Some(b) => Arc::new(AccessToken {
+                _ if c.signed => None,
+                Some(b) => Some(Arc::new(AccessToken {
                     token: b.clone(),
                     expires_on: time::OffsetDateTime::now_utc(),
                     received: time::OffsetDateTime::now_utc(),
-                }),
-                None => {
+                })),
+                None => Some(
                     inner
                         .broker
                         .token_for(&t.id, self.resource(), &t.name)
-                        .await?
-                }
+                        .await?,
+                ),
             };
-            let retry_in = match self.attempt(t, &c, &token).await {
+            let retry_in = match self.attempt(t, &c, token.as_deref()).await {
                 Answer::Status(status, _, body) if (200..300).contains(&status) => {
                     return Ok(body);
                 }
@@ -295,7 +325,7 @@ impl Client {
                         return Err(self.error(t, 429, &body));
                     }
                     tracing::info!(tenant = %t.name, wait_s = wait.as_secs_f64(), "429 TooManyRequests; waiting as Retry-After asks");
-                    if let Some(l) = &inner.limiter {
+                    if let Some(l) = inner.limiter.as_ref().filter(|_| !c.signed) {
                         l.pause(&t.id, wait);
                     }
                     // A 429 was refused before it was carried out: safe for any method.
@@ -305,8 +335,11 @@ impl Client {
                 // signing key rolled over, a token cut short): refused before anything was
                 // carried out, so any method may go again, once, with a fresh token.
                 Answer::Status(401, _, body) if !refreshed && inner.opts.bearer.is_none() => {
+                    let Some(token) = &token else {
+                        return Err(self.error(t, 401, &body));
+                    };
                     refreshed = true;
-                    inner.broker.invalidate_for(&t.id, self.resource(), &token);
+                    inner.broker.invalidate_for(&t.id, self.resource(), token);
                     tracing::info!(tenant = %t.name, error = %self.error(t, 401, &body), "401 Unauthorized; retrying once with a fresh token");
                     Duration::ZERO
                 }
@@ -326,13 +359,15 @@ impl Client {
     }
 
     /// Sends the request once.
-    async fn attempt(&self, t: &Tenant, c: &Call<'_>, token: &AccessToken) -> Answer {
+    async fn attempt(&self, t: &Tenant, c: &Call<'_>, token: Option<&AccessToken>) -> Answer {
         let inner = &self.inner;
         let mut req = inner
             .http
             .request(c.method.clone(), &c.url)
-            .bearer_auth(token.token.expose())
             .header(reqwest::header::USER_AGENT, &inner.opts.user_agent);
+        if let Some(token) = token {
+            req = req.bearer_auth(token.token.expose());
+        }
         match c.body {
             Some(Body::Json(b)) => req = req.json(b),
             Some(Body::Form(f)) => {
