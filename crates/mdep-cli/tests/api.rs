@@ -1355,6 +1355,20 @@ fn library_upload_list_run_and_delete() {
         "{}",
         refused.stderr
     );
+    // A file that is not there: an error before any call, naming it.
+    let missing = env.run(&[
+        "library",
+        "upload",
+        "/no/such/script.ps1",
+        "--tenant",
+        "Customer0",
+    ]);
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("reading /no/such/script.ps1"),
+        "{}",
+        missing.stderr
+    );
     let gone = env.run(&["library", "delete", "collect.ps1", "--tenant", "Customer0"]);
     assert_eq!(gone.code, 3);
     assert!(gone.stderr.contains("ResourceNotFound"), "{}", gone.stderr);
@@ -1613,16 +1627,6 @@ fn investigate_package_uri_and_alert_by_reference() {
         (
             &["machines", "investigate", "pc-1", "--tenant", "Customer0"],
             "--comment",
-        ),
-        (
-            &[
-                "library",
-                "upload",
-                "/no/such/script.ps1",
-                "--tenant",
-                "Customer0",
-            ],
-            "<FILE>",
         ),
     ] {
         let o = env.run(args);

@@ -29,7 +29,6 @@ pub enum LibraryCommand {
     )]
     Upload {
         /// The file; its name is its name in the library.
-        #[arg(value_parser = readable_file)]
         file: PathBuf,
         /// What the file does.
         #[arg(long, default_value = "", allow_hyphen_values = true)]
@@ -56,16 +55,6 @@ pub enum LibraryCommand {
         #[arg(long)]
         yes: bool,
     },
-}
-
-/// A file that exists and is a file, so a typo is a usage error (exit 2).
-fn readable_file(s: &str) -> Result<PathBuf, String> {
-    let p = PathBuf::from(s);
-    match std::fs::metadata(&p) {
-        Ok(m) if m.is_file() => Ok(p),
-        Ok(_) => Err(format!("'{s}' is not a file")),
-        Err(e) => Err(format!("cannot read '{s}': {e}")),
-    }
 }
 
 pub async fn run(cmd: LibraryCommand, api: &Api, out: Output) -> Result<()> {
