@@ -1513,6 +1513,17 @@ async fn the_live_response_library_through_the_client() {
     );
     assert_eq!(c.library_files(&t).await.expect("list").len(), 1);
 
+    // Over MDE's 20 MB: refused before anything is sent.
+    reset_counters(&emu).await;
+    let big = script(
+        "big.ps1",
+        &vec![b'#'; mdep_api::mde::response::LIBRARY_MAX_BYTES + 1],
+    );
+    let err = c.upload_library_file(&t, &big).await.expect_err("too big");
+    assert!(matches!(err, ApiError::Invalid(_)), "{err:?}");
+    assert!(err.to_string().contains("20 MB"), "{err}");
+    assert_eq!(emu.handled("POST", "/api/libraryfiles").await, 0);
+
     c.delete_library_file(&t, "collect.ps1")
         .await
         .expect("delete");

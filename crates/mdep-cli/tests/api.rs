@@ -1369,6 +1369,17 @@ fn library_upload_list_run_and_delete() {
         "{}",
         missing.stderr
     );
+    let big = dir.path().join("big.ps1");
+    std::fs::write(&big, vec![b'#'; 20 * 1024 * 1024 + 1]).expect("big");
+    let big = env.run(&[
+        "library",
+        "upload",
+        big.to_str().expect("utf8"),
+        "--tenant",
+        "Customer0",
+    ]);
+    assert_eq!(big.code, 1, "{}", big.stderr);
+    assert!(big.stderr.contains("up to 20 MB"), "{}", big.stderr);
     let gone = env.run(&["library", "delete", "collect.ps1", "--tenant", "Customer0"]);
     assert_eq!(gone.code, 3);
     assert!(gone.stderr.contains("ResourceNotFound"), "{}", gone.stderr);

@@ -56,6 +56,9 @@ pub struct LibraryUpload {
     pub override_if_exists: bool,
 }
 
+/// The largest file the live response library takes (`upload-library.md`: 20 MB).
+pub const LIBRARY_MAX_BYTES: usize = 20 * 1024 * 1024;
+
 impl LibraryUpload {
     /// The form Microsoft documents: `file`, `Description`, `ParametersDescription`,
     /// `HasParameters`, `OverrideIfExists`.
@@ -132,8 +135,9 @@ impl Client {
         Ok(c.value)
     }
 
-    /// `POST /api/libraryfiles` (Library.Manage): the file as the library holds it. A
-    /// name already there is refused (`BadRequest`) unless `override_if_exists`. When the
+    /// `POST /api/libraryfiles` (Library.Manage): the file as the library holds it. A file
+    /// over 20 MB is refused before it is sent ([`ApiError::Invalid`]); a name already
+    /// there is refused (`BadRequest`) unless `override_if_exists`. When the
     /// answer is lost, the library is read: a file of that name with this content is the
     /// answer; otherwise [`ApiError::Uncertain`], and the upload is not sent again.
     pub async fn upload_library_file(
@@ -141,6 +145,13 @@ impl Client {
         t: &Tenant,
         file: &LibraryUpload,
     ) -> Result<LibraryFile, ApiError> {
+        if file.bytes.len() > LIBRARY_MAX_BYTES {
+            return Err(ApiError::Invalid(format!(
+                "{} is {} bytes: the live response library takes files up to 20 MB",
+                file.file_name,
+                file.bytes.len()
+            )));
+        }
         match self.send_form(t, "/api/libraryfiles", &file.form()).await {
             Err(ApiError::Uncertain { tenant, message }) => {
                 let sha = file.sha256();

@@ -4,10 +4,11 @@
 use crate::context::Output;
 use crate::run::fanout::{call, each, fixed};
 use crate::run::select::{Api, Targets, confirm};
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
 use mdep_api::LibraryUpload;
 use mdep_api::entity::LibraryFile;
+use mdep_api::mde::response::LIBRARY_MAX_BYTES;
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -85,6 +86,13 @@ pub async fn run(cmd: LibraryCommand, api: &Api, out: Output) -> Result<()> {
         } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            if bytes.len() > LIBRARY_MAX_BYTES {
+                bail!(
+                    "{} is {} bytes: the live response library takes files up to 20 MB",
+                    file.display(),
+                    bytes.len()
+                );
+            }
             let file_name = file
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
