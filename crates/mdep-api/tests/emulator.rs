@@ -1453,10 +1453,18 @@ async fn an_investigation_package_link_once_collected() {
     let unsigned = link.split("sig=").next().expect("link");
     assert!(c.fetch_signed(&t, unsigned).await.is_err());
     let err = c
-        .fetch_signed(&t, "http://blob.example.net/package.zip?sig=x")
+        .fetch_signed(&t, "http://blob.example.net/package.zip?sig=SECRETSIG")
         .await
         .expect_err("plain http off the API host");
     assert!(err.to_string().contains("https"), "{err}");
+    assert!(!err.to_string().contains("SECRETSIG"), "{err}");
+    // Nothing listens there: the error says so without the link's signature.
+    let err = c
+        .fetch_signed(&t, "https://127.0.0.1:1/package.zip?sig=SECRETSIG")
+        .await
+        .expect_err("no server");
+    assert!(matches!(err, ApiError::Unavailable { .. }), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("SECRETSIG"), "{err:?}");
     let err = c
         .package_uri(&t, "00000000-0000-0000-0000-000000000000")
         .await

@@ -120,9 +120,7 @@ impl Client {
             Ok(self.machine(t, machine).await?.id)
         }
     }
-}
 
-impl Client {
     /// Sends a response action to a device (id or computer name), safely: see the module.
     pub async fn respond(
         &self,

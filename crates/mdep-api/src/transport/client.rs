@@ -84,6 +84,11 @@ fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
+/// A link without its query (where a SAS link carries its signature).
+fn unsigned(link: &str) -> &str {
+    link.split_once('?').map_or(link, |(path, _)| path)
+}
+
 pub(crate) fn describe(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
@@ -167,7 +172,8 @@ impl Client {
     pub async fn fetch_signed(&self, t: &Tenant, link: &str) -> Result<Vec<u8>, ApiError> {
         if !link.starts_with("https://") && !self.trusted(link) {
             return Err(ApiError::Invalid(format!(
-                "not following the link {link}: a signed link must be https"
+                "not following the link {}: a signed link must be https",
+                unsigned(link)
             )));
         }
         self.call(
@@ -378,7 +384,10 @@ impl Client {
             None => {}
         }
         inner.counters.requests.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(tenant = %t.name, method = %c.method, url = %c.url, api = ?inner.opts.dialect, "API call");
+        // A signed link's query is its credential: never logged nor put in an error.
+        let url = if c.signed { unsigned(&c.url) } else { &c.url };
+        tracing::debug!(tenant = %t.name, method = %c.method, %url, api = ?inner.opts.dialect, "API call");
+        let scrub = |e: reqwest::Error| if c.signed { e.without_url() } else { e };
         match req.send().await {
             Ok(resp) => {
                 let status = resp.status().as_u16();
@@ -386,14 +395,14 @@ impl Client {
                 match resp.bytes().await {
                     Ok(b) => Answer::Status(status, after, b.to_vec()),
                     Err(e) => Answer::Lost {
-                        message: format!("connection dropped reading the answer: {e}"),
+                        message: format!("connection dropped reading the answer: {}", scrub(e)),
                         unsent: false,
                     },
                 }
             }
             Err(e) => Answer::Lost {
-                message: describe(&e),
                 unsent: e.is_connect(),
+                message: describe(&scrub(e)),
             },
         }
     }
