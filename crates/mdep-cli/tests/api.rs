@@ -1268,6 +1268,27 @@ fn library_upload_list_run_and_delete() {
     assert_eq!(listed[0]["tenant"], "Customer0");
     assert_eq!(listed[0]["description"], "lists a folder");
     assert_eq!(listed[0]["sha256"], up[0]["sha256"]);
+    let csv = env
+        .run(&["library", "list", "--tenant", "Customer0", "-o", "csv"])
+        .ok();
+    let lines: Vec<&str> = csv.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "tenant,fileName,description,hasParameters,sha256,lastUpdatedTime,createdBy"
+    );
+    assert!(
+        lines[1].starts_with("Customer0,collect.ps1,lists a folder,true,"),
+        "{}",
+        csv.stdout
+    );
+    let table = env
+        .run(&["library", "list", "--tenant", "Customer0", "-o", "table"])
+        .ok();
+    assert!(
+        table.stdout.starts_with("TENANT") && table.stdout.contains("collect.ps1"),
+        "{}",
+        table.stdout
+    );
 
     // The same name again: MDE's refusal, the tenant failed, exit 3; --override replaces.
     let again = env.run(&["library", "upload", script, "--tenant", "Customer0"]);
