@@ -104,6 +104,14 @@ impl ApiError {
         }
     }
 
+    /// The service's own `error.message`; empty when it sent none.
+    fn message(&self) -> &str {
+        match self {
+            Self::Mde { message, .. } | Self::Graph { message, .. } => message,
+            _ => "",
+        }
+    }
+
     /// HTTP status, when the service answered.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -165,7 +173,46 @@ impl ApiError {
             "TooManyRequests" => {
                 Some("lower the call rate (api.calls_per_minute) or wait for the quota to renew")
             }
+            "ResourceNotFound" => {
+                let m = self.message().to_ascii_lowercase();
+                Some(if m.contains("library file") {
+                    "no file of that name in this tenant's live response library: see `mdep library list`"
+                } else if m.contains("package") {
+                    "an investigation package has a link only once its CollectInvestigationPackage action has succeeded: follow it with `mdep actions get ID`"
+                } else if m.contains("event") {
+                    "no advanced hunting event with this ReportId, Timestamp and DeviceId: copy all three from one row of `mdep hunt`"
+                } else {
+                    "nothing with this id or name in this tenant: ids belong to one tenant, so check --tenant"
+                })
+            }
+            "BadRequest" if self.message().contains("already exists in the library") => Some(
+                "a file of that name is in the library: pass --override (OverrideIfExists) to replace it",
+            ),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ApiError;
+
+    fn not_found(message: &str) -> ApiError {
+        ApiError::Mde {
+            tenant: "Contoso".into(),
+            status: 404,
+            code: "ResourceNotFound".into(),
+            message: message.into(),
+            target: None,
+        }
+    }
+
+    #[test]
+    fn a_missing_resource_gets_the_hint_of_what_is_missing() {
+        let hint = |m: &str| not_found(m).hint().unwrap_or_default();
+        assert!(hint("Library file a.ps1 was not found").contains("mdep library list"));
+        assert!(hint("Investigation package of 5382f7ea was not found").contains("has succeeded"));
+        assert!(hint("Event (reportId 1, …) was not found").contains("ReportId"));
+        assert!(hint("Machine 1e5b was not found").contains("check --tenant"));
     }
 }

@@ -15,7 +15,7 @@ pub use error::ApiError;
 pub use fanout::{TenantResult, fan_out};
 pub use graph::GraphClient;
 pub use mde::actions::{ActionOutcome, ResponseAction};
-pub use mde::response::AlertByReference;
+pub use mde::response::{AlertByReference, LibraryUpload};
 pub use query::Query;
 pub use tenant::Tenant;
 pub use transport::client::Client;

@@ -1447,6 +1447,24 @@ async fn an_investigation_package_link_once_collected() {
         link.starts_with(&emu.base),
         "served by the emulator: {link}"
     );
+    let zip = c.fetch_signed(&t, &link).await.expect("download");
+    assert!(zip.starts_with(b"PK\x03\x04"), "a zip archive");
+    // The signature is the credential: a link whose signature is cut off is refused.
+    let unsigned = link.split("sig=").next().expect("link");
+    assert!(c.fetch_signed(&t, unsigned).await.is_err());
+    let err = c
+        .fetch_signed(&t, "http://blob.example.net/package.zip?sig=SECRETSIG")
+        .await
+        .expect_err("plain http off the API host");
+    assert!(err.to_string().contains("https"), "{err}");
+    assert!(!err.to_string().contains("SECRETSIG"), "{err}");
+    // Nothing listens there: the error says so without the link's signature.
+    let err = c
+        .fetch_signed(&t, "https://127.0.0.1:1/package.zip?sig=SECRETSIG")
+        .await
+        .expect_err("no server");
+    assert!(matches!(err, ApiError::Unavailable { .. }), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("SECRETSIG"), "{err:?}");
     let err = c
         .package_uri(&t, "00000000-0000-0000-0000-000000000000")
         .await
@@ -1466,6 +1484,129 @@ async fn the_live_response_library_through_the_client() {
         .await
         .expect_err("not in the library");
     assert_eq!(err.code(), Some("ResourceNotFound"), "{err}");
+
+    let mut up = script("collect.ps1", b"param($Path)\r\nGet-ChildItem $Path\r\n");
+    up.has_parameters = true;
+    up.parameters_description = Some("-Path: the folder".into());
+    let f = c.upload_library_file(&t, &up).await.expect("upload");
+    assert_eq!(f.file_name, "collect.ps1");
+    assert_eq!(f.description.as_deref(), Some("lists a folder"));
+    assert_eq!(f.has_parameters, Some(true));
+    assert_eq!(
+        f.parameters_description.as_deref(),
+        Some("-Path: the folder")
+    );
+    assert_eq!(f.sha256.as_deref(), Some(sha256_hex(&up.bytes).as_str()));
+    let listed = c.library_files(&t).await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (
+            &listed[0].file_name,
+            &listed[0].sha256,
+            &listed[0].creation_time
+        ),
+        (&f.file_name, &f.sha256, &f.creation_time),
+        "listed as uploaded"
+    );
+
+    // The same name again: refused, unless it may replace the file.
+    up.bytes = b"Get-Date".to_vec();
+    let err = c.upload_library_file(&t, &up).await.expect_err("exists");
+    assert_eq!(err.code(), Some("BadRequest"), "{err}");
+    up.override_if_exists = true;
+    let replaced = c.upload_library_file(&t, &up).await.expect("override");
+    assert_eq!(
+        replaced.sha256.as_deref(),
+        Some(sha256_hex(b"Get-Date").as_str())
+    );
+    assert_eq!(c.library_files(&t).await.expect("list").len(), 1);
+
+    // Over MDE's 20 MB: refused before anything is sent.
+    reset_counters(&emu).await;
+    let big = script(
+        "big.ps1",
+        &vec![b'#'; mdep_api::mde::response::LIBRARY_MAX_BYTES + 1],
+    );
+    let err = c.upload_library_file(&t, &big).await.expect_err("too big");
+    assert!(matches!(err, ApiError::Invalid(_)), "{err:?}");
+    assert!(err.to_string().contains("20 MB"), "{err}");
+    assert_eq!(emu.handled("POST", "/api/libraryfiles").await, 0);
+
+    c.delete_library_file(&t, "collect.ps1")
+        .await
+        .expect("delete");
+    assert!(c.library_files(&t).await.expect("list").is_empty());
+    emu.stop().await;
+}
+
+/// An upload of `name` with `bytes`, described as "lists a folder".
+fn script(name: &str, bytes: &[u8]) -> mdep_api::LibraryUpload {
+    mdep_api::LibraryUpload {
+        file_name: name.into(),
+        bytes: bytes.to_vec(),
+        description: "lists a folder".into(),
+        has_parameters: false,
+        parameters_description: None,
+        override_if_exists: false,
+    }
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b);
+    d.as_ref().iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[tokio::test]
+async fn a_library_upload_is_carried_out_once_whatever_happens_to_its_answer() {
+    let emu = Emu::start(&scenario(1, 1, 1, UNLIMITED)).await;
+    let c = emu.client(|_| {});
+    let t = customer(0);
+    let throttled = |c: &Client| {
+        c.counters()
+            .throttled
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+
+    // Refused with a 429 before it was handled: sent again, the same form, whole.
+    emu.fault(json!({"path": "/api/libraryfiles", "status": 429, "retry_after": 0, "count": 1}))
+        .await;
+    reset_counters(&emu).await;
+    let up = script("a.ps1", &[0u8, 13, 10, 45, 45, 255, 1]);
+    let f = c.upload_library_file(&t, &up).await.expect("after a 429");
+    assert_eq!(f.sha256.as_deref(), Some(sha256_hex(&up.bytes).as_str()));
+    assert_eq!(throttled(&c), 1);
+    assert_eq!(emu.handled("POST", "/api/libraryfiles").await, 1);
+
+    // Handled, then the answer lost: not sent again; the library shows the file.
+    emu.fault(json!({"path": "/api/libraryfiles", "drop_after": true, "count": 1}))
+        .await;
+    reset_counters(&emu).await;
+    let up = script("b.ps1", b"Write-Output b");
+    let f = c
+        .upload_library_file(&t, &up)
+        .await
+        .expect("found after a lost answer");
+    assert_eq!(f.file_name, "b.ps1");
+    assert_eq!(emu.handled("POST", "/api/libraryfiles").await, 1);
+
+    // A 503 may come after the upload was carried out: not sent again, and said so.
+    emu.fault(json!({"path": "/api/libraryfiles", "status": 503, "count": 1}))
+        .await;
+    reset_counters(&emu).await;
+    let err = c
+        .upload_library_file(&t, &script("c.ps1", b"Write-Output c"))
+        .await
+        .expect_err("uncertain");
+    assert!(matches!(err, ApiError::Uncertain { .. }), "{err:?}");
+    assert_eq!(emu.api_answers(503).await, 1, "sent once");
+    let names: Vec<String> = c
+        .library_files(&t)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|f| f.file_name)
+        .collect();
+    assert_eq!(names, ["a.ps1", "b.ps1"]);
     emu.stop().await;
 }
 

@@ -10,7 +10,9 @@ mod sync_cmds;
 mod ui_cmd;
 
 use clap::{Parser, Subcommand};
-use commands::{actions, alerts, api, app, hunt, incidents, indicators, machines, regions, tvm};
+use commands::{
+    actions, alerts, api, app, hunt, incidents, indicators, library, machines, regions, tvm,
+};
 use run::select::Api;
 use std::process::ExitCode;
 
@@ -55,13 +57,13 @@ enum Command {
     /// Tokens: get one for a tenant, inspect, validate.
     #[command(subcommand)]
     Token(partner::TokenCommand),
-    /// Alerts across tenants: list, get, update.
+    /// Alerts across tenants: list, get, update, create from a hunting event.
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
     /// Incidents across tenants (Microsoft Graph): list, get, update.
     #[command(subcommand)]
     Incidents(incidents::IncidentsCommand),
-    /// Devices across tenants: list, get, find by tag.
+    /// Devices across tenants: list, get, find by tag or IP address, investigate.
     #[command(subcommand)]
     Machines(machines::MachinesCommand),
     /// Response actions on devices: isolate, unisolate, scan, restrict, unrestrict, collect, offboard.
@@ -71,12 +73,15 @@ enum Command {
     /// vulnerabilities, remediation tasks, scores.
     #[command(subcommand)]
     Tvm(tvm::TvmCommand),
-    /// Machine actions: list, get.
+    /// Machine actions: list, get, the link to a collected investigation package.
     #[command(subcommand)]
     Actions(actions::ActionsCommand),
     /// Custom indicators: list, add, delete, import.
     #[command(subcommand)]
     Indicators(indicators::IndicatorsCommand),
+    /// The live response library across tenants: list, upload, delete.
+    #[command(subcommand)]
+    Library(library::LibraryCommand),
     /// Run a hunting query in one tenant or many (Microsoft Graph runHuntingQuery; --api mde for the retired MDE endpoint).
     #[command(
         after_help = "Examples:\n  mdep hunt \"DeviceInfo | take 10\" --tenant Contoso\n  mdep hunt --file query.kql --all-tenants -o csv\n  mdep hunt \"AlertInfo | count\" --timespan P7D --tag eu\n  mdep hunt \"DeviceInfo | take 1\" --api mde --tenant Contoso"
@@ -205,6 +210,7 @@ fn main() -> ExitCode {
             Command::Actions(cmd) => actions::run(cmd, &Api::open(&g)?, g.output).await,
             Command::Tvm(cmd) => tvm::run(cmd, &Api::open(&g)?, g.output).await,
             Command::Indicators(cmd) => indicators::run(cmd, &Api::open(&g)?, g.output).await,
+            Command::Library(cmd) => library::run(cmd, &Api::open(&g)?, g.output).await,
             Command::Hunt(args) => hunt::run(args, &g).await,
             Command::Api(args) => api::run(args, &g).await,
             Command::Regions(cmd) => regions::run(cmd, &g).await,

@@ -41,7 +41,7 @@ fn scenario(licences: &[(usize, &str)], emulator: &str) -> String {
     }
     s.push_str(&format!(
         "\n[[apps]]\nclient_id = \"{APP}\"\nname = \"Fabrikam SOC\"\nhome_tenant = \"{PARTNER}\"\n\
-         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\", \"Software.Read.All\", \"Vulnerability.Read.All\", \"SecurityRecommendation.Read.All\", \"RemediationTasks.Read.All\", \"Score.Read.All\"]\n\
+         permissions = [\"Alert.ReadWrite.All\", \"Machine.ReadWrite.All\", \"Machine.Isolate\", \"Machine.Scan\", \"Ti.ReadWrite.All\", \"AdvancedQuery.Read.All\", \"Software.Read.All\", \"Vulnerability.Read.All\", \"SecurityRecommendation.Read.All\", \"RemediationTasks.Read.All\", \"Score.Read.All\", \"Library.Manage\", \"Machine.CollectForensics\", \"Machine.LiveResponse\"]\n\
          graph_permissions = [\"ThreatHunting.Read.All\", \"SecurityAlert.ReadWrite.All\", \"SecurityIncident.ReadWrite.All\"]\n\
          secrets = [{{ value = \"{SECRET}\" }}]\n"
     ));
@@ -573,6 +573,12 @@ fn every_api_command_has_an_example_in_its_help() {
         &["indicators", "add"],
         &["indicators", "delete"],
         &["indicators", "import"],
+        &["library", "list"],
+        &["library", "upload"],
+        &["library", "delete"],
+        &["machines", "investigate"],
+        &["actions", "package-uri"],
+        &["alerts", "create"],
         &["hunt"],
         &["incidents", "list"],
         &["incidents", "get"],
@@ -1224,4 +1230,439 @@ fn machines_find_by_ip_across_tenants() {
     ]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("RFC 3339"), "{}", bad.stderr);
+}
+
+#[test]
+fn library_upload_list_run_and_delete() {
+    let env = Env::new();
+    let dir = tempfile::tempdir().expect("tmp");
+    let script = dir.path().join("collect.ps1");
+    std::fs::write(&script, "param($Path)\r\nGet-ChildItem $Path\r\n").expect("script");
+    let script = script.to_str().expect("utf8");
+    let up = env
+        .run(&[
+            "library",
+            "upload",
+            script,
+            "--tenant",
+            "Customer0",
+            "--description",
+            "lists a folder",
+            "--parameters-description",
+            "-Path: the folder",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(up[0]["tenant"], "Customer0");
+    assert_eq!(up[0]["fileName"], "collect.ps1");
+    assert_eq!(up[0]["hasParameters"], true);
+    assert_eq!(up[0]["parametersDescription"], "-Path: the folder");
+
+    let listed = env
+        .run(&["library", "list", "--tag", "ok", "-o", "jsonl"])
+        .ok()
+        .lines();
+    assert_eq!(listed.len(), 1, "only Customer0's library holds it");
+    assert_eq!(listed[0]["tenant"], "Customer0");
+    assert_eq!(listed[0]["description"], "lists a folder");
+    assert_eq!(listed[0]["sha256"], up[0]["sha256"]);
+    let csv = env
+        .run(&["library", "list", "--tenant", "Customer0", "-o", "csv"])
+        .ok();
+    let lines: Vec<&str> = csv.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "tenant,fileName,description,hasParameters,sha256,lastUpdatedTime,createdBy"
+    );
+    assert!(
+        lines[1].starts_with("Customer0,collect.ps1,lists a folder,true,"),
+        "{}",
+        csv.stdout
+    );
+    let table = env
+        .run(&["library", "list", "--tenant", "Customer0", "-o", "table"])
+        .ok();
+    assert!(
+        table.stdout.starts_with("TENANT") && table.stdout.contains("collect.ps1"),
+        "{}",
+        table.stdout
+    );
+
+    // The same name again: MDE's refusal, the tenant failed, exit 3; --override replaces.
+    let again = env.run(&["library", "upload", script, "--tenant", "Customer0"]);
+    assert_eq!(again.code, 3, "{}", again.stderr);
+    assert!(again.stderr.contains("BadRequest"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("OverrideIfExists"),
+        "{}",
+        again.stderr
+    );
+    env.run(&[
+        "library",
+        "upload",
+        script,
+        "--tenant",
+        "Customer0",
+        "--override",
+    ])
+    .ok();
+
+    // A RunScript of the uploaded script is accepted.
+    let m = env
+        .run(&["machines", "list", "--tenant", "Customer0", "-o", "json"])
+        .ok()
+        .json()[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let body = dir.path().join("run.json");
+    std::fs::write(
+        &body,
+        r#"{"Commands":[{"type":"RunScript","params":[{"key":"ScriptName","value":"collect.ps1"},{"key":"Args","value":"C:\\Temp"}]}],"Comment":"collect"}"#,
+    )
+    .expect("body");
+    let run_script = || {
+        env.run(&[
+            "api",
+            "POST",
+            &format!("/api/machines/{m}/runliveresponse"),
+            "--body",
+            body.to_str().expect("utf8"),
+            "--tenant",
+            "Customer0",
+        ])
+    };
+    let run = run_script().ok().json();
+    let run = &run[0];
+    assert_eq!(run["type"], "LiveResponse", "{run}");
+
+    let del = env
+        .run(&[
+            "library",
+            "delete",
+            "collect.ps1",
+            "--tenant",
+            "Customer0",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(del[0]["result"], "deleted");
+    let empty = env
+        .run(&["library", "list", "--tenant", "Customer0", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(empty, serde_json::json!([]));
+    // Deleted, the script no longer runs (after the first live response has ended).
+    env.run(&[
+        "api",
+        "POST",
+        &format!(
+            "/api/machineactions/{}/cancel",
+            run["id"].as_str().expect("id")
+        ),
+        "--body",
+        cancel_body(dir.path()).to_str().expect("utf8"),
+        "--tenant",
+        "Customer0",
+    ]);
+    let refused = run_script();
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("live response library"),
+        "{}",
+        refused.stderr
+    );
+    // A file that is not there: an error before any call, naming it.
+    let missing = env.run(&[
+        "library",
+        "upload",
+        "/no/such/script.ps1",
+        "--tenant",
+        "Customer0",
+    ]);
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("reading /no/such/script.ps1"),
+        "{}",
+        missing.stderr
+    );
+    let big = dir.path().join("big.ps1");
+    std::fs::write(&big, vec![b'#'; 20 * 1024 * 1024 + 1]).expect("big");
+    let big = env.run(&[
+        "library",
+        "upload",
+        big.to_str().expect("utf8"),
+        "--tenant",
+        "Customer0",
+    ]);
+    assert_eq!(big.code, 1, "{}", big.stderr);
+    assert!(big.stderr.contains("up to 20 MB"), "{}", big.stderr);
+    let gone = env.run(&["library", "delete", "collect.ps1", "--tenant", "Customer0"]);
+    assert_eq!(gone.code, 3);
+    assert!(gone.stderr.contains("ResourceNotFound"), "{}", gone.stderr);
+    assert!(
+        gone.stderr.contains("hint: no file of that name")
+            && gone.stderr.contains("mdep library list"),
+        "{}",
+        gone.stderr
+    );
+}
+
+/// A file with `{"Comment": "done"}`, the body of a cancel.
+fn cancel_body(dir: &std::path::Path) -> PathBuf {
+    let p = dir.join("cancel.json");
+    std::fs::write(&p, r#"{"Comment":"done"}"#).expect("body");
+    p
+}
+
+#[test]
+fn investigate_package_uri_and_alert_by_reference() {
+    let env = Env::new();
+    let m = env
+        .run(&["machines", "list", "--tenant", "Customer0", "-o", "json"])
+        .ok()
+        .json()[0]
+        .clone();
+    let name = m["computerDnsName"].as_str().expect("name");
+    let inv = env
+        .run(&[
+            "machines",
+            "investigate",
+            name,
+            "--comment",
+            "suspicious logons",
+            "--tenant",
+            "Customer0",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(inv[0]["machineId"], m["id"], "found by computer name");
+    let id = inv[0]["id"].as_str().expect("id").to_owned();
+    let all = env
+        .run(&["api", "GET", "/api/investigations", "--tenant", "Customer0"])
+        .ok()
+        .json();
+    assert!(
+        all.as_array()
+            .expect("investigations")
+            .iter()
+            .any(|i| i["id"].as_str() == Some(id.as_str())),
+        "{all}"
+    );
+
+    // A collected package: its link, and the zip it downloads.
+    let m_id = m["id"].as_str().expect("id");
+    let collect = env
+        .run(&[
+            "machine",
+            "collect",
+            m_id,
+            "--tenant",
+            "Customer0",
+            "--comment",
+            "forensics",
+            "--wait",
+            "--poll",
+            "0.2",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    let action = collect[0]["id"].as_str().expect("action").to_owned();
+    let link = env
+        .run(&[
+            "actions",
+            "package-uri",
+            &action,
+            "--tenant",
+            "Customer0",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    let uri = link[0]["packageUri"].as_str().expect("uri");
+    assert!(uri.starts_with("https://") && uri.contains("sig="), "{uri}");
+    let dir = tempfile::tempdir().expect("tmp");
+    let zip = dir.path().join("package.zip");
+    env.run(&[
+        "actions",
+        "package-uri",
+        &action,
+        "--tenant",
+        "Customer0",
+        "--out",
+        zip.to_str().expect("utf8"),
+    ])
+    .ok();
+    let bytes = std::fs::read(&zip).expect("downloaded");
+    assert!(bytes.starts_with(b"PK\x03\x04"), "a zip");
+    let none = env.run(&["actions", "package-uri", &action, "--tenant", "Customer1"]);
+    assert_eq!(none.code, 3, "an action of another tenant: {}", none.stderr);
+    assert!(
+        none.stderr.contains("ResourceNotFound") && none.stderr.contains("check --tenant"),
+        "{}",
+        none.stderr
+    );
+    let several = env.run(&[
+        "actions",
+        "package-uri",
+        &action,
+        "--tag",
+        "ok",
+        "--out",
+        "x.zip",
+    ]);
+    assert_eq!(several.code, 1);
+    assert!(
+        several.stderr.contains("--out downloads from one tenant"),
+        "{}",
+        several.stderr
+    );
+
+    // An alert from a hunting event, then read back through the raw API.
+    let ev = env
+        .run(&[
+            "hunt",
+            "DeviceProcessEvents | project ReportId, Timestamp, DeviceId | take 1",
+            "--api",
+            "mde",
+            "--tenant",
+            "Customer0",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json()[0]
+        .clone();
+    let report = ev["ReportId"].to_string();
+    let report = report.trim_matches('"');
+    let create = |title: &str| {
+        env.run(&[
+            "alerts",
+            "create",
+            "--tenant",
+            "Customer0",
+            "--machine",
+            ev["DeviceId"].as_str().expect("DeviceId"),
+            "--event-time",
+            ev["Timestamp"].as_str().expect("Timestamp"),
+            "--report-id",
+            report,
+            "--severity",
+            "High",
+            "--category",
+            "Malware",
+            "--title",
+            title,
+            "--description",
+            "from hunting",
+            "--recommended-action",
+            "isolate",
+            "-o",
+            "json",
+        ])
+    };
+    let made = create("Raised by the partner").ok().json();
+    let alert_id = made[0]["id"].as_str().expect("id");
+    let got = env
+        .run(&[
+            "api",
+            "GET",
+            &format!("/api/alerts/{alert_id}"),
+            "--tenant",
+            "Customer0",
+        ])
+        .ok()
+        .json();
+    assert_eq!(got[0]["id"], alert_id, "{got}");
+    assert_eq!(got[0]["title"], "Raised by the partner");
+    assert_eq!(got[0]["severity"], "High");
+    assert_eq!(got[0]["machineId"], ev["DeviceId"]);
+
+    // Bad input: exit 2, naming the flag.
+    for (args, flag) in [
+        (
+            &[
+                "alerts",
+                "create",
+                "--machine",
+                "m",
+                "--event-time",
+                "yesterday",
+                "--report-id",
+                "1",
+                "--severity",
+                "High",
+                "--category",
+                "Malware",
+                "--title",
+                "t",
+                "--description",
+                "d",
+                "--recommended-action",
+                "r",
+            ][..],
+            "--event-time",
+        ),
+        (
+            &[
+                "alerts",
+                "create",
+                "--machine",
+                "m",
+                "--event-time",
+                "2026-12-01T08:00:00Z",
+                "--report-id",
+                "1",
+                "--severity",
+                "Severe",
+                "--category",
+                "Malware",
+                "--title",
+                "t",
+                "--description",
+                "d",
+                "--recommended-action",
+                "r",
+            ],
+            "--severity",
+        ),
+        (
+            &[
+                "alerts",
+                "create",
+                "--machine",
+                "m",
+                "--event-time",
+                "2026-12-01T08:00:00Z",
+                "--report-id",
+                "1",
+                "--severity",
+                "High",
+                "--category",
+                "Malware",
+                "--title",
+                "t",
+                "--description",
+                "d",
+            ],
+            "--recommended-action",
+        ),
+        (
+            &["machines", "investigate", "pc-1", "--tenant", "Customer0"],
+            "--comment",
+        ),
+    ] {
+        let o = env.run(args);
+        assert_eq!(o.code, 2, "{args:?}: {}", o.stderr);
+        assert!(o.stderr.contains(flag), "{args:?}: {}", o.stderr);
+    }
 }

@@ -112,6 +112,15 @@ fn is_machine_id(s: &str) -> bool {
 }
 
 impl Client {
+    /// The id of a device named by its id or its computer name.
+    pub async fn machine_id(&self, t: &Tenant, machine: &str) -> Result<String, ApiError> {
+        if is_machine_id(machine) {
+            Ok(machine.to_ascii_lowercase())
+        } else {
+            Ok(self.machine(t, machine).await?.id)
+        }
+    }
+
     /// Sends a response action to a device (id or computer name), safely: see the module.
     pub async fn respond(
         &self,
@@ -120,11 +129,7 @@ impl Client {
         action: &ResponseAction,
         comment: &str,
     ) -> Result<ActionOutcome, ApiError> {
-        let id = if is_machine_id(machine) {
-            machine.to_ascii_lowercase()
-        } else {
-            self.machine(t, machine).await?.id
-        };
+        let id = self.machine_id(t, machine).await?;
         let path = format!("/api/machines/{id}/{}", action.segment());
         let body = action.body(comment);
         let policy = self.options().retry;

@@ -5,12 +5,14 @@
 //! Both create something on every arrival (a second investigation, or a second event
 //! merged into the alert), so a lost answer is not resent: it ends in
 //! [`ApiError::Uncertain`], and the caller looks (`investigations`, `alerts`) before
-//! trying again.
+//! trying again. A library upload whose answer is lost is not sent again either: the
+//! library is read, and the file is the answer when it holds these very bytes.
 
 use crate::entity::{Alert, Collection, Investigation, LibraryFile};
 use crate::error::ApiError;
 use crate::tenant::Tenant;
 use crate::transport::client::Client;
+use crate::transport::form::Multipart;
 use crate::transport::url::path_segment;
 use reqwest::Method;
 use serde_json::json;
@@ -37,19 +39,63 @@ pub struct AlertByReference {
     pub category: String,
 }
 
+/// What `POST /api/libraryfiles` uploads (`upload-library.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibraryUpload {
+    /// The file name in the library, as `RunScript` and `PutFile` will name it.
+    pub file_name: String,
+    /// The content.
+    pub bytes: Vec<u8>,
+    /// `Description`.
+    pub description: String,
+    /// `HasParameters`: whether the script takes parameters.
+    pub has_parameters: bool,
+    /// `ParametersDescription`.
+    pub parameters_description: Option<String>,
+    /// `OverrideIfExists`: replace a file of the same name.
+    pub override_if_exists: bool,
+}
+
+/// The largest file the live response library takes (`upload-library.md`: 20 MB).
+pub const LIBRARY_MAX_BYTES: usize = 20 * 1024 * 1024;
+
+impl LibraryUpload {
+    /// The form Microsoft documents: `file`, `Description`, `ParametersDescription`,
+    /// `HasParameters`, `OverrideIfExists`.
+    pub fn form(&self) -> Multipart {
+        let mut f = Multipart::new()
+            .file("file", &self.file_name, self.bytes.clone())
+            .text("Description", &self.description);
+        if let Some(p) = &self.parameters_description {
+            f = f.text("ParametersDescription", p);
+        }
+        f.text("HasParameters", bool_text(self.has_parameters))
+            .text("OverrideIfExists", bool_text(self.override_if_exists))
+    }
+
+    /// The SHA-256 of the content, lowercase hex, as the library lists it.
+    fn sha256(&self) -> String {
+        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &self.bytes);
+        d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+fn bool_text(b: bool) -> &'static str {
+    if b { "true" } else { "false" }
+}
+
 impl Client {
     /// `POST /api/machines/{id}/startInvestigation` with `{"Comment"}`: the new automated
-    /// investigation (Alert.ReadWrite.All; 50 calls an hour).
+    /// investigation (Alert.ReadWrite.All; 50 calls an hour). The device is named by its
+    /// id or its computer name.
     pub async fn start_investigation(
         &self,
         t: &Tenant,
-        machine_id: &str,
+        machine: &str,
         comment: &str,
     ) -> Result<Investigation, ApiError> {
-        let path = format!(
-            "/api/machines/{}/startInvestigation",
-            path_segment(machine_id)
-        );
+        let id = self.machine_id(t, machine).await?;
+        let path = format!("/api/machines/{}/startInvestigation", path_segment(&id));
         self.send_json(t, Method::POST, &path, &json!({"Comment": comment}))
             .await
     }
@@ -87,6 +133,44 @@ impl Client {
     pub async fn library_files(&self, t: &Tenant) -> Result<Vec<LibraryFile>, ApiError> {
         let c: Collection<LibraryFile> = self.get(t, "/api/libraryfiles").await?;
         Ok(c.value)
+    }
+
+    /// `POST /api/libraryfiles` (Library.Manage): the file as the library holds it. A file
+    /// over 20 MB is refused before it is sent ([`ApiError::Invalid`]); a name already
+    /// there is refused (`BadRequest`) unless `override_if_exists`. When the
+    /// answer is lost, the library is read: a file of that name with this content is the
+    /// answer; otherwise [`ApiError::Uncertain`], and the upload is not sent again.
+    pub async fn upload_library_file(
+        &self,
+        t: &Tenant,
+        file: &LibraryUpload,
+    ) -> Result<LibraryFile, ApiError> {
+        if file.bytes.len() > LIBRARY_MAX_BYTES {
+            return Err(ApiError::Invalid(format!(
+                "{} is {} bytes: the live response library takes files up to 20 MB",
+                file.file_name,
+                file.bytes.len()
+            )));
+        }
+        match self.send_form(t, "/api/libraryfiles", &file.form()).await {
+            Err(ApiError::Uncertain { tenant, message }) => {
+                let sha = file.sha256();
+                let found = self.library_files(t).await?.into_iter().find(|f| {
+                    f.file_name.eq_ignore_ascii_case(&file.file_name)
+                        && f.sha256
+                            .as_deref()
+                            .is_some_and(|s| s.eq_ignore_ascii_case(&sha))
+                });
+                match found {
+                    Some(f) => {
+                        tracing::info!(tenant = %t.name, file = %f.file_name, "the answer was lost but the library holds the file; not sending it again");
+                        Ok(f)
+                    }
+                    None => Err(ApiError::Uncertain { tenant, message }),
+                }
+            }
+            done => done,
+        }
     }
 
     /// `DELETE /api/libraryfiles/{fileName}` (Library.Manage); a name not in the library

@@ -5,6 +5,7 @@
 //! have been carried out, unless its caller says sending it again is harmless).
 
 use super::decode::{decode, error};
+use super::form::{Body, Multipart};
 use super::limit::{Bucket, Limiter};
 use super::options::ClientOptions;
 use super::url::{join, same_origin};
@@ -48,11 +49,14 @@ pub struct Client {
 struct Call<'a> {
     method: Method,
     url: String,
-    body: Option<&'a Value>,
+    body: Option<Body<'a>>,
     bucket: Bucket,
     /// Sending it again after it may have been carried out changes nothing more (an
     /// upsert): it is resent like a GET.
     repeatable: bool,
+    /// A link that carries its own signature (a SAS URL): sent without the tenant's
+    /// token, outside the API's quota.
+    signed: bool,
 }
 
 /// What one attempt came to.
@@ -78,6 +82,11 @@ fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
         .parse::<u64>()
         .ok()
         .map(Duration::from_secs)
+}
+
+/// A link without its query (where a SAS link carries its signature).
+fn unsigned(link: &str) -> &str {
+    link.split_once('?').map_or(link, |(path, _)| path)
 }
 
 pub(crate) fn describe(e: &reqwest::Error) -> String {
@@ -150,6 +159,32 @@ impl Client {
                 body: None,
                 bucket: Bucket::General,
                 repeatable: true,
+                signed: false,
+            },
+        )
+        .await
+    }
+
+    /// GET a link that carries its own signature (an investigation package, a live
+    /// response result, an export file): the tenant's token is never sent with it, and
+    /// it is retried like any GET. Only `https` links are followed (or links on the
+    /// configured API host, which an emulator may serve over plain HTTP).
+    pub async fn fetch_signed(&self, t: &Tenant, link: &str) -> Result<Vec<u8>, ApiError> {
+        if !link.starts_with("https://") && !self.trusted(link) {
+            return Err(ApiError::Invalid(format!(
+                "not following the link {}: a signed link must be https",
+                unsigned(link)
+            )));
+        }
+        self.call(
+            t,
+            Call {
+                method: Method::GET,
+                url: link.to_owned(),
+                body: None,
+                bucket: Bucket::General,
+                repeatable: true,
+                signed: true,
             },
         )
         .await
@@ -164,7 +199,23 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Vec<u8>, ApiError> {
-        self.body_call(t, method, path, body, false).await
+        self.body_call(t, method, path, body.map(Body::Json), false)
+            .await
+    }
+
+    /// POST a `multipart/form-data` form (a file upload) and decode the answer. Every
+    /// attempt sends the same bytes; like any POST it is not sent again once it may have
+    /// been carried out ([`ApiError::Uncertain`]).
+    pub async fn send_form<T: DeserializeOwned>(
+        &self,
+        t: &Tenant,
+        path: &str,
+        form: &Multipart,
+    ) -> Result<T, ApiError> {
+        let bytes = self
+            .body_call(t, Method::POST, path, Some(Body::Form(form)), false)
+            .await?;
+        decode(t, &self.url(path, &[]), &bytes)
     }
 
     async fn body_call(
@@ -172,7 +223,7 @@ impl Client {
         t: &Tenant,
         method: Method,
         path: &str,
-        body: Option<&Value>,
+        body: Option<Body<'_>>,
         repeatable: bool,
     ) -> Result<Vec<u8>, ApiError> {
         self.call(
@@ -183,6 +234,7 @@ impl Client {
                 body,
                 bucket: Bucket::of_path(path),
                 repeatable,
+                signed: false,
             },
         )
         .await
@@ -199,7 +251,9 @@ impl Client {
         path: &str,
         body: &Value,
     ) -> Result<T, ApiError> {
-        let bytes = self.body_call(t, method, path, Some(body), true).await?;
+        let bytes = self
+            .body_call(t, method, path, Some(Body::Json(body)), true)
+            .await?;
         decode(t, &self.url(path, &[]), &bytes)
     }
 
@@ -211,7 +265,9 @@ impl Client {
         path: &str,
         body: &Value,
     ) -> Result<T, ApiError> {
-        let bytes = self.body_call(t, method, path, Some(body), false).await?;
+        let bytes = self
+            .body_call(t, method, path, Some(Body::Json(body)), false)
+            .await?;
         decode(t, &self.url(path, &[]), &bytes)
     }
 
@@ -239,23 +295,24 @@ impl Client {
         let (mut failures, mut throttled) = (0u32, 0u32);
         let mut refreshed = false;
         loop {
-            if let Some(l) = &inner.limiter {
+            if let Some(l) = inner.limiter.as_ref().filter(|_| !c.signed) {
                 l.acquire(&t.id, c.bucket).await;
             }
             let token = match &inner.opts.bearer {
-                Some(b) => Arc::new(AccessToken {
+                _ if c.signed => None,
+                Some(b) => Some(Arc::new(AccessToken {
                     token: b.clone(),
                     expires_on: time::OffsetDateTime::now_utc(),
                     received: time::OffsetDateTime::now_utc(),
-                }),
-                None => {
+                })),
+                None => Some(
                     inner
                         .broker
                         .token_for(&t.id, self.resource(), &t.name)
-                        .await?
-                }
+                        .await?,
+                ),
             };
-            let retry_in = match self.attempt(t, &c, &token).await {
+            let retry_in = match self.attempt(t, &c, token.as_deref()).await {
                 Answer::Status(status, _, body) if (200..300).contains(&status) => {
                     return Ok(body);
                 }
@@ -274,7 +331,7 @@ impl Client {
                         return Err(self.error(t, 429, &body));
                     }
                     tracing::info!(tenant = %t.name, wait_s = wait.as_secs_f64(), "429 TooManyRequests; waiting as Retry-After asks");
-                    if let Some(l) = &inner.limiter {
+                    if let Some(l) = inner.limiter.as_ref().filter(|_| !c.signed) {
                         l.pause(&t.id, wait);
                     }
                     // A 429 was refused before it was carried out: safe for any method.
@@ -284,8 +341,11 @@ impl Client {
                 // signing key rolled over, a token cut short): refused before anything was
                 // carried out, so any method may go again, once, with a fresh token.
                 Answer::Status(401, _, body) if !refreshed && inner.opts.bearer.is_none() => {
+                    let Some(token) = &token else {
+                        return Err(self.error(t, 401, &body));
+                    };
                     refreshed = true;
-                    inner.broker.invalidate_for(&t.id, self.resource(), &token);
+                    inner.broker.invalidate_for(&t.id, self.resource(), token);
                     tracing::info!(tenant = %t.name, error = %self.error(t, 401, &body), "401 Unauthorized; retrying once with a fresh token");
                     Duration::ZERO
                 }
@@ -305,18 +365,29 @@ impl Client {
     }
 
     /// Sends the request once.
-    async fn attempt(&self, t: &Tenant, c: &Call<'_>, token: &AccessToken) -> Answer {
+    async fn attempt(&self, t: &Tenant, c: &Call<'_>, token: Option<&AccessToken>) -> Answer {
         let inner = &self.inner;
         let mut req = inner
             .http
             .request(c.method.clone(), &c.url)
-            .bearer_auth(token.token.expose())
             .header(reqwest::header::USER_AGENT, &inner.opts.user_agent);
-        if let Some(b) = c.body {
-            req = req.json(b);
+        if let Some(token) = token {
+            req = req.bearer_auth(token.token.expose());
+        }
+        match c.body {
+            Some(Body::Json(b)) => req = req.json(b),
+            Some(Body::Form(f)) => {
+                req = req
+                    .header(reqwest::header::CONTENT_TYPE, f.content_type())
+                    .body(f.to_bytes());
+            }
+            None => {}
         }
         inner.counters.requests.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(tenant = %t.name, method = %c.method, url = %c.url, api = ?inner.opts.dialect, "API call");
+        // A signed link's query is its credential: never logged nor put in an error.
+        let url = if c.signed { unsigned(&c.url) } else { &c.url };
+        tracing::debug!(tenant = %t.name, method = %c.method, %url, api = ?inner.opts.dialect, "API call");
+        let scrub = |e: reqwest::Error| if c.signed { e.without_url() } else { e };
         match req.send().await {
             Ok(resp) => {
                 let status = resp.status().as_u16();
@@ -324,14 +395,14 @@ impl Client {
                 match resp.bytes().await {
                     Ok(b) => Answer::Status(status, after, b.to_vec()),
                     Err(e) => Answer::Lost {
-                        message: format!("connection dropped reading the answer: {e}"),
+                        message: format!("connection dropped reading the answer: {}", scrub(e)),
                         unsent: false,
                     },
                 }
             }
             Err(e) => Answer::Lost {
-                message: describe(&e),
                 unsent: e.is_connect(),
+                message: describe(&scrub(e)),
             },
         }
     }

@@ -1,6 +1,8 @@
 //! Machine actions: taking them on devices (`mdep machine isolate|unisolate|scan|…`)
-//! and reading them back (`mdep actions list|get`).
+//! and reading them back (`mdep actions list|get`, and `package-uri` for a collected
+//! investigation package).
 
+use crate::commands::response::{PackageUriArgs, package_uri};
 use crate::context::Output;
 use crate::run::exit::{report_failure, some_failed};
 use crate::run::fanout::{list_args, show};
@@ -115,6 +117,13 @@ pub enum ActionsCommand {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// The short-lived link (SAS URL) to the investigation package a succeeded
+    /// CollectInvestigationPackage action collected, or with `--out` the package itself
+    /// (`GET /api/machineactions/{id}/getPackageUri`; 2 calls a minute, 120 an hour).
+    #[command(
+        after_help = "Examples:\n  mdep actions package-uri 5382f7ea-7557-4ab7-9782-d50480024a4e --tenant Contoso\n  mdep actions package-uri 5382f7ea-7557-4ab7-9782-d50480024a4e --tenant Contoso --out package.zip"
+    )]
+    PackageUri(PackageUriArgs),
 }
 
 /// `mdep actions`.
@@ -128,6 +137,7 @@ pub async fn run(cmd: ActionsCommand, api: &Api, out: Output) -> Result<()> {
             let get = async |t: &_| api.client.machine_action(t, &id).await;
             show(api, &tenant, out, ACTION_COLS, get).await
         }
+        ActionsCommand::PackageUri(a) => package_uri(a, api, out).await,
     }
 }
 

@@ -1,5 +1,6 @@
-//! `mdep alerts`: list (MDE or Graph), get, update.
+//! `mdep alerts`: list (MDE or Graph), get, update, create from an advanced hunting event.
 
+use crate::commands::response::{CreateAlertArgs, create_alert};
 use crate::context::Output;
 use crate::run::fanout::{list, show, stream};
 use crate::run::output::print_one;
@@ -50,6 +51,14 @@ pub enum AlertsCommand {
         #[arg(long)]
         comment: Option<String>,
     },
+    /// Raise an alert from an advanced hunting event (`POST
+    /// /api/alerts/CreateAlertByReference`, Alert.ReadWrite.All; 15 calls a minute): the
+    /// event's DeviceId, Timestamp and ReportId name it; an open alert with the same title
+    /// on the device takes the event instead.
+    #[command(
+        after_help = "Example:\n  mdep alerts create --tenant Contoso --machine 1e5bc9d7e413ddd7902c2932e418702b84d0cc07 --event-time 2026-12-01T08:00:00.1234567Z --report-id 4711 --severity High --category Malware --title \"Dropper seen\" --description \"found by hunting\" --recommended-action \"isolate the device\""
+    )]
+    Create(CreateAlertArgs),
 }
 const GRAPH_ALERT_COLS: &[(&str, &str)] = &[
     ("ALERT", "id"),
@@ -86,6 +95,7 @@ pub async fn run(cmd: AlertsCommand, api: &Api, out: Output) -> Result<()> {
             }
             list::<Alert>(api, &l.targets, "/api/alerts", q, out, ALERT_COLS).await
         }
+        AlertsCommand::Create(a) => create_alert(a, api, out, ALERT_COLS).await,
         AlertsCommand::Get { id, tenant } => {
             let get = async |t: &_| api.client.alert(t, &id).await;
             show(api, &tenant, out, ALERT_COLS, get).await

@@ -1,5 +1,6 @@
-//! `mdep machines`: list, get, find by tag, find by IP address.
+//! `mdep machines`: list, get, find by tag, find by IP address, start an investigation.
 
+use crate::commands::response::{InvestigateArgs, investigate};
 use crate::context::Output;
 use crate::run::fanout::{call, each, fixed, list_args, show};
 use crate::run::query::ListArgs;
@@ -58,6 +59,12 @@ pub enum MachinesCommand {
         #[command(flatten)]
         targets: Targets,
     },
+    /// Start an automated investigation on a device (`POST
+    /// /api/machines/{id}/startInvestigation`, Alert.ReadWrite.All; 50 calls an hour).
+    #[command(
+        after_help = "Examples:\n  mdep machines investigate contoso-pc-01 --tenant Contoso --comment \"suspicious logons\"\n  mdep machines investigate 1e5bc9d7e413ddd7902c2932e418702b84d0cc07 --tenant Contoso --comment \"incident 42\" -o json"
+    )]
+    Investigate(InvestigateArgs),
 }
 
 fn rfc3339(s: &str) -> Result<time::OffsetDateTime, String> {
@@ -104,6 +111,7 @@ pub async fn run(cmd: MachinesCommand, api: &Api, out: Output) -> Result<()> {
             )
             .await
         }
+        MachinesCommand::Investigate(a) => investigate(a, api, out).await,
         MachinesCommand::FindByIp { ip, at, targets } => {
             let at = at.unwrap_or_else(time::OffsetDateTime::now_utc);
             let by_ip = |t| {

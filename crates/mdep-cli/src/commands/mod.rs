@@ -8,6 +8,8 @@ pub mod app;
 pub mod hunt;
 pub mod incidents;
 pub mod indicators;
+pub mod library;
 pub mod machines;
 pub mod regions;
+pub mod response;
 pub mod tvm;
