@@ -3,7 +3,7 @@
 //! (`machines_browserextensionsinventorybymachine_page.json`) and certificates
 //! (`machines_certificateassessmentbymachine_page.json`).
 
-use super::{device_rng, millis};
+use super::fields::{device_rng, millis};
 use crate::defender::data::TenantData;
 use crate::defender::tvm::catalog::{CATALOG, installed, seed};
 use serde_json::{Value, json};

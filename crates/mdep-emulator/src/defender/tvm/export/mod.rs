@@ -2,7 +2,7 @@
 //! `export-certificate-inventory-assessment.md`), one implementation for all of them;
 //! each assessment is a row of [`ASSESSMENTS`]: its two methods, roles, entity type and
 //! the function that derives its rows from the tenant's devices ([`software`],
-//! [`device`]).
+//! [`device`], with the formats of [`fields`]).
 //!
 //! - `GET /api/machines/{X}ByMachine`: pages of `pageSize` rows (default 50,000, at most
 //!   200,000) chained by `@odata.nextLink` with `$skiptoken`; 30 calls a minute, 1,000 an
@@ -15,11 +15,12 @@
 //!   falls into; JSON only.
 
 pub mod device;
+pub mod fields;
 pub mod software;
 
 use crate::AppState;
 use crate::defender::data::{TenantData, read};
-use crate::defender::generate::{Rng, ts0};
+use crate::defender::generate::ts0;
 use crate::defender::live::{check_link, denied, sign};
 use crate::defender::query::Page;
 use crate::request::call::Call;
@@ -151,30 +152,6 @@ const PAGE_MAX: usize = 200_000;
 pub const FILE_ROWS: usize = 100_000;
 /// How far back `sinceTime` may reach.
 const SINCE_DAYS: i64 = 14;
-
-/// `2020-12-30T14:17:26.123Z` as the exports write times: `2020-12-30 14:17:26`.
-pub fn export_time(v: &Value) -> Value {
-    v.as_str()
-        .and_then(|s| s.get(..19))
-        .map_or(Value::Null, |s| json!(s.replace('T', " ")))
-}
-
-/// `2021-01-11 09:47:58.854`: the same with milliseconds.
-pub fn millis(v: &Value) -> Value {
-    v.as_str()
-        .and_then(|s| s.get(..23))
-        .map_or(Value::Null, |s| json!(s.replace('T', " ")))
-}
-
-/// A generator for one device and one purpose: a stable function of the tenant's seed,
-/// the device id and `salt`.
-pub fn device_rng(seed: u64, machine_id: &str, salt: &str) -> Rng {
-    let mut h = seed ^ 0x5bd1_e995;
-    for b in machine_id.bytes().chain(salt.bytes()) {
-        h = h.wrapping_mul(0x100_0000_01b3).wrapping_add(u64::from(b));
-    }
-    Rng::new(h)
-}
 
 fn bad(what: &str, value: &str, rule: &str) -> MdeError {
     MdeError::bad(

@@ -4,7 +4,7 @@
 //! inventory with a CPE (`machines_softwareinventorybymachine_page.json`) and without one
 //! (`machines_softwareinventorynoproductcodebymachine_page.json`).
 
-use super::{device_rng, export_time, millis};
+use super::fields::{device_rng, export_time, millis};
 use crate::defender::data::TenantData;
 use crate::defender::tvm::catalog::{CATALOG, Software, installed, seed};
 use serde_json::{Value, json};
