@@ -165,9 +165,15 @@ async fn every_assessment_has_the_documented_rows_pages_and_files() {
             .await
             .mde_error(403, "Forbidden");
         assert!(msg.contains(c.role), "{msg}");
-        e.api("GET", &format!("{}?pageSize=0", c.json), Some(&t), None)
-            .await
-            .mde_error(400, "InvalidInput");
+        for bad in ["pageSize=0", "$top=0", "$top=x"] {
+            e.api("GET", &format!("{}?{bad}", c.json), Some(&t), None)
+                .await
+                .mde_error(400, "InvalidInput");
+        }
+        // `$top`: the first rows, no next link, whatever the page size.
+        let top = get(&e, &t, &format!("{}?$top=3&pageSize=2", c.json)).await;
+        assert_eq!(rows(&top)[..], all[..3], "{}", c.json);
+        assert!(top.get("@odata.nextLink").is_none(), "{top}");
 
         let Some((files, files_sample)) = c.files else {
             continue;

@@ -6,7 +6,7 @@
 //!
 //! - `GET /api/machines/{X}ByMachine`: pages of `pageSize` rows (default 50,000, at most
 //!   200,000) chained by `@odata.nextLink` with `$skiptoken`; 30 calls a minute, 1,000 an
-//!   hour, per method.
+//!   hour, per method; `$top=N` answers the first N rows without a next link.
 //! - `GET /api/machines/{X}Export?sasValidHours=N`: links to gzip'd JSON lines files
 //!   served by the emulator itself, signed and expiring as live response result links
 //!   ([`crate::defender::live::sign`]); 5 calls a minute, 20 an hour, per method.
@@ -175,7 +175,7 @@ async fn by_machine(a: &'static Assessment, call: Call<Mde>) -> ApiResult {
     call.require(a.roles)?;
     call.admit_method(a.by_machine, 30, 1000)?;
     let now = OffsetDateTime::now_utc();
-    let (mut size, mut start, mut since) = (PAGE_DEFAULT, 0, None);
+    let (mut size, mut start, mut since, mut top) = (PAGE_DEFAULT, 0, None, None);
     for (k, v) in form_urlencoded::parse(call.req.query.as_deref().unwrap_or("").as_bytes()) {
         if k.eq_ignore_ascii_case("pageSize") {
             size = v
@@ -191,6 +191,13 @@ async fn by_machine(a: &'static Assessment, call: Call<Mde>) -> ApiResult {
                 .and_then(|t| t["LineStoppedAt"].as_u64())
                 .and_then(|n| usize::try_from(n).ok())
                 .ok_or_else(|| bad("$skiptoken", &v, "use the @odata.nextLink as given."))?;
+        } else if k.eq_ignore_ascii_case("$top") {
+            top = Some(
+                v.parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=PAGE_MAX).contains(n))
+                    .ok_or_else(|| bad("$top", &v, "1 to 200000."))?,
+            );
         } else if a.since && k.eq_ignore_ascii_case("sinceTime") {
             let t = parse_since(&v)
                 .ok_or_else(|| bad("sinceTime", &v, "a date-time such as 2021-05-19T18:35:49Z."))?;
@@ -211,6 +218,11 @@ async fn by_machine(a: &'static Assessment, call: Call<Mde>) -> ApiResult {
     if let Some((t, _)) = &since {
         let from = software::event_time(software::period_start(*t));
         all.retain(|r| r["eventTimestamp"].as_str() >= Some(from.as_str()));
+    }
+    // `$top`: the first rows only, whatever `pageSize`, without a next link (§1.4).
+    if let Some(n) = top {
+        all.truncate(n);
+        (start, size) = (0, n);
     }
     let end = all.len().min(start.saturating_add(size));
     let items = all.get(start..end).unwrap_or_default().to_vec();
