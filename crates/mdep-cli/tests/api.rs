@@ -1340,6 +1340,21 @@ fn tvm_export_rows_and_files_are_what_the_raw_api_answers() {
         }
         assert_eq!(rows, raw, "{name}: the files hold the rows");
     }
+    for wrong in [
+        &["--out", "x"][..],
+        &["--sas-valid-hours", "2"],
+        &["--files", "--out", "x", "--page-size", "2"],
+    ] {
+        let o = env.run(
+            &[
+                &["tvm", "export", "certificates", "--tenant", "Customer1"][..],
+                wrong,
+            ]
+            .concat(),
+        );
+        assert_ne!(o.code, 0, "{wrong:?}: {}", o.stdout);
+        assert!(o.stderr.contains("--"), "{}", o.stderr);
+    }
     let bad = env.run(&["tvm", "export", "nothing", "--tenant", "Customer1"]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(

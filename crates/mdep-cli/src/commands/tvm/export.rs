@@ -145,6 +145,9 @@ pub async fn run(args: ExportArgs, api: &Api, out: Output) -> Result<()> {
         (None, false) => None,
     };
     if !args.files {
+        if args.out.is_some() || args.sas_valid_hours.is_some() {
+            bail!("--out and --sas-valid-hours are for --files");
+        }
         let page_size = args.page_size;
         let rows = |t| {
             let c = api.client.clone();
@@ -164,6 +167,9 @@ pub async fn run(args: ExportArgs, api: &Api, out: Output) -> Result<()> {
     }
     if a.export_path().is_none() {
         bail!("{a} has no files export: read it without --files");
+    }
+    if args.page_size.is_some() {
+        bail!("--page-size is for the JSON method, not --files");
     }
     let Some(dir) = args.out.clone() else {
         bail!("--files needs --out DIR");
