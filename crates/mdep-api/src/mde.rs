@@ -4,6 +4,7 @@
 //! that a lost answer never duplicates.
 
 pub mod actions;
+pub mod assessment;
 pub mod reads;
 pub mod response;
 pub mod updates;

@@ -1634,3 +1634,57 @@ async fn graph_hunting_by_get_answers_as_the_post() {
     assert!(e.to_string().contains("NoSuchTable"), "{e}");
     emu.stop().await;
 }
+
+/// Every assessment export through one typed API: JSON pages, and the files, downloaded
+/// without a token and gunzipped to the same rows (`get-assessment-*.md`).
+#[tokio::test]
+async fn every_assessment_by_json_and_by_files() {
+    use mdep_api::mde::assessment::{Assessment, download_part};
+    let emu = Emu::start(&scenario(1, 6, 2, UNLIMITED)).await;
+    let c = emu.client(|_| {});
+    let t = customer(0);
+    let http = emu.http();
+    for a in Assessment::ALL {
+        assert_eq!(Assessment::from_name(a.name()), Some(a));
+        if a.needs_since() {
+            let err = c.assessment(&t, a, None, None).await.expect_err("since");
+            assert!(matches!(err, mdep_api::ApiError::Invalid(_)), "{err}");
+            let since = time::OffsetDateTime::now_utc() - time::Duration::days(14);
+            let rows = c.assessment(&t, a, None, Some(since)).await.expect("rows");
+            let paged = c
+                .assessment(&t, a, Some(2), Some(since))
+                .await
+                .expect("paged");
+            assert!(!rows.is_empty());
+            assert_eq!(rows, paged, "{a}");
+            assert!(c.assessment_files(&t, a, None).await.is_err(), "{a}");
+            continue;
+        }
+        let whole = c.assessment(&t, a, None, None).await.expect("rows");
+        let paged = c.assessment(&t, a, Some(3), None).await.expect("paged");
+        assert!(whole.len() > 3, "{a}: {}", whole.len());
+        assert_eq!(whole, paged, "{a}");
+        let files = c
+            .assessment_files(&t, a, Some(a.max_sas_hours()))
+            .await
+            .expect("files");
+        assert!(files.generated_time.is_some());
+        let mut rows = Vec::new();
+        for link in &files.export_files {
+            let part = download_part(&http, &t, link).await.expect("part");
+            assert!(!part.bytes.is_empty());
+            rows.extend(part.rows);
+        }
+        assert_eq!(rows, whole, "{a}");
+        let err = c
+            .assessment_files(&t, a, Some(a.max_sas_hours() + 1))
+            .await
+            .expect_err("hours");
+        assert!(matches!(err, mdep_api::ApiError::Invalid(_)), "{err}");
+        // A forged link is refused by the server and reported as such.
+        let forged = files.export_files[0].replace("sig=", "sig=x");
+        let err = download_part(&http, &t, &forged).await.expect_err("forged");
+        assert!(err.to_string().contains("403"), "{err}");
+    }
+    emu.stop().await;
+}

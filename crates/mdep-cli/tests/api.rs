@@ -560,6 +560,7 @@ fn every_api_command_has_an_example_in_its_help() {
         &["tvm", "remediation"],
         &["tvm", "scores"],
         &["tvm", "group-scores"],
+        &["tvm", "export"],
         &["machine", "isolate"],
         &["machine", "unisolate"],
         &["machine", "scan"],
@@ -1665,4 +1666,141 @@ fn investigate_package_uri_and_alert_by_reference() {
         assert_eq!(o.code, 2, "{args:?}: {}", o.stderr);
         assert!(o.stderr.contains(flag), "{args:?}: {}", o.stderr);
     }
+}
+
+#[test]
+fn tvm_export_rows_and_files_are_what_the_raw_api_answers() {
+    let env = Env::new();
+    let untagged = |v: &Value| -> Vec<Value> {
+        v.as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| {
+                assert_eq!(r["tenant"], "Customer1", "{r}");
+                let o = r.as_object().expect("row");
+                Value::Object(
+                    o.iter()
+                        .filter(|(k, _)| *k != "tenant")
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                )
+            })
+            .collect()
+    };
+    let since = (time::OffsetDateTime::now_utc() - time::Duration::days(14))
+        .replace_nanosecond(0)
+        .expect("ns")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("time");
+    for (name, path) in [
+        (
+            "software-vulnerabilities",
+            "/api/machines/SoftwareVulnerabilitiesByMachine".to_owned(),
+        ),
+        (
+            "vulnerability-changes",
+            format!(
+                "/api/machines/SoftwareVulnerabilityChangesByMachine?sinceTime={}",
+                since.replace(':', "%3A")
+            ),
+        ),
+        (
+            "secure-configurations",
+            "/api/machines/SecureConfigurationsAssessmentByMachine".to_owned(),
+        ),
+        (
+            "software-inventory",
+            "/api/machines/SoftwareInventoryByMachine".to_owned(),
+        ),
+        (
+            "software-inventory-no-cpe",
+            "/api/machines/SoftwareInventoryNoProductCodeByMachine".to_owned(),
+        ),
+        (
+            "browser-extensions",
+            "/api/machines/BrowserExtensionsInventoryByMachine".to_owned(),
+        ),
+        (
+            "certificates",
+            "/api/machines/CertificateAssessmentByMachine".to_owned(),
+        ),
+    ] {
+        let raw = env
+            .run(&["api", "GET", &path, "--tenant", "Customer1"])
+            .ok()
+            .json();
+        let raw = untagged(&raw);
+        assert!(!raw.is_empty(), "{name}");
+        let mut args = vec!["tvm", "export", name, "--tenant", "Customer1"];
+        if name == "vulnerability-changes" {
+            args.extend(["--since", since.as_str()]);
+        }
+        let json = env
+            .run(&[&args[..], &["--json", "--page-size", "3", "-o", "json"]].concat())
+            .ok()
+            .json();
+        let rows = untagged(&json);
+        assert_eq!(rows.len(), raw.len(), "{name}: every page");
+        for (a, b) in rows.iter().zip(&raw) {
+            assert_eq!(a, b, "{name}");
+        }
+        // Every output format has a row per row.
+        let jsonl = env.run(&[&args[..], &["-o", "jsonl"]].concat()).ok();
+        assert_eq!(jsonl.lines().len(), raw.len(), "{name}");
+        let csv = env.run(&[&args[..], &["-o", "csv"]].concat()).ok();
+        assert_eq!(csv.stdout.lines().count(), raw.len() + 1, "{name}");
+        assert!(csv.stdout.starts_with("tenant,"), "{}", csv.stdout);
+        let table = env.run(&args).ok();
+        assert_eq!(table.stdout.lines().count(), raw.len() + 1, "{name}");
+        if name == "vulnerability-changes" {
+            let files = env.run(&[&args[..], &["--files", "--out", "x"]].concat());
+            assert_ne!(files.code, 0, "no files for the changes");
+            let missing = env.run(&["tvm", "export", name, "--tenant", "Customer1"]);
+            assert!(missing.stderr.contains("--since"), "{}", missing.stderr);
+            continue;
+        }
+        // The files, downloaded: their rows are the same.
+        let dir = env.home.join("exports");
+        let dir_s = dir.to_str().expect("utf8");
+        let listed = env
+            .run(&[&args[..], &["--files", "--out", dir_s, "-o", "json"]].concat())
+            .ok()
+            .json();
+        let mut rows = Vec::new();
+        for f in listed.as_array().expect("files") {
+            let file = f["file"].as_str().expect("file");
+            assert!(
+                file.starts_with(&format!("{dir_s}/Customer1/{name}/part-")),
+                "{file}"
+            );
+            let bytes = std::fs::read(file).expect("written");
+            assert_eq!(f["bytes"].as_u64(), Some(bytes.len() as u64));
+            let part = mdep_api::mde::assessment::gunzip_rows(&bytes).expect("gzip");
+            assert_eq!(f["rows"].as_u64(), Some(part.len() as u64));
+            rows.extend(part);
+        }
+        assert_eq!(rows, raw, "{name}: the files hold the rows");
+    }
+    for wrong in [
+        &["--out", "x"][..],
+        &["--sas-valid-hours", "2"],
+        &["--files", "--out", "x", "--page-size", "2"],
+    ] {
+        let o = env.run(
+            &[
+                &["tvm", "export", "certificates", "--tenant", "Customer1"][..],
+                wrong,
+            ]
+            .concat(),
+        );
+        assert_ne!(o.code, 0, "{wrong:?}: {}", o.stdout);
+        assert!(o.stderr.contains("--"), "{}", o.stderr);
+    }
+    let bad = env.run(&["tvm", "export", "nothing", "--tenant", "Customer1"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("secure-configurations"),
+        "{}",
+        bad.stderr
+    );
 }

@@ -202,56 +202,6 @@ impl Client {
         Ok(self.get::<Collection<Machine>>(t, &path).await?.value)
     }
 
-    /// `GET /api/machines/SoftwareVulnerabilitiesByMachine`: every row of the software
-    /// vulnerability assessment, `page_size` a request (MDE: default 50,000, at most
-    /// 200,000), following `@odata.nextLink` on the API host only and never twice.
-    pub async fn assessment_by_machine(
-        &self,
-        t: &Tenant,
-        page_size: Option<u32>,
-    ) -> Result<Vec<Value>, ApiError> {
-        let pairs: Vec<(String, String)> = page_size
-            .map(|n| ("pageSize".to_owned(), n.to_string()))
-            .into_iter()
-            .collect();
-        let mut url = self.url("/api/machines/SoftwareVulnerabilitiesByMachine", &pairs);
-        let mut seen = std::collections::HashSet::new();
-        let mut out = Vec::new();
-        loop {
-            if !seen.insert(url.clone()) || !self.trusted(&url) {
-                return Err(ApiError::Paging {
-                    tenant: t.name.clone(),
-                    message: format!(
-                        "the service sent a next link already read or off the API host ({url}); stopping"
-                    ),
-                });
-            }
-            let bytes = self.fetch(t, &url).await?;
-            let page: Collection<Value> = crate::transport::decode::decode(t, &url, &bytes)?;
-            out.extend(page.value);
-            match page.next_link {
-                Some(next) => url = next,
-                None => return Ok(out),
-            }
-        }
-    }
-
-    /// `GET /api/machines/SoftwareVulnerabilitiesExport?sasValidHours=N` (1–6):
-    /// `{"exportFiles": [links to gzip'd JSON lines], "generatedTime"}`. The links carry
-    /// their own signature: fetch them without the tenant's token.
-    pub async fn assessment_export(
-        &self,
-        t: &Tenant,
-        sas_valid_hours: u8,
-    ) -> Result<Value, ApiError> {
-        let url = self.url(
-            "/api/machines/SoftwareVulnerabilitiesExport",
-            &[("sasValidHours".to_owned(), sas_valid_hours.to_string())],
-        );
-        let bytes = self.fetch(t, &url).await?;
-        crate::transport::decode::decode(t, &url, &bytes)
-    }
-
     /// `POST /api/advancedqueries/run`, counted against the hunting quota; a POST that
     /// only reads, so retried like a read.
     pub async fn hunt(&self, t: &Tenant, query: &str) -> Result<HuntingResponse, ApiError> {

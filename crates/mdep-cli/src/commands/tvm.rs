@@ -1,6 +1,8 @@
 //! `mdep tvm` (threat and vulnerability management): security recommendations,
 //! software inventory, vulnerabilities, remediation tasks and the tenants' scores, across
-//! tenants (`mde-api.md` §4.8).
+//! tenants (`mde-api.md` §4.8); the assessment exports in [`export`].
+
+mod export;
 
 use crate::context::Output;
 use crate::run::fanout::{call, each, fixed, list_args};
@@ -37,6 +39,12 @@ pub enum TvmCommand {
     /// The exposure score of each device group (`GET /api/exposureScore/ByMachineGroups`).
     #[command(after_help = "Example:\n  mdep tvm group-scores --all-tenants -o csv")]
     GroupScores(Targets),
+    /// An assessment export of every tenant: rows through the JSON method, or with
+    /// `--files` the export's gzip'd JSON lines files downloaded to a directory.
+    #[command(
+        after_help = "Examples:\n  mdep tvm export software-inventory --all-tenants -o csv\n  mdep tvm export secure-configurations --tenant Contoso --json -o jsonl\n  mdep tvm export vulnerability-changes --since 2025-01-31T00:00:00Z --all-tenants\n  mdep tvm export certificates --files --out exports/ --all-tenants\n\nAssessments: software-vulnerabilities, vulnerability-changes (JSON only, needs --since),\nsecure-configurations, software-inventory, software-inventory-no-cpe, browser-extensions,\ncertificates. --files writes DIR/<tenant>/<assessment>/part-NNNNN.json.gz and prints a row\nper file (tenant, file, bytes, rows)."
+    )]
+    Export(export::ExportArgs),
 }
 
 pub async fn run(cmd: TvmCommand, api: &Api, out: Output) -> Result<()> {
@@ -72,6 +80,7 @@ pub async fn run(cmd: TvmCommand, api: &Api, out: Output) -> Result<()> {
             let row = |v: &Value| Ok(vec![v.clone()]);
             call(api, &targets, scores, out, fixed(SCORE_COLS), row, what).await
         }
+        TvmCommand::Export(args) => export::run(args, api, out).await,
         TvmCommand::GroupScores(targets) => {
             let groups = |t| {
                 let c = api.client.clone();

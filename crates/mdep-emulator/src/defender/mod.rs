@@ -56,14 +56,6 @@ fn api(state: AppState) -> Router<AppState> {
         .route("/machines", get(list::<machines::Machines>))
         .route("/machines/findbytag", get(machines::find_by_tag))
         .route(
-            "/machines/SoftwareVulnerabilitiesByMachine",
-            get(tvm::export::by_machine),
-        )
-        .route(
-            "/machines/SoftwareVulnerabilitiesExport",
-            get(tvm::export::export),
-        )
-        .route(
             "/machines/AddOrRemoveTagForMultipleMachines",
             post(machines::tags_for_many),
         )
@@ -83,6 +75,7 @@ fn api(state: AppState) -> Router<AppState> {
             post(investigations::start),
         )
         .merge(actions::routes())
+        .merge(tvm::export::routes())
         .route("/machineactions", get(list::<actions::MachineActions>))
         .route(
             "/machineactions/{id}",
@@ -238,7 +231,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(live::download),
         )
         .route(
-            "/tvm-export/{tenant}/{at}/{file}",
+            "/tvm-export/{tenant}/{folder}/{at}/{file}",
             get(tvm::export::download),
         )
         .route(

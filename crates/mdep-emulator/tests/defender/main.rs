@@ -7,6 +7,7 @@ mod common;
 mod actions;
 mod api;
 mod applications;
+mod assessments;
 mod auth;
 mod bodies;
 mod faults;

@@ -105,7 +105,7 @@ async fn every_endpoint_with_and_without_its_permission() {
         .expect("ns")
         .format(&time::format_description::well_known::Rfc3339)
         .expect("now");
-    let rows = vec![
+    let mut rows = vec![
         row("GET", "/api/alerts".into(), None, ALERT_READ, Some(200)),
         row(
             "GET",
@@ -680,6 +680,57 @@ async fn every_endpoint_with_and_without_its_permission() {
             Some(200),
         ),
     ];
+    // The other assessment exports (`get-assessment-*.md`): the changes without
+    // `sinceTime` are a 400, past the role check.
+    for (path, role, ok) in [
+        (
+            "SoftwareVulnerabilityChangesByMachine",
+            "Vulnerability.Read.All",
+            400,
+        ),
+        (
+            "SecureConfigurationsAssessmentByMachine",
+            "Vulnerability.Read.All",
+            200,
+        ),
+        (
+            "SecureConfigurationsAssessmentExport",
+            "Vulnerability.Read.All",
+            200,
+        ),
+        ("SoftwareInventoryByMachine", "Software.Read.All", 200),
+        ("SoftwareInventoryExport", "Software.Read.All", 200),
+        (
+            "SoftwareInventoryNoProductCodeByMachine",
+            "Software.Read.All",
+            200,
+        ),
+        ("SoftwareInventoryNonCpeExport", "Software.Read.All", 200),
+        (
+            "BrowserExtensionsInventoryByMachine",
+            "Software.Read.All",
+            200,
+        ),
+        ("BrowserExtensionsInventoryExport", "Software.Read.All", 200),
+        (
+            "CertificateAssessmentByMachine",
+            "Vulnerability.Read.All",
+            200,
+        ),
+        ("CertificateAssessmentExport", "Vulnerability.Read.All", 200),
+    ] {
+        let accepted: &'static [&'static str] = match role {
+            "Software.Read.All" => &["Software.Read.All"],
+            _ => &["Vulnerability.Read.All"],
+        };
+        rows.push(row(
+            "GET",
+            format!("/api/machines/{path}"),
+            None,
+            accepted,
+            Some(ok),
+        ));
+    }
     let all = catalog();
     for r in &rows {
         for role in r.accepted {
