@@ -175,7 +175,7 @@ fn live_table(p: &Params, rows: &[TenantRow], sort: &str, desc: bool) -> Markup 
                         td { (last_sync(t)) }
                         td class="num" data-col="open" { (t.open_total()) }
                         @for (i, s) in SEVERITIES.iter().enumerate() {
-                            td class="num" title=(s) {
+                            td class="num" {
                                 @if t.open[i] > 0 {
                                     a href={ "/alerts?tenant=" (qv(&t.key)) "&severity=" (s) "&open=1" } { (t.open[i]) }
                                 } @else { "0" }
