@@ -62,8 +62,10 @@ impl Sqlite {
         conn.pragma_update(None, "query_only", true).map_err(db)?;
         // Readers (`mdep db`, `mdep ui`) aggregate over every tenant's rows again and
         // again: a 64 MiB page cache and memory-mapped reads keep the indexes in memory.
-        conn.pragma_update(None, "cache_size", -65_536).map_err(db)?;
-        conn.pragma_update(None, "mmap_size", 268_435_456).map_err(db)?;
+        conn.pragma_update(None, "cache_size", -65_536)
+            .map_err(db)?;
+        conn.pragma_update(None, "mmap_size", 268_435_456)
+            .map_err(db)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
