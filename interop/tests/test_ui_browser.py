@@ -201,7 +201,7 @@ def test_alerts_filter_page_detail_and_export(browser, ui, store):
     shot(browser, "alerts")
     Select(browser.find_element(By.NAME, "severity")).select_by_value("High")
     Select(browser.find_element(By.NAME, "tenant")).select_by_visible_text("Customer007")
-    browser.find_element(By.CSS_SELECTOR, "#alert-filters button").click()
+    browser.find_element(By.CSS_SELECTOR, "#alerts-filters button").click()
     wait(browser, lambda d: "severity=High" in d.current_url, "filtered")
     high = total(browser)
     assert 0 < high < ALERTS

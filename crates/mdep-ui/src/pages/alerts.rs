@@ -3,14 +3,15 @@
 //! 101 rows, never the rest); `GET /alerts/{tenant}/{id}`: one alert with its evidence
 //! and raw JSON.
 
-use crate::controls::{Paging, form_end, multi_select, pager, summary, tenant_select};
-use crate::layout::{exports, fragment, frame, qv, segment as seg, severity, when};
+use super::listing::TablePage;
+use crate::controls::{Paging, multi_select, pager, summary, tenant_select};
+use crate::layout::{frame, qv, segment as seg, severity, when};
 use crate::params::Params;
 use crate::queries::{Listing, SEVERITIES, STATUSES, contains, of_tenants, tagged, text};
 use crate::{Ui, UiError};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use mdep_sync::view::Conditions;
 use std::sync::Arc;
@@ -55,23 +56,31 @@ fn filters(c: &mut Conditions, p: &Params, known: &[(String, String)]) -> Result
     Ok(())
 }
 
+/// The alert table.
+const PAGE: TablePage = TablePage {
+    title: "Alerts",
+    path: "/alerts",
+    name: "alerts",
+    live: LIVE,
+    keys: KEYS,
+    filters,
+    export_sql: |c| mdep_sync::view::alerts_sql(c, &mdep_sync::view::AlertFilter::default()),
+    listing,
+    table,
+    form,
+};
+
 /// `GET /alerts`.
 pub async fn list(
     State(ui): State<Arc<Ui>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, UiError> {
-    let p = Params::parse(query.as_deref(), KEYS)?;
-    let tenants = ui.tenant_names().await?;
-    let mut c = Conditions::new(ui.pg());
-    filters(&mut c, &p, &tenants)?;
-    if let Some(f) = p.format()? {
-        let sql = mdep_sync::view::alerts_sql(&mut c, &mdep_sync::view::AlertFilter::default());
-        let rows = ui.select(&sql, &c).await?;
-        return Ok(super::export(&rows, f, Some("raw"), "alerts"));
-    }
-    let at = Paging::read(&p, 3)?;
-    let listing = Listing {
+    PAGE.answer(&ui, query.as_deref(), &headers).await
+}
+
+fn listing(c: &Conditions) -> Listing<'static> {
+    Listing {
         select: format!(
             "a.tenant AS tenant_key, COALESCE(t.name, a.tenant) AS tenant, a.id, a.severity, a.status, a.title,
              a.computer_dns_name, a.machine_id, a.category, {}, {}",
@@ -82,28 +91,19 @@ pub async fn list(
         keys: KEY_COLS,
         time_keys: &[true, false, false],
         desc: true,
-    };
-    let page_rows = ui.page(&listing, c, &at.seek, at.size).await?;
-    let table = table(&p, &page_rows, &at);
-    if fragment(&headers) == Some(LIVE) {
-        return Ok(Html(table.into_string()).into_response());
     }
-    let body = html! {
-        h1 { "Alerts" }
-        form class="filters" id="alert-filters" method="get" action="/alerts" {
-            (tenant_select(&tenants, &p.all("tenant")))
-            (multi_select(&p, "Severity", "severity", &SEVERITIES))
-            (multi_select(&p, "Status", "status", &STATUSES))
-            label { "Open only" input type="checkbox" name="open" value="1" checked[p.one("open").is_some()]; }
-            label { "Created from" input type="date" name="from" value=[p.one("from")]; }
-            label { "to" input type="date" name="to" value=[p.one("to")]; }
-            label { "Text" input type="search" name="q" value=[p.one("q")] placeholder="title, device, id"; }
-            (form_end(&p, "/alerts"))
-        }
-        (exports(&p, "/alerts"))
-        div id=(LIVE) data-live="3000" { (table) }
-    };
-    Ok(frame("Alerts", "/alerts", body).into_response())
+}
+
+fn form(p: &Params, tenants: &[(String, String)]) -> Markup {
+    html! {
+        (tenant_select(tenants, &p.all("tenant")))
+        (multi_select(p, "Severity", "severity", &SEVERITIES))
+        (multi_select(p, "Status", "status", &STATUSES))
+        label { "Open only" input type="checkbox" name="open" value="1" checked[p.one("open").is_some()]; }
+        label { "Created from" input type="date" name="from" value=[p.one("from")]; }
+        label { "to" input type="date" name="to" value=[p.one("to")]; }
+        label { "Text" input type="search" name="q" value=[p.one("q")] placeholder="title, device, id"; }
+    }
 }
 
 fn table(p: &Params, pg: &crate::queries::Page, at: &Paging) -> Markup {

@@ -2,14 +2,15 @@
 //! platform and text, paged by keyset, each with its open alerts; `GET
 //! /devices/{tenant}/{id}`: one device, its alerts and its raw JSON.
 
-use crate::controls::{Paging, form_end, multi_select, pager, summary, tenant_select};
-use crate::layout::{exports, fragment, frame, qv, segment as seg, severity, when};
+use super::listing::TablePage;
+use crate::controls::{Paging, multi_select, pager, summary, tenant_select};
+use crate::layout::{frame, qv, segment as seg, severity, when};
 use crate::params::Params;
 use crate::queries::{HEALTH, Listing, RISK, contains, of_tenants, tagged, text};
 use crate::{Ui, UiError};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use mdep_sync::view::Conditions;
 use std::sync::Arc;
@@ -47,23 +48,31 @@ fn filters(c: &mut Conditions, p: &Params, known: &[(String, String)]) -> Result
     Ok(())
 }
 
+/// The device table.
+const PAGE: TablePage = TablePage {
+    title: "Devices",
+    path: "/devices",
+    name: "devices",
+    live: LIVE,
+    keys: KEYS,
+    filters,
+    export_sql: |c| mdep_sync::view::machines_sql(c, &mdep_sync::view::MachineFilter::default()),
+    listing,
+    table,
+    form,
+};
+
 /// `GET /devices`.
 pub async fn list(
     State(ui): State<Arc<Ui>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, UiError> {
-    let p = Params::parse(query.as_deref(), KEYS)?;
-    let tenants = ui.tenant_names().await?;
-    let mut c = Conditions::new(ui.pg());
-    filters(&mut c, &p, &tenants)?;
-    if let Some(f) = p.format()? {
-        let sql = mdep_sync::view::machines_sql(&mut c, &mdep_sync::view::MachineFilter::default());
-        let rows = ui.select(&sql, &c).await?;
-        return Ok(super::export(&rows, f, Some("raw"), "devices"));
-    }
-    let at = Paging::read(&p, 3)?;
-    let listing = Listing {
+    PAGE.answer(&ui, query.as_deref(), &headers).await
+}
+
+fn listing(c: &Conditions) -> Listing<'static> {
+    Listing {
         select: format!(
             "m.tenant AS tenant_key, COALESCE(t.name, m.tenant) AS tenant, m.id, m.computer_dns_name, m.os_platform,
              m.health_status, m.risk_score, m.exposure_level, m.last_ip_address, {}, {OPEN} AS open_alerts",
@@ -73,26 +82,17 @@ pub async fn list(
         keys: KEY_COLS,
         time_keys: &[false, false, false],
         desc: false,
-    };
-    let rows = ui.page(&listing, c, &at.seek, at.size).await?;
-    let table = table(&p, &rows, &at);
-    if fragment(&headers) == Some(LIVE) {
-        return Ok(Html(table.into_string()).into_response());
     }
-    let body = html! {
-        h1 { "Devices" }
-        form class="filters" method="get" action="/devices" {
-            (tenant_select(&tenants, &p.all("tenant")))
-            (multi_select(&p, "Health", "health", &HEALTH))
-            (multi_select(&p, "Risk", "risk", &RISK))
-            label { "Platform" input type="text" name="os" value=[p.one("os")] placeholder="Windows10"; }
-            label { "Text" input type="search" name="q" value=[p.one("q")] placeholder="name, id, IP, tag"; }
-            (form_end(&p, "/devices"))
-        }
-        (exports(&p, "/devices"))
-        div id=(LIVE) data-live="3000" { (table) }
-    };
-    Ok(frame("Devices", "/devices", body).into_response())
+}
+
+fn form(p: &Params, tenants: &[(String, String)]) -> Markup {
+    html! {
+        (tenant_select(tenants, &p.all("tenant")))
+        (multi_select(p, "Health", "health", &HEALTH))
+        (multi_select(p, "Risk", "risk", &RISK))
+        label { "Platform" input type="text" name="os" value=[p.one("os")] placeholder="Windows10"; }
+        label { "Text" input type="search" name="q" value=[p.one("q")] placeholder="name, id, IP, tag"; }
+    }
 }
 
 fn table(p: &Params, pg: &crate::queries::Page, at: &Paging) -> Markup {

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod charts;
 pub mod devices;
+mod listing;
 pub mod tenants;
 
 use crate::UiError;
