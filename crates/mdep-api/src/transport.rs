@@ -9,5 +9,6 @@ pub mod decode;
 pub mod form;
 pub mod limit;
 pub mod options;
+mod page;
 pub mod paging;
 pub mod url;

@@ -2,7 +2,7 @@
 //! large tenants, 429/503 storms and dropped connections from the emulator's fault
 //! injection, the limiter across a 50-tenant fan-out, and response actions.
 
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use mdep_api::entity::{Alert, AlertUpdate, Machine, MachineAction};
 use mdep_api::{
     ActionOutcome, ApiError, Client, ClientOptions, GraphClient, Limits, Query, ResponseAction,
@@ -89,6 +89,11 @@ impl Emu {
 
     /// A client whose API calls time out after `timeout`.
     fn client_with_timeout(&self, timeout: Duration) -> Client {
+        self.client_timed(timeout, |_| {})
+    }
+
+    /// [`Emu::client_with_timeout`] with `tune` applied to its options.
+    fn client_timed(&self, timeout: Duration, tune: impl FnOnce(&mut ClientOptions)) -> Client {
         let pem = std::fs::read(&self.ca).expect("ca");
         let http = reqwest::Client::builder()
             .timeout(timeout)
@@ -109,6 +114,7 @@ impl Emu {
         let mut o = ClientOptions::new(&self.base);
         o.retry.base_delay = Duration::from_millis(20);
         o.limits = None;
+        tune(&mut o);
         Client::new(http, broker, o)
     }
 
@@ -1224,6 +1230,44 @@ async fn stalled_bodies_are_waited_for_and_past_the_timeout_resent_only_where_sa
     }
     reset_counters(&emu).await;
     one_of_each(&emu, &c, &t, &m, &a, "answer stalled").await;
+    emu.stop().await;
+}
+
+/// A page's body cut off halfway, after the pager has already handed out the alerts
+/// of its first half: the page is read again, those alerts passed over, and the list
+/// comes out whole with none twice.
+#[tokio::test]
+async fn a_page_cut_off_midway_is_read_again_without_repeating_what_was_handed_out() {
+    let emu = Emu::start(&scenario(1, 4, 2_000, UNLIMITED)).await;
+    let t = customer(0);
+    // Windows of 1,000: the page cut off is a full one, and the next window starts
+    // where it really ended.
+    let c = emu.client_timed(Duration::from_secs(1), |o| o.page_size = 1_000);
+    let whole = all_alerts(&c, &t, &Query::new()).await.expect("alerts");
+    assert_eq!(whole.len(), 2_000);
+    let retries = |c: &Client| {
+        c.counters()
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    assert_eq!(retries(&c), 0);
+
+    emu.fault(json!({"path": "/api/alerts", "slow_body_ms": 3000, "count": 1}))
+        .await;
+    let mut stream = std::pin::pin!(c.alerts(&t, &Query::new()));
+    let mut ids = Vec::new();
+    while let Some(a) = stream.next().await {
+        ids.push(a.expect("alert").id);
+        // The first half of the body is there before the stall: alerts come out of it
+        // before the read times out.
+        if ids.len() == 1 {
+            assert_eq!(retries(&c), 0, "the first alert waited for the whole body");
+        }
+    }
+    assert_eq!(retries(&c), 1);
+    assert_unique(&ids);
+    let before: Vec<String> = whole.into_iter().map(|a| a.id).collect();
+    assert_eq!(ids, before, "the same alerts in the same order");
     emu.stop().await;
 }
 

@@ -62,9 +62,17 @@ struct Call<'a> {
 /// What one attempt came to.
 enum Answer {
     /// The service answered: status, `Retry-After`, body.
-    Status(u16, Option<Duration>, Vec<u8>),
+    Status(u16, Option<Duration>, bytes::Bytes),
+    /// A 2xx answer whose body the caller reads as it arrives.
+    Open(reqwest::Response),
     /// No answer; `unsent` when the request never reached the server.
     Lost { message: String, unsent: bool },
+}
+
+/// What a call came to: a 2xx body, or a 2xx answer with its body unread.
+enum Reply {
+    Body(bytes::Bytes),
+    Open(reqwest::Response),
 }
 
 fn is_idempotent(m: &Method) -> bool {
@@ -151,18 +159,44 @@ impl Client {
 
     /// GET a full URL against the general quota; the body of the answer.
     pub(crate) async fn fetch(&self, t: &Tenant, url: &str) -> Result<Vec<u8>, ApiError> {
-        self.call(
-            t,
-            Call {
-                method: Method::GET,
-                url: url.to_owned(),
-                body: None,
-                bucket: Bucket::General,
-                repeatable: true,
-                signed: false,
-            },
-        )
-        .await
+        self.call(t, Self::get_call(url)).await
+    }
+
+    /// GET on the API with the tenant's token, like [`Client::fetch`], but a 2xx
+    /// answer comes back before its body: the caller reads it as it arrives (a page of
+    /// a list). Retries cover everything up to the status; a body cut short is the
+    /// caller's to fetch again.
+    pub(crate) async fn fetch_open(
+        &self,
+        t: &Tenant,
+        url: &str,
+    ) -> Result<reqwest::Response, ApiError> {
+        match self.call_with(t, Self::get_call(url), true).await? {
+            Reply::Open(resp) => Ok(resp),
+            // Not reached: an open call answers 2xx with the response.
+            Reply::Body(_) => Err(ApiError::Invalid(format!("{url}: no answer to read"))),
+        }
+    }
+
+    /// The retry policy this client runs with.
+    pub(crate) fn retry_policy(&self) -> super::options::RetryPolicy {
+        self.inner.opts.retry
+    }
+
+    /// Counts a retry made outside [`Client::call`] (a page read again).
+    pub(crate) fn count_retry(&self) {
+        self.inner.counters.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn get_call(url: &str) -> Call<'static> {
+        Call {
+            method: Method::GET,
+            url: url.to_owned(),
+            body: None,
+            bucket: Bucket::General,
+            repeatable: true,
+            signed: false,
+        }
     }
 
     /// GET a link that carries its own signature (an investigation package, a live
@@ -286,8 +320,18 @@ impl Client {
             .unwrap_or_else(|| inner.broker.resource())
     }
 
-    /// One call with the limiter and the retry policy.
+    /// One call with the limiter and the retry policy; the body of its 2xx answer.
     async fn call(&self, t: &Tenant, c: Call<'_>) -> Result<Vec<u8>, ApiError> {
+        match self.call_with(t, c, false).await? {
+            Reply::Body(b) => Ok(Vec::from(b)),
+            // Not reached: only an open call answers with the response.
+            Reply::Open(resp) => Ok(resp.bytes().await.map(Vec::from).unwrap_or_default()),
+        }
+    }
+
+    /// One call with the limiter and the retry policy: the 2xx answer's body, or with
+    /// `open` the answer itself, its body unread.
+    async fn call_with(&self, t: &Tenant, c: Call<'_>, open: bool) -> Result<Reply, ApiError> {
         let inner = &self.inner;
         let policy = inner.opts.retry;
         // A hunting query is a POST that only reads: safe to send again.
@@ -312,9 +356,10 @@ impl Client {
                         .await?,
                 ),
             };
-            let retry_in = match self.attempt(t, &c, token.as_deref()).await {
+            let retry_in = match self.attempt(t, &c, token.as_deref(), open).await {
+                Answer::Open(resp) => return Ok(Reply::Open(resp)),
                 Answer::Status(status, _, body) if (200..300).contains(&status) => {
-                    return Ok(body);
+                    return Ok(Reply::Body(body));
                 }
                 Answer::Status(429, after, body) => {
                     inner.counters.throttled.fetch_add(1, Ordering::Relaxed);
@@ -364,8 +409,14 @@ impl Client {
         }
     }
 
-    /// Sends the request once.
-    async fn attempt(&self, t: &Tenant, c: &Call<'_>, token: Option<&AccessToken>) -> Answer {
+    /// Sends the request once; with `open`, a 2xx answer comes back unread.
+    async fn attempt(
+        &self,
+        t: &Tenant,
+        c: &Call<'_>,
+        token: Option<&AccessToken>,
+        open: bool,
+    ) -> Answer {
         let inner = &self.inner;
         let mut req = inner
             .http
@@ -391,9 +442,12 @@ impl Client {
         match req.send().await {
             Ok(resp) => {
                 let status = resp.status().as_u16();
+                if open && (200..300).contains(&status) {
+                    return Answer::Open(resp);
+                }
                 let after = retry_after(resp.headers());
                 match resp.bytes().await {
-                    Ok(b) => Answer::Status(status, after, b.to_vec()),
+                    Ok(b) => Answer::Status(status, after, b),
                     Err(e) => Answer::Lost {
                         message: format!("connection dropped reading the answer: {}", scrub(e)),
                         unsent: false,
